@@ -1,0 +1,351 @@
+"""Batch export: a TOML job file -> many files on disk, resumable, with a manifest.
+
+A job lists runs; each run is one generate (or animate) request and the formats to write::
+
+    out = "out/starter"          # relative to the job file; `--out` overrides
+
+    [[run]]
+    name = "faces"               # folder under `out` (default: the generator id)
+    generator = "portraits"
+    seed = 0
+    count = 64
+    formats = ["png", "sheet"]
+    options = { truncation = 0.7 }
+
+    [[run]]
+    name = "talking"
+    generator = "portraits"
+    animate = true
+    frames = 8
+    count = 4                    # four animations, seeds 0..3
+    formats = ["gif", "sheet"]
+    options = { animation = "talk" }
+
+Everything is validated before any work starts. Each file is written atomically and recorded
+in a journal (``.assetgen-journal.jsonl``) once a unit of work (one item, or one whole-request
+file such as a sprite sheet) is complete. Rerunning the same job skips units whose files are
+on disk with the recorded sha256, so an interrupted job resumes where it stopped and the
+result is byte-identical to an uninterrupted run. ``manifest.json`` is written last.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tomllib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .assets import ANIMATION, Asset
+from .engine import Engine
+from .errors import InvalidOptionsError, OutputError, UnknownGeneratorError
+from .exporting import OutputFile, check_name, remove_stale_temp_files, write_atomic
+from .generator import check_seed
+from .limits import MAX_BATCH_RUNS, MAX_COUNT, MAX_FRAMES, MAX_JOB_FILE_BYTES, check_int
+from .progress import Progress
+
+JOURNAL_NAME = ".assetgen-journal.jsonl"
+MANIFEST_NAME = "manifest.json"
+#: Items generated per engine call: big enough to batch model calls, small enough that an
+#: interruption loses little work.
+CHUNK = 16
+
+_JOB_KEYS = {"out", "run"}
+_RUN_KEYS = {"name", "generator", "seed", "count", "animate", "frames", "formats", "options"}
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    name: str
+    generator: str
+    seed: int
+    count: int
+    animate: bool
+    frames: int
+    formats: tuple[str, ...]
+    options: dict[str, Any]
+    fingerprint: str
+
+
+@dataclass
+class Job:
+    source: Path
+    out: Path
+    runs: list[RunSpec]
+
+
+@dataclass
+class BatchResult:
+    written: int = 0
+    skipped: int = 0
+    outputs: list[dict[str, Any]] = field(default_factory=list)
+    manifest: Path | None = None
+
+
+def _job_error(source: Path, where: str, message: str, parameter: str | None = None) -> Exception:
+    return InvalidOptionsError(f"{source}: {where}: {message}", parameter=parameter)
+
+
+def load_job(path: str | Path, engine: Engine, out: str | Path | None = None) -> Job:
+    """Read and fully validate a job file; nothing is generated or written."""
+    source = Path(path)
+    try:
+        raw = source.read_bytes()
+    except OSError as exc:
+        raise InvalidOptionsError(f"cannot read job file {source}: {exc.strerror or exc}") from None
+    if len(raw) > MAX_JOB_FILE_BYTES:
+        raise InvalidOptionsError(f"job file {source} is over {MAX_JOB_FILE_BYTES} bytes")
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise InvalidOptionsError(f"job file {source} is not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InvalidOptionsError(f"job file {source} is not valid TOML: {exc}") from None
+    unknown = sorted(set(data) - _JOB_KEYS)
+    if unknown:
+        raise _job_error(source, "top level", f"unknown key {unknown[0]!r}; allowed: out, run")
+    runs_raw = data.get("run")
+    if not isinstance(runs_raw, list) or not runs_raw:
+        raise _job_error(source, "top level", "needs at least one [[run]] table")
+    if len(runs_raw) > MAX_BATCH_RUNS:
+        raise _job_error(source, "top level", f"at most {MAX_BATCH_RUNS} runs; got {len(runs_raw)}")
+    out_dir = _job_out(source, data.get("out"), out)
+    runs: list[RunSpec] = []
+    generator_uses: dict[str, int] = {}
+    for index, run in enumerate(runs_raw, start=1):
+        spec = _load_run(source, index, run, engine, generator_uses)
+        if any(r.name == spec.name for r in runs):
+            raise _job_error(source, f"run {index}", f"name {spec.name!r} is used twice", "name")
+        runs.append(spec)
+    return Job(source=source, out=out_dir, runs=runs)
+
+
+def _job_out(source: Path, value: Any, override: str | Path | None) -> Path:
+    if override is not None:
+        return Path(override)
+    if value is None:
+        return source.parent / "out"
+    if not isinstance(value, str) or not value or "\x00" in value:
+        raise _job_error(source, "top level", "out must be a folder path", "out")
+    return source.parent / value
+
+
+def _load_run(source: Path, index: int, run: Any, engine: Engine, uses: dict[str, int]) -> RunSpec:
+    where = f"run {index}"
+    if not isinstance(run, dict):
+        raise _job_error(source, where, "must be a table")
+    unknown = sorted(set(run) - _RUN_KEYS)
+    if unknown:
+        raise _job_error(
+            source, where, f"unknown key {unknown[0]!r}; allowed: {', '.join(sorted(_RUN_KEYS))}"
+        )
+    try:
+        generator = run.get("generator")
+        if not isinstance(generator, str):
+            raise InvalidOptionsError("generator must be a generator id, e.g. 'portraits'")
+        animate = run.get("animate", False)
+        if not isinstance(animate, bool):
+            raise InvalidOptionsError(f"animate must be true or false; got {animate!r}")
+        count = check_int("count", run.get("count", 1), 1, MAX_COUNT)
+        seed = check_seed(run.get("seed", 0), count)
+        frames = check_int("frames", run.get("frames", 8), 1, MAX_FRAMES)
+        options_raw = run.get("options", {})
+        if not isinstance(options_raw, dict):
+            raise InvalidOptionsError("options must be a table of option = value")
+        options = engine.parse_options(generator, options_raw, animate=animate)
+        uses[generator] = uses.get(generator, 0) + 1
+        default_name = generator if uses[generator] == 1 else f"{generator}-{uses[generator]}"
+        name = check_name(run.get("name", default_name))
+        formats = _formats(engine, generator, animate, run.get("formats"))
+        model = engine.generator_info(generator).model or {}
+    except (InvalidOptionsError, UnknownGeneratorError) as exc:
+        raise _job_error(source, f"{where} ({run.get('generator', '?')})", str(exc)) from None
+    canonical = {
+        "generator": generator,
+        "seed": seed,
+        "count": count,
+        "animate": animate,
+        "frames": frames if animate else None,
+        "formats": formats,
+        "options": options.to_dict(),
+        "model_sha256": model.get("sha256"),
+    }
+    digest = hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()[:16]
+    return RunSpec(
+        name=name,
+        generator=generator,
+        seed=seed,
+        count=count,
+        animate=animate,
+        frames=frames,
+        formats=tuple(formats),
+        options=options.to_dict(),
+        fingerprint=digest,
+    )
+
+
+def _formats(engine: Engine, generator: str, animate: bool, value: Any) -> list[str]:
+    kind = ANIMATION if animate else engine.generator_info(generator).kind
+    if value is None:
+        return ["jsonl"] if kind == "text" else ["png"]
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        raise InvalidOptionsError("formats must be a list of format names, e.g. ['png', 'sheet']")
+    for fmt in value:
+        engine.check_format(fmt, kind)
+    return list(dict.fromkeys(value))
+
+
+# -- running ----------------------------------------------------------------------------------
+
+
+class Journal:
+    """Append-only record of completed units; the basis of resume."""
+
+    def __init__(self, out: Path) -> None:
+        self.path = out / JOURNAL_NAME
+        self.entries: dict[tuple[str, str, str], dict[str, Any]] = {}
+        if self.path.is_file():
+            with open(self.path, encoding="utf-8", errors="replace") as fh:
+                for line in fh:
+                    try:
+                        entry = json.loads(line)
+                        key = (entry["run"], entry["fingerprint"], entry["unit"])
+                    except (json.JSONDecodeError, KeyError, TypeError):
+                        continue  # a line torn by a kill mid-write
+                    self.entries[key] = entry
+
+    def completed(self, out: Path, run: RunSpec, unit: str) -> dict[str, Any] | None:
+        entry = self.entries.get((run.name, run.fingerprint, unit))
+        if entry is None:
+            return None
+        for record in entry["outputs"]:
+            path = out / record["path"]
+            if not path.is_file() or _sha256(path.read_bytes()) != record["sha256"]:
+                return None
+        return entry
+
+    def record(self, run: RunSpec, unit: str, outputs: list[dict[str, Any]]) -> None:
+        entry = {"run": run.name, "fingerprint": run.fingerprint, "unit": unit, "outputs": outputs}
+        line = json.dumps(entry, sort_keys=True) + "\n"
+        try:
+            with open(self.path, "a", encoding="utf-8") as fh:
+                fh.write(line)
+                fh.flush()
+                os.fsync(fh.fileno())
+        except OSError as exc:
+            raise OutputError(f"cannot write {self.path}: {exc.strerror or exc}") from None
+        self.entries[(run.name, run.fingerprint, unit)] = entry
+
+
+def run_job(engine: Engine, job: Job, *, progress: bool = True) -> BatchResult:
+    """Produce every output of ``job`` that is not already complete, then the manifest."""
+    try:
+        job.out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create output folder {job.out}: {exc.strerror or exc}") from None
+    remove_stale_temp_files(job.out)
+    journal = Journal(job.out)
+    result = BatchResult()
+    for number, run in enumerate(job.runs, start=1):
+        bar = Progress(run.count, f"[{number}/{len(job.runs)}] {run.name}", enabled=progress)
+        _run_one(engine, job.out, run, journal, result, bar)
+        bar.close()
+    manifest = {
+        "assetgen_version": __version__,
+        "job": job.source.name,
+        "outputs": result.outputs,
+    }
+    result.manifest = job.out / MANIFEST_NAME
+    text = json.dumps(manifest, indent=1, sort_keys=True) + "\n"
+    write_atomic(result.manifest, text.encode("utf-8"))
+    return result
+
+
+def _run_one(
+    engine: Engine, out: Path, run: RunSpec, journal: Journal, result: BatchResult, bar: Progress
+) -> None:
+    per_asset = [f for f in run.formats if engine.exporter(f).per_asset]
+    grouped = [f for f in run.formats if not engine.exporter(f).per_asset]
+    group_done = {f: journal.completed(out, run, f"group:{f}") for f in grouped}
+    need_all = any(entry is None for entry in group_done.values())
+    kept: list[Asset] = []
+    for chunk_seeds in _chunks(run.seed, run.count):
+        todo = [s for s in chunk_seeds if journal.completed(out, run, f"item:{s}") is None]
+        if not todo and not need_all:
+            for s in chunk_seeds:
+                _collect(result, journal.entries[(run.name, run.fingerprint, f"item:{s}")])
+            result.skipped += len(chunk_seeds)
+            bar.advance(len(chunk_seeds))
+            continue
+        assets = _make(engine, run, chunk_seeds[0], len(chunk_seeds))
+        for seed, asset in zip(chunk_seeds, assets, strict=True):
+            unit = f"item:{seed}"
+            if seed in todo:
+                files = [(fmt, f) for fmt in per_asset for f in engine.render([asset], fmt)]
+                journal.record(run, unit, _write(out, run, files, seeds=[seed]))
+                result.written += len(files)
+            else:
+                result.skipped += 1
+            _collect(result, journal.entries[(run.name, run.fingerprint, unit)])
+        if need_all:
+            kept.extend(assets)
+        bar.advance(len(chunk_seeds))
+    for fmt in grouped:
+        entry = group_done[fmt]
+        if entry is None:
+            files = [(fmt, f) for f in engine.render(kept, fmt, name=run.name)]
+            seeds = list(range(run.seed, run.seed + run.count))
+            journal.record(run, f"group:{fmt}", _write(out, run, files, seeds=seeds))
+            result.written += len(files)
+        _collect(result, journal.entries[(run.name, run.fingerprint, f"group:{fmt}")])
+
+
+def _chunks(seed: int, count: int) -> Iterator[list[int]]:
+    for start in range(seed, seed + count, CHUNK):
+        yield list(range(start, min(start + CHUNK, seed + count)))
+
+
+def _make(engine: Engine, run: RunSpec, seed: int, count: int) -> list[Asset]:
+    if run.animate:
+        return [
+            engine.animate(run.generator, seed=s, frames=run.frames, **run.options)
+            for s in range(seed, seed + count)
+        ]
+    return engine.generate(run.generator, seed=seed, count=count, **run.options)
+
+
+def _write(
+    out: Path, run: RunSpec, files: list[tuple[str, OutputFile]], *, seeds: list[int]
+) -> list[dict[str, Any]]:
+    records = []
+    for fmt, f in files:
+        rel = f"{run.name}/{f.name}"
+        write_atomic(out / rel, f.data)
+        records.append(
+            {
+                "path": rel,
+                "sha256": _sha256(f.data),
+                "bytes": len(f.data),
+                "run": run.name,
+                "format": fmt,
+                "generator": run.generator,
+                "seed": seeds[0],
+                "count": len(seeds),
+                "options": run.options,
+            }
+        )
+    return records
+
+
+def _collect(result: BatchResult, entry: dict[str, Any]) -> None:
+    result.outputs.extend(entry["outputs"])
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()

@@ -1,0 +1,329 @@
+"""The ``assetgen`` command line: a thin layer over :class:`assetgen.Engine`.
+
+Bad input exits with status 2 and one line on stderr; other failures exit 1 with one line;
+``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import sys
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+from . import __version__
+from .assets import TextAsset
+from .engine import Engine
+from .errors import AssetGenError, InvalidOptionsError
+from .limits import MAX_COUNT, MAX_FRAMES
+from .plugin_manager import PluginManager
+
+
+class _State:
+    """Per-invocation state: the plugin manager is built once, the engine on first use."""
+
+    def __init__(self, manager: PluginManager) -> None:
+        self.manager = manager
+        self.device = "auto"
+        self._engine: Engine | None = None
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = Engine(self.device, plugin_manager=self.manager)
+        return self._engine
+
+
+def _state() -> _State:
+    return click.get_current_context().find_object(_State)  # type: ignore[return-value]
+
+
+def parse_option_pairs(pairs: Sequence[str]) -> dict[str, str]:
+    """``-o key=value`` pairs into a dict of strings (the generator's Options parse them)."""
+    result: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise InvalidOptionsError(
+                f"-o expects key=value (e.g. -o truncation=0.7); got {pair!r}", parameter="-o"
+            )
+        if key in result:
+            raise InvalidOptionsError(f"option '{key}' is given twice", parameter=key)
+        result[key] = value
+    return result
+
+
+def _formats(values: Sequence[str], default: str) -> list[str]:
+    names = [name.strip() for value in values for name in value.split(",") if name.strip()]
+    return list(dict.fromkeys(names)) or [default]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="assetgen")
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@click.option(
+    "--device",
+    type=click.Choice(["auto", "cpu", "cuda"]),
+    default="auto",
+    show_default=True,
+    help="Where models run: CUDA if available (auto), or forced.",
+)
+def cli(debug: bool, device: str) -> None:
+    """AssetGen: generate game assets (sprites, animations, dialogue) from trained models."""
+    _state().device = device
+
+
+@cli.command("plugins")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def plugins_command(as_json: bool) -> None:
+    """List generators, exporters, the plugin each came from, and plugin load errors."""
+    engine = _state().engine
+    gens = [
+        {
+            "id": g.id,
+            "kind": g.kind,
+            "plugin": g.plugin,
+            "can_animate": g.can_animate,
+            "description": g.description,
+        }
+        for g in engine.generators()
+    ]
+    exps = [e.to_dict() for e in engine.exporters()]
+    failures = [f.__dict__ for f in engine.plugin_failures()]
+    if as_json:
+        click.echo(
+            json.dumps({"generators": gens, "exporters": exps, "errors": failures}, indent=2)
+        )
+        return
+    click.echo("Generators:")
+    for g in gens:
+        anim = ", animates" if g["can_animate"] else ""
+        click.echo(f"  {g['id']:<14} {g['kind']}{anim}  [{g['plugin']}]  {g['description']}")
+    if not gens:
+        click.echo("  (none)")
+    click.echo("Exporters:")
+    for e in exps:
+        click.echo(
+            f"  {e['id']:<14} {', '.join(e['accepts'])}  [{e['plugin']}]  {e['description']}"
+        )
+    if failures:
+        click.echo("Plugin errors:")
+        for f in engine.plugin_failures():
+            click.echo(f"  {f.message()}")
+
+
+@cli.command("info")
+@click.argument("generator")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def info_command(generator: str, as_json: bool) -> None:
+    """Show a generator's options (types, ranges, defaults) and its model card."""
+    engine = _state().engine
+    info = engine.generator_info(generator)
+    if as_json:
+        click.echo(json.dumps(info.to_dict(), indent=2))
+        return
+    click.echo(f"{info.id} ({info.kind}, plugin '{info.plugin}'): {info.description}")
+    cls = engine.plugin_manager.registry.generators[generator]
+    sections = [("Options (-o key=value)", cls.Options)]
+    if cls.AnimationOptions is not None:
+        sections.append(("Animation options (assetgen animate -o key=value)", cls.AnimationOptions))
+    for title, options_cls in sections:
+        click.echo(f"\n{title}:")
+        for spec in options_cls.specs():
+            click.echo(f"  {spec.name} = {spec.default!r}")
+            click.echo(f"      {spec.description}")
+            click.echo(f"      allowed: {spec.describe_allowed()}")
+    if info.model:
+        click.echo("\nModel:")
+        for key, value in info.model.items():
+            click.echo(f"  {key}: {value}")
+
+
+_out_option = click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    default="out",
+    show_default=True,
+    help="Folder to write into (created if missing).",
+)
+_opt_option = click.option(
+    "-o",
+    "--option",
+    "option_pairs",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A generator option; repeat for several. See 'assetgen info GENERATOR'.",
+)
+_name_option = click.option(
+    "--name", default=None, help="Base name of the output files (default: GENERATOR_SEED)."
+)
+
+
+@cli.command("generate")
+@click.argument("generator")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the first item.")
+@click.option(
+    "--count",
+    type=int,
+    default=1,
+    show_default=True,
+    help=f"Items (1-{MAX_COUNT}); item k uses seed+k.",
+)
+@_out_option
+@click.option(
+    "--format", "formats", multiple=True, help="Output format(s): png, sheet, jsonl, csv..."
+)
+@_opt_option
+@_name_option
+def generate_command(
+    generator: str,
+    seed: int,
+    count: int,
+    out_dir: str,
+    formats: tuple[str, ...],
+    option_pairs: tuple[str, ...],
+    name: str | None,
+) -> None:
+    """Generate COUNT assets with GENERATOR and write them to --out."""
+    engine = _state().engine
+    options = engine.parse_options(generator, parse_option_pairs(option_pairs), from_text=True)
+    kind = engine.generator_info(generator).kind
+    chosen = _formats(formats, "jsonl" if kind == "text" else "png")
+    for fmt in chosen:  # refuse a wrong format before spending time on generation
+        engine.check_format(fmt, kind)
+    assets = engine.generate(generator, seed=seed, count=count, **options.to_dict())
+    _export(engine, assets, chosen, out_dir, name)
+    if kind == "text" and not formats:
+        for asset in assets:
+            assert isinstance(asset, TextAsset)
+            prefix = f"{asset.speaker}: " if asset.speaker else ""
+            click.echo(f"{prefix}{asset.text}", err=True)
+
+
+@cli.command("animate")
+@click.argument("generator")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--frames", type=int, default=8, show_default=True, help=f"Frames (1-{MAX_FRAMES}).")
+@_out_option
+@click.option("--format", "formats", multiple=True, help="png, sheet or gif (repeatable).")
+@_opt_option
+@_name_option
+def animate_command(
+    generator: str,
+    seed: int,
+    frames: int,
+    out_dir: str,
+    formats: tuple[str, ...],
+    option_pairs: tuple[str, ...],
+    name: str | None,
+) -> None:
+    """Make one animation with GENERATOR and write it to --out."""
+    engine = _state().engine
+    options = engine.parse_options(
+        generator, parse_option_pairs(option_pairs), animate=True, from_text=True
+    )
+    chosen = _formats(formats, "sheet")
+    for fmt in chosen:
+        engine.check_format(fmt, "animation")
+    anim = engine.animate(generator, seed=seed, frames=frames, **options.to_dict())
+    _export(engine, [anim], chosen, out_dir, name)
+
+
+def _export(
+    engine: Engine, assets: list[Any], formats: list[str], out_dir: str, name: str | None
+) -> None:
+    written = 0
+    for fmt in formats:
+        for path in engine.export(assets, fmt, out_dir, name=name):
+            click.echo(str(path))
+            written += 1
+    click.echo(f"wrote {written} file(s) to {out_dir}", err=True)
+
+
+@cli.command("batch")
+@click.argument("job", type=click.Path(dir_okay=False))
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Output folder (default: the job's 'out', relative to the job file).",
+)
+@click.option("--quiet", is_flag=True, help="No progress output.")
+def batch_command(job: str, out_dir: str | None, quiet: bool) -> None:
+    """Run a TOML job file: many runs, resumable, with a manifest.json of every output."""
+    from .batch import load_job, run_job
+
+    engine = _state().engine
+    spec = load_job(job, engine, out=out_dir)
+    result = run_job(engine, spec, progress=not quiet)
+    click.echo(
+        f"{result.written} file(s) written, {result.skipped} item(s) already complete; "
+        f"manifest: {result.manifest}",
+        err=True,
+    )
+
+
+def build_cli(manager: PluginManager) -> click.Group:
+    """The command group with the plugins' commands added (a copy: the base stays clean)."""
+    group = copy.copy(cli)
+    group.commands = dict(cli.commands)
+    manager.register_commands(group)
+    return group
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Console entry point. Returns the exit status."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        manager = PluginManager()
+    for w in caught:
+        click.echo(f"assetgen: warning: {w.message}", err=True)
+    group = build_cli(manager)
+    try:
+        result = group.main(
+            args=args, prog_name="assetgen", standalone_mode=False, obj=_State(manager)
+        )
+        return result if isinstance(result, int) else 0
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except (click.exceptions.Abort, KeyboardInterrupt):  # click turns Ctrl-C into Abort
+        click.echo("assetgen: interrupted; run the same command again to resume", err=True)
+        return 130
+    except click.ClickException as exc:
+        if debug:
+            raise
+        click.echo(f"assetgen: error: {_one_line(exc.format_message())}", err=True)
+        return exc.exit_code
+    except AssetGenError as exc:
+        if debug:
+            raise
+        click.echo(f"assetgen: error: {_one_line(str(exc))}", err=True)
+        return exc.exit_code
+    except BrokenPipeError:
+        return 1
+    except Exception as exc:
+        if debug:
+            raise
+        click.echo(
+            f"assetgen: internal error: {type(exc).__name__}: {_one_line(str(exc))} "
+            "(rerun with --debug for the traceback)",
+            err=True,
+        )
+        return 1
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,298 @@
+"""The Engine: validate a request, pick the generator, run it, stamp metadata on the assets."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .assets import AnimationAsset, Asset
+from .errors import AssetGenError, InvalidOptionsError, PluginError, UnknownGeneratorError
+from .exporting import Exporter, OutputFile, check_name, write_atomic
+from .generator import Generator, check_seed
+from .limits import MAX_COUNT, MAX_FRAMES, check_int
+from .options import Options
+from .plugin_manager import PluginFailure, PluginManager
+from .runtime import Runtime
+
+
+@dataclass(frozen=True)
+class GeneratorInfo:
+    """What ``engine.generators()`` reports about one generator."""
+
+    id: str
+    kind: str
+    description: str
+    plugin: str
+    can_animate: bool
+    options_schema: dict[str, Any]
+    animation_options_schema: dict[str, Any] | None
+    model: dict[str, Any] | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class ExporterInfo:
+    id: str
+    description: str
+    accepts: tuple[str, ...]
+    per_asset: bool
+    plugin: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.__dict__, "accepts": list(self.accepts)}
+
+
+class Engine:
+    """Entry point of the Python API.
+
+    ``Engine(device="auto")`` loads every installed plugin (or only those named in
+    ``plugins``, or in the ``ASSETGEN_LOAD_PLUGINS`` environment variable). ``plugins`` may
+    also hold plugin objects (modules with hook implementations) to register directly.
+    An Engine is safe to share between threads.
+    """
+
+    def __init__(
+        self,
+        device: str = "auto",
+        plugins: Iterable[Any] | None = None,
+        *,
+        intra_op_threads: int = 0,
+        inter_op_threads: int = 0,
+        plugin_manager: PluginManager | None = None,
+    ) -> None:
+        self.runtime = Runtime(
+            device, intra_op_threads=intra_op_threads, inter_op_threads=inter_op_threads
+        )
+        self.plugin_manager = plugin_manager or PluginManager(plugins)
+        self._registry = self.plugin_manager.registry
+        self._instances: dict[str, Generator] = {}
+        self._lock = threading.Lock()
+
+    # -- discovery ---------------------------------------------------------------------------
+
+    def generators(self) -> list[GeneratorInfo]:
+        return [self.generator_info(gid) for gid in sorted(self._registry.generators)]
+
+    def generator_info(self, generator_id: str) -> GeneratorInfo:
+        cls = self._generator_class(generator_id)
+        try:
+            model = self._instance(generator_id).model_info()
+        except AssetGenError as exc:
+            model = {"error": str(exc)}
+        anim = cls.AnimationOptions
+        return GeneratorInfo(
+            id=cls.id,
+            kind=cls.kind,
+            description=cls.description,
+            plugin=self._registry.sources[("generator", cls.id)],
+            can_animate=cls.can_animate(),
+            options_schema=cls.Options.json_schema(),
+            animation_options_schema=anim.json_schema() if anim else None,
+            model=model,
+        )
+
+    def exporters(self) -> list[ExporterInfo]:
+        return [
+            ExporterInfo(
+                id=cls.id,
+                description=cls.description,
+                accepts=tuple(cls.accepts),
+                per_asset=cls.per_asset,
+                plugin=self._registry.sources[("exporter", cls.id)],
+            )
+            for _, cls in sorted(self._registry.exporters.items())
+        ]
+
+    def plugin_failures(self) -> list[PluginFailure]:
+        return list(self._registry.failures)
+
+    # -- requests ----------------------------------------------------------------------------
+
+    def parse_options(
+        self,
+        generator_id: str,
+        options: Mapping[str, Any] | None = None,
+        *,
+        animate: bool = False,
+        from_text: bool = False,
+    ) -> Options:
+        """Validate options for ``generator_id`` (``from_text`` for ``-o key=value`` strings)."""
+        cls = self._generator_class(generator_id)
+        options_cls = cls.Options
+        if animate:
+            if cls.AnimationOptions is None:
+                raise InvalidOptionsError(
+                    f"generator '{generator_id}' cannot animate; generators that can: "
+                    + (", ".join(self._animating_ids()) or "none"),
+                    parameter="generator",
+                    value=generator_id,
+                )
+            options_cls = cls.AnimationOptions
+        parsed = options_cls.parse(options, from_text=from_text)
+        self._instance(generator_id).validate(parsed)
+        return parsed
+
+    def generate(
+        self, generator_id: str, seed: int = 0, count: int = 1, **options: Any
+    ) -> list[Asset]:
+        """Make ``count`` assets; item k uses seed ``seed + k`` (the seeding rule)."""
+        check_int("count", count, 1, MAX_COUNT)
+        check_seed(seed, count)
+        parsed = self.parse_options(generator_id, options)
+        generator = self._instance(generator_id)
+        seeds = list(range(seed, seed + count))
+        assets = self._call_plugin(generator_id, generator.generate_batch, seeds, parsed)
+        if len(assets) != count:
+            raise self._plugin_error(
+                generator_id, f"generate_batch returned {len(assets)} assets for {count} seeds"
+            )
+        for item_seed, asset in zip(seeds, assets, strict=True):
+            self._stamp(asset, generator, item_seed, parsed)
+        return assets
+
+    def animate(
+        self, generator_id: str, seed: int = 0, frames: int = 8, **options: Any
+    ) -> AnimationAsset:
+        """Make one animation of ``frames`` frames from ``seed``."""
+        check_int("frames", frames, 1, MAX_FRAMES)
+        check_seed(seed)
+        parsed = self.parse_options(generator_id, options, animate=True)
+        generator = self._instance(generator_id)
+        anim = self._call_plugin(generator_id, generator.animate, seed, frames, parsed)
+        if not isinstance(anim, AnimationAsset) or len(anim.frames) != frames:
+            raise self._plugin_error(generator_id, f"animate did not return {frames} frames")
+        self._stamp(anim, generator, seed, parsed)
+        anim.metadata.update(frames=frames, fps=anim.fps)
+        for index, frame in enumerate(anim.frames):
+            self._stamp(frame, generator, seed, parsed)
+            frame.metadata["frame"] = index
+        return anim
+
+    # -- export ------------------------------------------------------------------------------
+
+    def exporter(self, format_id: str) -> Exporter:
+        cls = self._registry.exporters.get(format_id)
+        if cls is None:
+            raise UnknownGeneratorError(
+                f"unknown format {format_id!r}; available formats: "
+                + (
+                    ", ".join(sorted(self._registry.exporters))
+                    or "none (no exporter plugin loaded)"
+                )
+            )
+        return cls()
+
+    def check_format(self, format_id: str, kind: str) -> Exporter:
+        """The exporter for ``format_id``, if it can write assets of ``kind``."""
+        exporter = self.exporter(format_id)
+        if kind not in exporter.accepts:
+            raise InvalidOptionsError(
+                f"format '{format_id}' cannot write {kind} assets; it accepts "
+                + ", ".join(exporter.accepts),
+                parameter="format",
+                value=format_id,
+            )
+        return exporter
+
+    def render(
+        self, assets: Sequence[Asset], format_id: str, name: str | None = None
+    ) -> list[OutputFile]:
+        """File names and bytes for ``assets`` in ``format_id``, without writing anything.
+
+        Files are named ``<name>`` (default ``<generator>_<seed>``, or ``<generator>_<first>-
+        <last>`` for a whole request); a per-asset format writes ``<name>_<seed>`` per asset
+        when a request holds several.
+        """
+        exporter = self.exporter(format_id)
+        for kind in sorted({asset.kind for asset in assets}):
+            self.check_format(format_id, kind)
+        stem = check_name(name) if name is not None else request_stem(assets)
+        if exporter.per_asset and len(assets) > 1:
+            files = []
+            for asset in assets:
+                prefix = name or str(asset.metadata.get("generator", "asset"))
+                files += exporter.render([asset], f"{prefix}_{asset.metadata.get('seed', 0)}")
+        else:
+            files = exporter.render(list(assets), stem)
+        for f in files:
+            check_name(f.name, "output file name")
+        return files
+
+    def export(
+        self, assets: Sequence[Asset], format_id: str, out_dir: str | Path, name: str | None = None
+    ) -> list[Path]:
+        """Write ``assets`` into ``out_dir`` in ``format_id``; each file is written atomically."""
+        out = Path(out_dir)
+        paths = []
+        for f in self.render(assets, format_id, name):
+            path = out / f.name
+            write_atomic(path, f.data)
+            paths.append(path)
+        return paths
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _generator_class(self, generator_id: str) -> type[Generator]:
+        cls = self._registry.generators.get(generator_id)
+        if cls is None:
+            available = ", ".join(sorted(self._registry.generators)) or "none"
+            hint = ""
+            if self._registry.failures:
+                hint = " (some plugins failed to load: see 'assetgen plugins')"
+            raise UnknownGeneratorError(
+                f"unknown generator {generator_id!r}; available generators: {available}{hint}"
+            )
+        return cls
+
+    def _instance(self, generator_id: str) -> Generator:
+        with self._lock:
+            inst = self._instances.get(generator_id)
+            if inst is None:
+                cls = self._generator_class(generator_id)
+                inst = self._call_plugin(generator_id, cls, self.runtime)
+                self._instances[generator_id] = inst
+            return inst
+
+    def _animating_ids(self) -> list[str]:
+        return sorted(g for g, c in self._registry.generators.items() if c.can_animate())
+
+    def _call_plugin(self, generator_id: str, fn: Any, *args: Any) -> Any:
+        try:
+            return fn(*args)
+        except AssetGenError:
+            raise
+        except Exception as exc:
+            raise self._plugin_error(generator_id, f"{type(exc).__name__}: {exc}") from exc
+
+    def _plugin_error(self, generator_id: str, what: str) -> PluginError:
+        plugin = self._registry.sources.get(("generator", generator_id), "?")
+        return PluginError(
+            f"generator '{generator_id}' (plugin '{plugin}') failed: {what}", plugin=plugin
+        )
+
+    def _stamp(self, asset: Asset, generator: Generator, seed: int, options: Options) -> None:
+        asset.metadata.update(
+            generator=generator.id,
+            plugin=self._registry.sources[("generator", generator.id)],
+            seed=seed,
+            options=options.to_dict(),
+            model_sha256=generator.model_sha256(),
+            assetgen_version=__version__,
+        )
+
+
+def request_stem(assets: Sequence[Asset]) -> str:
+    """``<generator>_<seed>`` or ``<generator>_<first>-<last>``: safe by construction."""
+    if not assets:
+        return "empty"
+    first, last = assets[0].metadata, assets[-1].metadata
+    gen = first.get("generator", "asset")
+    if len(assets) == 1:
+        return f"{gen}_{first.get('seed', 0)}"
+    return f"{gen}_{first.get('seed', 0)}-{last.get('seed', 0)}"

@@ -1,0 +1,112 @@
+"""The exporter contract, safe output names, and atomic file writes.
+
+Exporters turn assets into file contents (:class:`OutputFile`); the core writes them, so every
+exporter gets atomic writes, safe names and manifest hashes for free.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+from .assets import ASSET_KINDS, Asset
+from .errors import InvalidOptionsError, OutputError
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+
+
+@dataclass(frozen=True)
+class OutputFile:
+    """One file an exporter produced: a plain relative file name and its bytes."""
+
+    name: str
+    data: bytes
+
+
+class Exporter:
+    """Base class of exporters (output formats).
+
+    ``id`` is the format name used by ``--format``; ``accepts`` lists the asset kinds it can
+    write. A ``per_asset`` exporter is called once per asset with that asset's stem; otherwise
+    it is called once per request with all its assets (a sprite sheet, a JSONL file).
+    """
+
+    id: ClassVar[str]
+    description: ClassVar[str] = ""
+    accepts: ClassVar[tuple[str, ...]] = ()
+    per_asset: ClassVar[bool] = True
+
+    def render(self, assets: Sequence[Asset], stem: str) -> list[OutputFile]:
+        raise NotImplementedError
+
+
+def check_exporter_class(cls: Any) -> None:
+    if not isinstance(cls, type) or not issubclass(cls, Exporter):
+        raise TypeError(f"{cls!r} is not a subclass of assetgen.Exporter")
+    eid = getattr(cls, "id", None)
+    if not isinstance(eid, str) or not _NAME_RE.match(eid) or eid != eid.lower():
+        raise TypeError(f"{cls.__qualname__}.id must be a lower-case name")
+    if not cls.accepts or any(k not in ASSET_KINDS for k in cls.accepts):
+        raise TypeError(f"{cls.__qualname__}.accepts must list asset kinds from {ASSET_KINDS}")
+    if cls.render is Exporter.render:
+        raise TypeError(f"{cls.__qualname__} must implement render()")
+
+
+def check_name(name: Any, parameter: str = "name") -> str:
+    """A user-given output name: one plain file-name component, no traversal, no NUL."""
+    if not isinstance(name, str) or not _NAME_RE.match(name) or ".." in name:
+        raise InvalidOptionsError(
+            f"{parameter} must be 1-100 characters of letters, digits, '.', '_' or '-', "
+            f"starting with a letter or digit (no path separators); got {name!r}",
+            parameter=parameter,
+            value=name,
+        )
+    return name
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the whole new one.
+
+    The bytes go to a temporary file in the same folder, are flushed to disk, and the file is
+    renamed over the target; a crash leaves at worst a stray ``.tmp`` file, never a torn one.
+    """
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise OutputError(f"cannot write to {path.parent}: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        _remove_quietly(tmp)
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
+    except BaseException:
+        _remove_quietly(tmp)
+        raise
+
+
+def remove_stale_temp_files(directory: Path) -> int:
+    """Delete ``.*.tmp`` files an interrupted run left behind; returns how many."""
+    removed = 0
+    if directory.is_dir():
+        for tmp in directory.rglob(".*.tmp"):
+            _remove_quietly(str(tmp))
+            removed += 1
+    return removed
+
+
+def _remove_quietly(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass

@@ -1,0 +1,27 @@
+"""Documented caps on request sizes (docs/limits.md). A request over a cap is refused before
+any work is done or memory is spent."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .errors import InvalidOptionsError
+
+MAX_COUNT = 10_000
+"""Most assets one generate request (or one batch run) may ask for."""
+MAX_FRAMES = 240
+"""Most frames one animation may have."""
+MAX_BATCH_RUNS = 1_000
+"""Most runs one batch job file may list."""
+MAX_JOB_FILE_BYTES = 1_000_000
+"""Largest batch job file accepted."""
+
+
+def check_int(name: str, value: Any, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise InvalidOptionsError(
+            f"{name} must be an integer from {low} to {high}; got {value!r}",
+            parameter=name,
+            value=value,
+        )
+    return value

@@ -1,0 +1,352 @@
+"""Declarative, validated generator options.
+
+A generator describes its parameters once, as a subclass of :class:`Options`::
+
+    class Options(assetgen.Options):
+        truncation: float = assetgen.option(0.7, "Pull toward the average face.", ge=0, le=1)
+        hair: str = assetgen.option("any", "Hair style.", choices=("any", "short", "long"))
+
+and the CLI (``-o key=value``), the Python API (keyword arguments), the batch job file and
+the .NET bridge (JSON) all parse, validate and document it from that one declaration.
+Unknown keys are refused; every error names the option, the value and what is allowed.
+
+Subclasses become frozen, keyword-only dataclasses automatically.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import numbers
+import re
+import types
+import typing
+from collections.abc import Mapping
+from typing import Any, ClassVar, Self
+
+from .errors import InvalidOptionsError
+
+#: Longest string any option accepts unless it sets ``max_length`` itself; keeps a stray
+#: megabyte of text from reaching a model or a file name.
+DEFAULT_MAX_STRING = 1000
+#: Most entries a mapping option (such as attribute strengths) accepts.
+MAX_MAPPING_ENTRIES = 64
+
+_TRUE = {"true", "yes", "on", "1"}
+_FALSE = {"false", "no", "off", "0"}
+_INT_RE = re.compile(r"^[+-]?\d+$")
+
+
+@dataclasses.dataclass(frozen=True)
+class OptionSpec:
+    """What one option accepts; built from the field declaration."""
+
+    name: str
+    type: Any
+    default: Any
+    description: str
+    ge: float | None = None
+    le: float | None = None
+    choices: tuple[Any, ...] | None = None
+    max_length: int | None = None
+    nullable: bool = False
+
+    def describe_allowed(self) -> str:
+        """Human wording of the allowed values, used in errors and in `assetgen info`."""
+        if self.choices is not None:
+            return "one of " + ", ".join(repr(c) for c in self.choices)
+        if self.type is bool:
+            return "true or false"
+        if self.type in (int, float):
+            kind = "an integer" if self.type is int else "a number"
+            if self.ge is not None and self.le is not None:
+                return f"{kind} from {_fmt(self.ge)} to {_fmt(self.le)}"
+            if self.ge is not None:
+                return f"{kind} >= {_fmt(self.ge)}"
+            if self.le is not None:
+                return f"{kind} <= {_fmt(self.le)}"
+            return kind
+        if self.type is str:
+            return f"text of at most {self.max_length or DEFAULT_MAX_STRING} characters"
+        if _is_mapping_type(self.type):
+            val = typing.get_args(self.type)[1]
+            rng = ""
+            if self.ge is not None and self.le is not None:
+                rng = f" from {_fmt(self.ge)} to {_fmt(self.le)}"
+            return f"name:{val.__name__} pairs{rng}, e.g. a:1.5,b:-1"
+        return getattr(self.type, "__name__", str(self.type))
+
+    def json_schema(self) -> dict[str, Any]:
+        schema: dict[str, Any] = {"description": self.description}
+        if _is_mapping_type(self.type):
+            item: dict[str, Any] = {"type": "number"}
+            if self.ge is not None:
+                item["minimum"] = self.ge
+            if self.le is not None:
+                item["maximum"] = self.le
+            schema.update(
+                type="object", additionalProperties=item, maxProperties=MAX_MAPPING_ENTRIES
+            )
+            if self.choices is not None:
+                schema["propertyNames"] = {"enum": list(self.choices)}
+        else:
+            schema["type"] = {bool: "boolean", int: "integer", float: "number", str: "string"}[
+                self.type
+            ]
+            if self.ge is not None:
+                schema["minimum"] = self.ge
+            if self.le is not None:
+                schema["maximum"] = self.le
+            if self.choices is not None:
+                schema["enum"] = list(self.choices)
+            if self.type is str:
+                schema["maxLength"] = self.max_length or DEFAULT_MAX_STRING
+        if self.nullable:
+            schema["type"] = [schema["type"], "null"]
+        schema["default"] = _jsonable(self.default)
+        return schema
+
+    # -- conversion -------------------------------------------------------------------------
+
+    def convert(self, value: Any, *, from_text: bool) -> Any:
+        """Check (and, for text from a command line, parse) one value."""
+        if value is None or (from_text and self.nullable and value in ("", "none", "null")):
+            if self.nullable:
+                return None
+            self._fail(value)
+        if from_text and isinstance(value, str):
+            value = self._parse_text(value)
+        if _is_mapping_type(self.type):
+            return self._convert_mapping(value)
+        if self.type is bool:
+            if not isinstance(value, bool):
+                self._fail(value)
+        elif self.type is int:
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+                self._fail(value)
+            value = int(value)
+        elif self.type is float:
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                self._fail(value)
+            value = float(value)
+            if not math.isfinite(value):
+                self._fail(value)
+        elif self.type is str:
+            if not isinstance(value, str):
+                self._fail(value)
+            if len(value) > (self.max_length or DEFAULT_MAX_STRING):
+                self._fail(value)
+            if "\x00" in value:
+                self._fail(value, "it contains a NUL character")
+        self._check_range(value)
+        if self.choices is not None and value not in self.choices:
+            self._fail(value)
+        return value
+
+    def _check_range(self, value: Any) -> None:
+        if self.type in (int, float):
+            if self.ge is not None and value < self.ge:
+                self._fail(value)
+            if self.le is not None and value > self.le:
+                self._fail(value)
+
+    def _parse_text(self, text: str) -> Any:
+        if self.type is bool:
+            low = text.strip().lower()
+            if low in _TRUE:
+                return True
+            if low in _FALSE:
+                return False
+            self._fail(text)
+        if self.type is int:
+            if not _INT_RE.match(text.strip()):
+                self._fail(text)
+            return int(text)
+        if self.type is float:
+            try:
+                return float(text)
+            except ValueError:
+                self._fail(text)
+        if _is_mapping_type(self.type):
+            return self._parse_mapping_text(text)
+        return text
+
+    def _parse_mapping_text(self, text: str) -> dict[str, Any]:
+        stripped = text.strip()
+        if stripped.startswith("{"):
+            try:
+                parsed = json.loads(stripped)
+            except json.JSONDecodeError:
+                self._fail(text)
+            if not isinstance(parsed, dict):
+                self._fail(text)
+            return parsed
+        result: dict[str, Any] = {}
+        for part in filter(None, (p.strip() for p in stripped.split(","))):
+            key, sep, raw = part.partition(":")
+            if not sep:
+                key, sep, raw = part.partition("=")
+            if not sep:
+                self._fail(text, f"{part!r} is not name:value")
+            try:
+                result[key.strip()] = float(raw)
+            except ValueError:
+                self._fail(text, f"{raw.strip()!r} is not a number")
+        return result
+
+    def _convert_mapping(self, value: Any) -> dict[str, Any]:
+        if not isinstance(value, Mapping):
+            self._fail(value)
+        if len(value) > MAX_MAPPING_ENTRIES:
+            self._fail(value, f"it has {len(value)} entries (at most {MAX_MAPPING_ENTRIES})")
+        val_type = typing.get_args(self.type)[1]
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            if not isinstance(key, str) or not key or len(key) > 100:
+                self._fail(value, f"key {key!r} is not a name")
+            if self.choices is not None and key not in self.choices:
+                self._fail(value, f"unknown name {key!r}")
+            if isinstance(item, bool) or not isinstance(item, numbers.Real):
+                self._fail(value, f"{key} is not a number")
+            number = val_type(item)
+            if isinstance(number, float) and not math.isfinite(number):
+                self._fail(value, f"{key} is not finite")
+            if (self.ge is not None and number < self.ge) or (
+                self.le is not None and number > self.le
+            ):
+                self._fail(value, f"{key}={_fmt(number)} is out of range")
+            out[key] = number
+        return dict(sorted(out.items()))
+
+    def _fail(self, value: Any, why: str | None = None) -> typing.NoReturn:
+        shown = _show(value)
+        reason = f" ({why})" if why else ""
+        raise InvalidOptionsError(
+            f"option '{self.name}' must be {self.describe_allowed()}; got {shown}{reason}",
+            parameter=self.name,
+            value=value,
+        )
+
+
+def option(
+    default: Any,
+    description: str,
+    *,
+    ge: float | None = None,
+    le: float | None = None,
+    choices: tuple[Any, ...] | list[Any] | None = None,
+    max_length: int | None = None,
+) -> Any:
+    """Declare an option field: its default, a one-line description and its allowed values."""
+    meta = {
+        "assetgen": {
+            "description": description,
+            "ge": ge,
+            "le": le,
+            "choices": tuple(choices) if choices is not None else None,
+            "max_length": max_length,
+        }
+    }
+    if isinstance(default, dict):
+        frozen = dict(default)
+        return dataclasses.field(default_factory=lambda: dict(frozen), metadata=meta)
+    return dataclasses.field(default=default, metadata=meta)
+
+
+class Options:
+    """Base class of every generator's options; see the module docstring."""
+
+    _specs: ClassVar[tuple[OptionSpec, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        dataclasses.dataclass(frozen=True, kw_only=True)(cls)
+        hints = typing.get_type_hints(cls)
+        specs = []
+        for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+            meta = f.metadata.get("assetgen")
+            if meta is None:
+                raise TypeError(f"{cls.__qualname__}.{f.name} must be declared with option()")
+            typ, nullable = _unwrap_optional(hints[f.name])
+            if typ not in (bool, int, float, str) and not _is_mapping_type(typ):
+                raise TypeError(f"{cls.__qualname__}.{f.name}: unsupported option type {typ}")
+            if f.default is dataclasses.MISSING:
+                default = f.default_factory()  # type: ignore[operator]
+            else:
+                default = f.default
+            specs.append(
+                OptionSpec(name=f.name, type=typ, default=default, nullable=nullable, **meta)
+            )
+        cls._specs = tuple(specs)
+
+    @classmethod
+    def specs(cls) -> tuple[OptionSpec, ...]:
+        return cls._specs
+
+    @classmethod
+    def parse(cls, values: Mapping[str, Any] | None = None, *, from_text: bool = False) -> Self:
+        """Validate ``values`` (keyword arguments, JSON, or CLI text when ``from_text``)."""
+        values = dict(values or {})
+        known = {s.name: s for s in cls._specs}
+        for key in values:
+            if key not in known:
+                allowed = ", ".join(sorted(known)) or "none"
+                raise InvalidOptionsError(
+                    f"unknown option {_show(key)}; allowed options: {allowed}",
+                    parameter=str(key),
+                    value=values[key],
+                )
+        kwargs = {
+            name: spec.convert(values[name], from_text=from_text)
+            for name, spec in known.items()
+            if name in values
+        }
+        return cls(**kwargs)
+
+    @classmethod
+    def json_schema(cls) -> dict[str, Any]:
+        return {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {s.name: s.json_schema() for s in cls._specs},
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """All option values, defaults included: what metadata and manifests record."""
+        return {s.name: _jsonable(getattr(self, s.name)) for s in self._specs}
+
+    def replace(self, **changes: Any) -> Self:
+        merged = {**self.to_dict(), **changes}
+        return self.parse(merged)
+
+
+class NoOptions(Options):
+    """For generators without parameters."""
+
+
+def _unwrap_optional(typ: Any) -> tuple[Any, bool]:
+    if isinstance(typ, types.UnionType) or typing.get_origin(typ) is typing.Union:
+        args = [a for a in typing.get_args(typ) if a is not type(None)]
+        if len(args) == 1:
+            return args[0], True
+    return typ, False
+
+
+def _is_mapping_type(typ: Any) -> bool:
+    return typing.get_origin(typ) is dict and typing.get_args(typ)[0] is str
+
+
+def _fmt(number: float) -> str:
+    return f"{number:g}" if isinstance(number, float) else str(number)
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    return value

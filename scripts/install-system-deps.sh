@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Debian packages the test suite needs. Installed only when running as root and missing,
+# so `make test` stays fast once set up and never asks for a password.
+set -euo pipefail
+
+PACKAGES=()  # filled in as features need system packages (e.g. mono-devel for the .NET bridge)
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-system-deps: please install these Debian packages: ${missing[*]}" >&2
+  exit 1
+fi
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"

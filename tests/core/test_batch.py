@@ -1,0 +1,189 @@
+"""Batch export: job validation, manifest, atomic outputs, resume after interruption."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from assetgen import Engine, InvalidOptionsError
+from assetgen.batch import JOURNAL_NAME, load_job, run_job
+from assetgen.cli import main
+
+JOB = """
+out = "result"
+
+[[run]]
+name = "blobs"
+generator = "blob"
+seed = 5
+count = 40
+formats = ["png", "sheet"]
+options = { size = 24 }
+
+[[run]]
+generator = "blob"
+animate = true
+frames = 4
+count = 3
+formats = ["gif", "png"]
+
+[[run]]
+generator = "echo"
+count = 5
+formats = ["jsonl", "csv"]
+"""
+
+
+def write_job(tmp_path: Path, text: str = JOB) -> Path:
+    job = tmp_path / "job.toml"
+    job.write_text(text)
+    return job
+
+
+def tree(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.name != JOURNAL_NAME
+    }
+
+
+def test_batch_writes_every_output_and_a_manifest(engine: Engine, tmp_path) -> None:
+    job = load_job(write_job(tmp_path), engine)
+    result = run_job(engine, job, progress=False)
+    out = tmp_path / "result"
+    manifest = json.loads((out / "manifest.json").read_text())
+    files = tree(out)
+    listed = {o["path"]: o["sha256"] for o in manifest["outputs"]}
+    assert listed == {k: v for k, v in files.items() if k != "manifest.json"}
+    assert result.written == len(listed) == 40 + 2 + 3 + 12 + 2
+    blob = next(o for o in manifest["outputs"] if o["path"] == "blobs/blob_7.png")
+    assert blob["seed"] == 7 and blob["options"]["size"] == 24 and blob["format"] == "png"
+    assert (out / "blob-2" / "blob_0.gif").is_file()  # default name of the second blob run
+    sheet = next(o for o in manifest["outputs"] if o["path"] == "blobs/blobs.json")
+    assert sheet["count"] == 40
+
+
+def test_rerun_skips_completed_work_and_is_identical(engine: Engine, tmp_path) -> None:
+    job = load_job(write_job(tmp_path), engine)
+    run_job(engine, job, progress=False)
+    first = tree(tmp_path / "result")
+    result = run_job(engine, job, progress=False)
+    assert result.written == 0 and result.skipped == 48
+    assert tree(tmp_path / "result") == first
+
+
+def test_resume_after_interruption_redoes_only_missing_and_damaged(
+    engine: Engine, tmp_path, monkeypatch
+) -> None:
+    reference = tmp_path / "reference"
+    run_job(engine, load_job(write_job(tmp_path), engine, out=reference), progress=False)
+
+    job = load_job(write_job(tmp_path), engine, out=tmp_path / "resumed")
+    calls = {"n": 0}
+    original = engine.generate
+
+    def interrupted(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "generate", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run_job(engine, job, progress=False)
+    monkeypatch.setattr(engine, "generate", original)
+    out = tmp_path / "resumed"
+    assert not (out / "manifest.json").exists()  # the manifest is written last
+    done_before = len(list(out.rglob("*.png")))
+    assert 0 < done_before < 40
+    (out / "blobs" / "blob_6.png").write_bytes(b"torn")  # a damaged file is redone
+    (out / "blobs" / ".blob_9.png.123.tmp").write_bytes(b"partial")  # a stray temp file
+    result = run_job(engine, job, progress=False)
+    assert result.skipped == done_before - 1
+    assert tree(out) == tree(reference)
+    assert not list(out.rglob("*.tmp"))
+
+
+def test_resume_redoes_a_run_whose_spec_changed(engine: Engine, tmp_path) -> None:
+    path = write_job(tmp_path)
+    run_job(engine, load_job(path, engine), progress=False)
+    path.write_text(JOB.replace("size = 24", "size = 28"))
+    result = run_job(engine, load_job(path, engine), progress=False)
+    assert result.written == 42  # only the changed run is redone
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("[[run]]\ngenerator='blob'\ncolour='red'\n", "run 1: unknown key 'colour'"),
+        (
+            "[[run]]\ngenerator='blob'\ncount=0\n",
+            "run 1 (blob): count must be an integer from 1 to 10000",
+        ),
+        ("[[run]]\ngenerator='blob'\noptions={size=1000}\n", "run 1 (blob): option 'size' must be"),
+        ("[[run]]\ngenerator='nope'\n", "unknown generator 'nope'"),
+        ("[[run]]\ngenerator='blob'\nname='../x'\n", "name must be"),
+        ("[[run]]\ngenerator='blob'\nformats=['gif']\n", "format 'gif' cannot write image assets"),
+        (
+            "[[run]]\ngenerator='blob'\n[[run]]\ngenerator='echo'\nname='blob'\n",
+            "name 'blob' is used twice",
+        ),
+        ("title='x'\n", "unknown key 'title'"),
+        ("out='x'\n", "needs at least one [[run]] table"),
+        ("[[run]\n", "not valid TOML"),
+        ("[[run]]\ngenerator='blob'\nseed=-1\n", "seed must be an integer"),
+        ("[[run]]\ngenerator='blob'\nanimate='yes'\n", "animate must be true or false"),
+    ],
+)
+def test_bad_job_files_are_refused_before_any_work(
+    engine: Engine, tmp_path, text, fragment
+) -> None:
+    with pytest.raises(InvalidOptionsError) as err:
+        load_job(write_job(tmp_path, text), engine)
+    assert fragment in str(err.value)
+    assert str(tmp_path / "job.toml") in str(err.value)
+
+
+def test_non_utf8_job_file(engine: Engine, tmp_path) -> None:
+    job = tmp_path / "job.toml"
+    job.write_bytes(b"\xff\xfe[[run]]")
+    with pytest.raises(InvalidOptionsError, match="not UTF-8"):
+        load_job(job, engine)
+
+
+def test_cli_batch_prints_progress_and_summary(plugins_env, tmp_path, capsys) -> None:
+    assert main(["batch", str(write_job(tmp_path))]) == 0
+    err = capsys.readouterr().err
+    assert "[1/3] blobs: 40/40 items (100%)" in err
+    assert "manifest:" in err
+
+
+def test_sigkilled_batch_resumes_to_the_same_bytes(plugins_env, tmp_path) -> None:
+    """Kill the CLI process mid-run (SIGKILL, then SIGINT) and check the resumed result."""
+    job = write_job(tmp_path, JOB.replace("count = 40", "count = 400"))
+    reference = tmp_path / "reference"
+    cmd = [sys.executable, "-m", "assetgen", "batch", str(job), "--quiet"]
+    subprocess.run([*cmd, "--out", str(reference)], env=plugins_env, check=True)
+    out = tmp_path / "killed"
+    for sig in (signal.SIGKILL, signal.SIGINT):
+        before = len(list(out.rglob("*.png")))
+        proc = subprocess.Popen([*cmd, "--out", str(out)], env=plugins_env, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and len(list(out.rglob("*.png"))) < before + 30:
+            time.sleep(0.01)
+        os.kill(proc.pid, sig)
+        _, err = proc.communicate()
+        if sig == signal.SIGINT:
+            assert proc.returncode == 130 and b"run the same command again to resume" in err
+    subprocess.run([*cmd, "--out", str(out)], env=plugins_env, check=True)
+    assert tree(out) == tree(reference)
+    assert not list(out.rglob("*.tmp"))

@@ -1,0 +1,171 @@
+"""The command line: same results as the API, bad input exits 2 with one line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from PIL import Image
+
+from assetgen import Engine
+from assetgen.cli import main
+
+
+def run(args: list[str], env: dict[str, str], cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "assetgen", *args], env=env, cwd=cwd, capture_output=True, text=True
+    )
+
+
+def test_generate_follows_the_seeding_rule_like_the_api(engine: Engine, tmp_path, capsys) -> None:
+    assert (
+        main(
+            [
+                "generate",
+                "blob",
+                "--seed",
+                "7",
+                "--count",
+                "4",
+                "--out",
+                str(tmp_path),
+                "-o",
+                "size=20",
+            ]
+        )
+        == 0
+    )
+    written = capsys.readouterr().out.split()
+    assert [p.rsplit("/", 1)[1] for p in written] == [f"blob_{s}.png" for s in (7, 8, 9, 10)]
+    for seed in (7, 8, 9, 10):
+        api = engine.generate("blob", seed=seed, size=20)[0].to_png()
+        assert (tmp_path / f"blob_{seed}.png").read_bytes() == api
+
+
+def test_animate_and_formats(plugins_env, tmp_path, capsys) -> None:
+    assert (
+        main(
+            [
+                "animate",
+                "blob",
+                "--seed",
+                "2",
+                "--frames",
+                "5",
+                "--out",
+                str(tmp_path),
+                "--format",
+                "gif,sheet",
+                "-o",
+                "speed=2",
+                "--name",
+                "pulse",
+            ]
+        )
+        == 0
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pulse.gif", "pulse.json", "pulse.png"]
+    with Image.open(tmp_path / "pulse.gif") as im:
+        assert im.n_frames == 5
+
+
+def test_text_generation_writes_jsonl(plugins_env, tmp_path, capsys) -> None:
+    assert main(["generate", "echo", "--count", "3", "--out", str(tmp_path)]) == 0
+    assert len((tmp_path / "echo_0-2.jsonl").read_text().splitlines()) == 3
+
+
+def test_plugins_json_lists_generators_exporters_and_errors(plugins_env, capsys) -> None:
+    assert main(["plugins", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert {g["id"] for g in data["generators"]} == {"blob", "echo", "crashing"}
+    assert {e["id"] for e in data["exporters"]} >= {"png", "sheet", "gif", "jsonl", "csv"}
+    assert data["errors"] == []
+
+
+def test_plugins_shows_load_failures(plugins_env, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("ASSETGEN_LOAD_PLUGINS", "exporters,testkit,broken_import")
+    assert main(["plugins"]) == 0
+    captured = capsys.readouterr()
+    assert "plugin 'broken_import' failed at import" in captured.out
+    assert "assetgen: warning: plugin 'broken_import'" in captured.err
+
+
+def test_info_shows_options_ranges_and_defaults(plugins_env, capsys) -> None:
+    assert main(["info", "blob"]) == 0
+    out = capsys.readouterr().out
+    assert "size = 32" in out and "an integer from 8 to 128" in out
+    assert "Animation options" in out and "speed" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (
+            ["generate", "blob", "-o", "size=999"],
+            "option 'size' must be an integer from 8 to 128; got 999",
+        ),
+        (["generate", "blob", "-o", "size"], "-o expects key=value"),
+        (["generate", "blob", "-o", "colour=red"], "unknown option 'colour'"),
+        (["generate", "blob", "--count", "0"], "count must be an integer from 1 to 10000; got 0"),
+        (["generate", "blob", "--seed", "-5"], "seed must be an integer from 0 to"),
+        (["generate", "blob", "--seed", "abc"], "'abc' is not a valid integer"),
+        (["generate", "nope"], "unknown generator 'nope'"),
+        (["generate", "blob", "--format", "gif"], "format 'gif' cannot write image assets"),
+        (["generate", "blob", "--name", "../up"], "name must be"),
+        (["animate", "echo"], "generator 'echo' cannot animate"),
+        (["animate", "blob", "--frames", "100000"], "frames must be an integer from 1 to 240"),
+        (["batch", "missing.toml"], "cannot read job file missing.toml"),
+        (["frobnicate"], "No such command 'frobnicate'"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(plugins_env, tmp_path, args, fragment) -> None:
+    proc = run(
+        [*args, "--out", str(tmp_path)] if args[0] in ("generate", "animate") else args,
+        plugins_env,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("assetgen: error: ") and fragment in lines[0]
+    assert "Traceback" not in proc.stderr
+    assert not list(tmp_path.glob("*.png"))
+
+
+def test_plugin_failure_inside_generate_exits_1_with_one_line(plugins_env, tmp_path) -> None:
+    proc = run(["generate", "crashing", "--out", str(tmp_path)], plugins_env)
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == (
+        "assetgen: error: generator 'crashing' (plugin 'testkit') failed: "
+        "RuntimeError: the model exploded"
+    )
+
+
+def test_debug_flag_shows_the_traceback(plugins_env, tmp_path) -> None:
+    proc = run(["--debug", "generate", "blob", "-o", "size=1", "--out", str(tmp_path)], plugins_env)
+    assert proc.returncode != 0 and "Traceback" in proc.stderr
+
+
+def test_unwritable_output_folder_is_a_clear_error(plugins_env, tmp_path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    proc = run(["generate", "blob", "--out", str(blocker / "sub")], plugins_env)
+    assert proc.returncode == 1
+    assert (
+        proc.stderr.startswith("assetgen: error: cannot write to")
+        and len(proc.stderr.splitlines()) == 1
+    )
+
+
+def test_runtime_path_never_imports_torch(plugins_env, tmp_path) -> None:
+    code = (
+        "import sys, assetgen; from assetgen.cli import main;"
+        f"main(['generate','blob','--out',{str(tmp_path)!r}]);"
+        "assert 'torch' not in sys.modules, 'torch was imported'"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], env=plugins_env, capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr
