@@ -20,6 +20,7 @@ from .assets import TextAsset
 from .engine import Engine
 from .errors import AssetGenError, InvalidOptionsError
 from .limits import MAX_COUNT, MAX_FRAMES
+from .model_commands import add_model_commands
 from .plugin_manager import PluginManager
 
 
@@ -268,6 +269,9 @@ def batch_command(job: str, out_dir: str | None, quiet: bool) -> None:
         f"manifest: {result.manifest}",
         err=True,
     )
+
+
+add_model_commands(cli)
 
 
 def build_cli(manager: PluginManager) -> click.Group:

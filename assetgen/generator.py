@@ -38,6 +38,9 @@ class Generator:
     description: ClassVar[str] = ""
     Options: ClassVar[type[OptionsBase]] = NoOptions
     AnimationOptions: ClassVar[type[OptionsBase] | None] = None
+    #: Module path of the plugin's training tools (``DEFAULT_CONFIG``, ``train``, ``export``,
+    #: ``evaluate``; see :mod:`assetgen.training`), imported only by ``assetgen train`` & co.
+    tools: ClassVar[str | None] = None
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime

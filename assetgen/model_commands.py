@@ -1,0 +1,153 @@
+"""``assetgen train | export | eval GENERATOR``: one set of commands for every model plugin.
+
+Each command imports the generator's ``tools`` module (and so torch) only when it runs.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import click
+
+from .errors import InvalidOptionsError, UnknownGeneratorError
+
+
+def _tools(generator: str) -> ModuleType:
+    from .cli import _state
+
+    registry = _state().manager.registry
+    cls = registry.generators.get(generator)
+    if cls is None:
+        raise UnknownGeneratorError(
+            f"unknown generator {generator!r}; available: {', '.join(sorted(registry.generators))}"
+        )
+    if not cls.tools:
+        trainable = sorted(g for g, c in registry.generators.items() if c.tools)
+        raise InvalidOptionsError(
+            f"generator '{generator}' has no training tools; trainable generators: "
+            + (", ".join(trainable) or "none"),
+            parameter="generator",
+        )
+    try:
+        return importlib.import_module(cls.tools)
+    except ImportError as exc:
+        raise InvalidOptionsError(
+            f"training '{generator}' needs the training extra: pip install 'assetgen[train]' "
+            f"({exc})"
+        ) from None
+
+
+def _config_from(
+    defaults: dict[str, Any], config_file: str | None, overrides: tuple[str, ...]
+) -> dict[str, Any]:
+    from .training.config import load_config
+
+    return load_config(defaults, config_file, overrides)
+
+
+_config_options = [
+    click.option(
+        "--config",
+        "config_file",
+        type=click.Path(dir_okay=False),
+        default=None,
+        help="TOML file of settings (see DEFAULT_CONFIG in the plugin's tools).",
+    ),
+    click.option(
+        "--set",
+        "overrides",
+        multiple=True,
+        metavar="KEY=VALUE",
+        help="Override one setting; repeatable.",
+    ),
+]
+
+
+def _with_config(fn: Any) -> Any:
+    for decorator in reversed(_config_options):
+        fn = decorator(fn)
+    return fn
+
+
+@click.command("train")
+@click.argument("generator")
+@click.option(
+    "--data", type=click.Path(), default=None, help="Data set folder (see the plugin docs)."
+)
+@click.option(
+    "--out", "out_dir", type=click.Path(file_okay=False), required=True, help="Run folder."
+)
+@click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
+@_with_config
+def train_command(
+    generator: str,
+    data: str | None,
+    out_dir: str,
+    resume: bool,
+    config_file: str | None,
+    overrides: tuple[str, ...],
+) -> None:
+    """Train GENERATOR's model; progress, sample sheets and checkpoints go to --out."""
+    tools = _tools(generator)
+    defaults = dict(tools.DEFAULT_CONFIG)
+    recorded = Path(out_dir) / "config.json"
+    if resume and recorded.is_file():
+        # a resumed run keeps its recorded settings; --config/--set change only what they name
+        saved = json.loads(recorded.read_text(encoding="utf-8"))
+        defaults.update({k: v for k, v in saved.items() if k in defaults})
+    config = _config_from(defaults, config_file, overrides)
+    tools.train(Path(out_dir), Path(data) if data else None, config, resume)
+
+
+@click.command("export")
+@click.argument("generator")
+@click.argument("run_dir", type=click.Path(file_okay=False, exists=True))
+@click.option(
+    "--out", "out_dir", type=click.Path(file_okay=False), required=True, help="Model folder."
+)
+def export_command(generator: str, run_dir: str, out_dir: str) -> None:
+    """Export a trained run to ONNX with a manifest (sha256 of each file) and a parity check."""
+    path = _tools(generator).export(Path(run_dir), Path(out_dir))
+    click.echo(str(path))
+
+
+@click.command("eval")
+@click.argument("generator")
+@click.option(
+    "--model",
+    "model_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Model folder (default: the shipped model).",
+)
+@click.option(
+    "--out",
+    "out_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write the report as JSON here.",
+)
+@_with_config
+def eval_command(
+    generator: str,
+    model_dir: str | None,
+    out_file: str | None,
+    config_file: str | None,
+    overrides: tuple[str, ...],
+) -> None:
+    """Evaluate GENERATOR's model and print the figures."""
+    tools = _tools(generator)
+    config = _config_from(getattr(tools, "EVAL_CONFIG", {}), config_file, overrides)
+    report = tools.evaluate(
+        Path(model_dir) if model_dir else None, Path(out_file) if out_file else None, config
+    )
+    click.echo(json.dumps(report, indent=2))
+
+
+def add_model_commands(cli: click.Group) -> None:
+    for command in (train_command, export_command, eval_command):
+        cli.add_command(command)

@@ -1,0 +1,13 @@
+"""Training, export and evaluation helpers shared by the model plugins (PyTorch; lazy).
+
+Nothing on the runtime path imports this package: the ``assetgen train``, ``export`` and
+``eval`` commands import it (and torch) only when they run. A model plugin points its
+generator's ``tools`` attribute at a module that defines::
+
+    DEFAULT_CONFIG: dict[str, object]       # every setting, with its default (CPU-sized)
+    def train(out: Path, data: Path | None, config: dict, resume: bool) -> None
+    def export(run_dir: Path, out: Path) -> Path
+    def evaluate(model_dir: Path, out: Path | None, config: dict) -> dict
+
+and the shared commands handle config files, overrides, resume and error reporting.
+"""

@@ -1,0 +1,102 @@
+"""The ``shoes`` generator: footwear item icons from the shipped DCGAN, via ONNX Runtime."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import assetgen
+from assetgen import Generator, ImageAsset, InvalidOptionsError, Options, option
+from assetgen.runtime import ModelBundle
+
+from .colour import recolour
+
+MODEL_DIR = Path(__file__).resolve().parent / "model"
+
+
+def _type_names() -> tuple[str, ...]:
+    """Read from the shipped manifest so the option's choices match the model."""
+    try:
+        names = json.loads((MODEL_DIR / "manifest.json").read_text())["type_names"]
+        return ("random", *names)
+    except (OSError, KeyError, ValueError):
+        return ("random",)
+
+
+class ShoeOptions(Options):
+    type: str = option("random", "Footwear type, or random.", choices=_type_names())
+    variety: float = option(
+        0.8, "Latent scale (truncation): lower is more typical, higher more varied.", ge=0.0, le=1.5
+    )
+    hue_shift: float = option(
+        0.0,
+        "Rotate colours by this many degrees (brightness kept, so icons stay readable).",
+        ge=-180.0,
+        le=180.0,
+    )
+    saturation: float = option(1.0, "Colour saturation multiplier.", ge=0.0, le=2.0)
+    model: str = option(
+        "default", "Model folder name under the models path, or default.", max_length=100
+    )
+
+
+class ShoesGenerator(Generator):
+    id = "shoes"
+    kind = "image"
+    description = "64×64 RGBA footwear item icons (class-conditional DCGAN)"
+    Options = ShoeOptions
+    tools = "assetgen_shoes.tools"
+
+    def _bundle(self, options: ShoeOptions | None = None) -> ModelBundle:
+        if options is not None and options.model != "default":
+            raise InvalidOptionsError(
+                f"option 'model' must be 'default' (no other shoes models are installed); "
+                f"got {options.model!r}",
+                parameter="model",
+            )
+        return self.runtime.load_model(MODEL_DIR)
+
+    def generate(self, seed: int, options: ShoeOptions) -> ImageAsset:
+        return self.generate_batch([seed], options)[0]
+
+    def generate_batch(self, seeds: Sequence[int], options: ShoeOptions) -> list[ImageAsset]:
+        bundle = self._bundle(options)
+        names = bundle.manifest["type_names"]
+        z_dim = bundle.manifest["z_dim"]
+        zs, types = [], []
+        for seed in seeds:
+            rng = np.random.default_rng(seed)
+            drawn = int(rng.integers(len(names)))
+            types.append(drawn if options.type == "random" else names.index(options.type))
+            zs.append(rng.standard_normal(z_dim).astype(np.float32) * options.variety)
+        session = bundle.session("shoes.onnx")
+        assets = []
+        # one row at a time: identical results whatever the batch (the seeding rule)
+        for z, t in zip(zs, types, strict=True):
+            (rgba,) = session.run(None, {"z": z[None], "type": np.array([t], np.int64)})
+            img = np.rint(rgba[0].transpose(1, 2, 0) * 255).astype(np.uint8)
+            img = recolour(img, options.hue_shift, options.saturation)
+            assets.append(ImageAsset(img, metadata={"type": names[t]}))
+        return assets
+
+    def model_info(self) -> dict[str, Any]:
+        bundle = self._bundle()
+        m = bundle.manifest
+        return {
+            "name": m["name"],
+            "sha256": bundle.sha256,
+            "license": m["license"],
+            "data": m["data"],
+            "types": m["type_names"],
+            "metrics": m.get("metrics", {}),
+            "card": str(MODEL_DIR / "MODEL_CARD.md"),
+        }
+
+
+@assetgen.hookimpl
+def register_generators(register: Callable[[type[Generator]], None]) -> None:
+    register(ShoesGenerator)
