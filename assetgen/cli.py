@@ -16,7 +16,6 @@ from typing import Any
 import click
 
 from . import __version__
-from .assets import TextAsset
 from .engine import Engine
 from .errors import AssetGenError, InvalidOptionsError
 from .limits import MAX_COUNT, MAX_FRAMES
@@ -200,11 +199,6 @@ def generate_command(
         engine.check_format(fmt, kind)
     assets = engine.generate(generator, seed=seed, count=count, **options.to_dict())
     _export(engine, assets, chosen, out_dir, name)
-    if kind == "text" and not formats:
-        for asset in assets:
-            assert isinstance(asset, TextAsset)
-            prefix = f"{asset.speaker}: " if asset.speaker else ""
-            click.echo(f"{prefix}{asset.text}", err=True)
 
 
 @cli.command("animate")

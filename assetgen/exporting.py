@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -93,6 +94,19 @@ def write_atomic(path: Path, data: bytes) -> None:
     except BaseException:
         _remove_quietly(tmp)
         raise
+
+
+def replace_dir(new_dir: Path, target: Path) -> None:
+    """Put the finished folder ``new_dir`` in place of ``target`` using renames only.
+
+    Readers see the old folder or the new one, never a mix (data-set builders use this).
+    """
+    old = target.with_name(f".{target.name}.old-{os.getpid()}")
+    if target.exists():
+        os.replace(target, old)
+    os.replace(new_dir, target)
+    if old.exists():
+        shutil.rmtree(old)
 
 
 def remove_stale_temp_files(directory: Path) -> int:

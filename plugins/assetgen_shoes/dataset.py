@@ -40,6 +40,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from assetgen.exporting import replace_dir
+
 IMAGE_SIZE = 64
 # Margin (pixels, each side) left around the drawing's bounding box in the 64x64 frame, so
 # augmentations such as small shifts do not push the shoe off the canvas.
@@ -528,16 +530,6 @@ def _iter_progress(items: Sequence[Drawing], progress: bool) -> Iterator[tuple[i
         yield i, item
 
 
-def _swap_in(tmp_dir: Path, out_dir: Path) -> None:
-    """Replace ``out_dir`` by ``tmp_dir`` with renames only, so readers never see a mix."""
-    old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
-    if out_dir.exists():
-        os.replace(out_dir, old)
-    os.replace(tmp_dir, out_dir)
-    if old.exists():
-        shutil.rmtree(old)
-
-
 def build_dataset(
     out_dir: str | os.PathLike[str],
     cache_dir: str | os.PathLike[str] | None = None,
@@ -624,7 +616,7 @@ def build_dataset(
                 "files": np.array([d.filename for d in drawings]),
             },
         )
-        _swap_in(tmp_dir, out)
+        replace_dir(tmp_dir, out)
     except BaseException:
         shutil.rmtree(tmp_dir, ignore_errors=True)
         raise

@@ -129,8 +129,11 @@ def train(out: Path, data: Path | None, config: dict[str, Any], resume: bool) ->
         loss_g.backward()
         opt_g.step()
         with torch.no_grad():
+            # ramp the EMA up: a plain 0.999 average keeps mostly initial weights for the first
+            # thousand steps, which with batch norm gives blank grey samples (seen in run 1)
+            beta = min(config["ema_beta"], (1 + step) / (10 + step))
             for p_ema, p in zip(G_ema.parameters(), G.parameters(), strict=True):
-                p_ema.lerp_(p, 1 - config["ema_beta"])
+                p_ema.lerp_(p, 1 - beta)
             for b_ema, b in zip(G_ema.buffers(), G.buffers(), strict=True):
                 b_ema.copy_(b)
         step += 1

@@ -1,0 +1,100 @@
+"""The shipped shoes model through the engine: options, determinism, manifest checks."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from assetgen_shoes import plugin
+
+from assetgen import Engine, InvalidOptionsError, ModelError
+
+# The shipped model is trained and committed by issue 5; until then these tests cannot run.
+pytestmark = pytest.mark.skipif(
+    not (plugin.MODEL_DIR / "manifest.json").is_file(),
+    reason="no shipped shoes model yet (plugins/assetgen_shoes/model/)",
+)
+
+
+@pytest.fixture
+def engine(monkeypatch) -> Engine:
+    monkeypatch.setenv("ASSETGEN_LOAD_PLUGINS", "shoes,exporters")
+    return Engine(device="cpu")
+
+
+def test_icons_are_64px_rgba_with_transparent_background(engine: Engine) -> None:
+    icons = engine.generate("shoes", seed=0, count=8)
+    for icon in icons:
+        assert icon.rgba.shape == (64, 64, 4)
+        corners = icon.rgba[[0, 0, -1, -1], [0, -1, 0, -1], 3]
+        assert corners.max() < 32  # background is (nearly) transparent
+        assert icon.rgba[..., 3].mean() > 10  # ...and there is a drawing
+    assert len({icon.to_png() for icon in icons}) == 8
+
+
+def test_seeding_rule_and_determinism(engine: Engine) -> None:
+    batch = engine.generate("shoes", seed=7, count=4, type="boot")
+    singles = [engine.generate("shoes", seed=s, type="boot")[0] for s in (7, 8, 9, 10)]
+    assert all(np.array_equal(a.rgba, b.rgba) for a, b in zip(batch, singles, strict=True))
+    again = Engine(device="cpu").generate("shoes", seed=7, count=4, type="boot")
+    assert [a.to_png() for a in again] == [a.to_png() for a in batch]
+
+
+def test_type_and_colour_options(engine: Engine) -> None:
+    (boot,) = engine.generate("shoes", seed=3, type="boot")
+    assert boot.metadata["type"] == "boot" and boot.metadata["options"]["type"] == "boot"
+    (shifted,) = engine.generate("shoes", seed=3, type="boot", hue_shift=90.0)
+    assert np.array_equal(boot.rgba[..., 3], shifted.rgba[..., 3])  # same shape
+    assert not np.array_equal(boot.rgba[..., :3], shifted.rgba[..., :3])
+    luma = np.array([0.299, 0.587, 0.114])
+    visible = boot.rgba[..., 3] > 128
+    diff = np.abs(boot.rgba[..., :3] @ luma - shifted.rgba[..., :3] @ luma)[visible]
+    assert np.median(diff) < 6  # brightness kept: the icon stays readable
+    (grey,) = engine.generate("shoes", seed=3, type="boot", saturation=0.0)
+    rgb = grey.rgba[..., :3].astype(int)[visible]
+    assert np.abs(rgb - rgb.mean(1, keepdims=True)).max() <= 2
+    low = engine.generate("shoes", seed=3, count=4, variety=0.0, type="sandal")
+    assert all(np.array_equal(low[0].rgba, x.rgba) for x in low)  # no variety: the mean sandal
+
+
+@pytest.mark.parametrize(
+    ("options", "fragment"),
+    [
+        ({"type": "spaceboot"}, "option 'type' must be one of 'random', 'boot'"),
+        ({"hue_shift": 400.0}, "option 'hue_shift' must be a number from -180 to 180"),
+        ({"variety": -1.0}, "option 'variety' must be a number from 0 to 1.5"),
+        ({"model": "other"}, "option 'model' must be 'default'"),
+    ],
+)
+def test_bad_options(engine: Engine, options, fragment) -> None:
+    with pytest.raises(InvalidOptionsError, match=fragment):
+        engine.generate("shoes", **options)
+
+
+def test_shipped_manifest_and_card() -> None:
+    manifest = json.loads((plugin.MODEL_DIR / "manifest.json").read_text())
+    assert manifest["parity"]["max_abs_diff"] <= 1e-3 and manifest["opset"] <= 15
+    assert set(manifest["files"]) == {"shoes.onnx", "MODEL_CARD.md"}
+    assert (plugin.MODEL_DIR / "shoes.onnx").stat().st_size < 20_000_000
+    card = (plugin.MODEL_DIR / "MODEL_CARD.md").read_text()
+    for heading in ("Data", "Licence", "Training", "Metrics", "Known weaknesses"):
+        assert f"## {heading}" in card
+
+
+def test_a_corrupted_model_is_refused_and_other_generators_work(tmp_path, monkeypatch) -> None:
+    broken = tmp_path / "model"
+    shutil.copytree(plugin.MODEL_DIR, broken)
+    data = bytearray((broken / "shoes.onnx").read_bytes())
+    data[-100] ^= 0xFF
+    (broken / "shoes.onnx").write_bytes(bytes(data))
+    monkeypatch.setattr(plugin, "MODEL_DIR", broken)
+    monkeypatch.setenv("ASSETGEN_LOAD_PLUGINS", "shoes,exporters")
+    engine = Engine(device="cpu")
+    with pytest.raises(
+        ModelError, match=r"shoes.onnx does not match its manifest.*expected [0-9a-f]{64}"
+    ):
+        engine.generate("shoes")
+    assert "error" in engine.generator_info("shoes").model
+    assert engine.exporters()  # the rest of the engine still works
