@@ -65,7 +65,7 @@ class RunSpec:
     seed: int
     count: int
     animate: bool
-    frames: int
+    frames: int | None
     formats: tuple[str, ...]
     options: dict[str, Any]
     fingerprint: str
@@ -152,7 +152,10 @@ def _load_run(source: Path, index: int, run: Any, engine: Engine, uses: dict[str
             raise InvalidOptionsError(f"animate must be true or false; got {animate!r}")
         count = check_int("count", run.get("count", 1), 1, MAX_COUNT)
         seed = check_seed(run.get("seed", 0), count)
-        frames = check_int("frames", run.get("frames", 8), 1, MAX_FRAMES)
+        # absent: the generator decides (e.g. a text-driven talk animation), else 8
+        frames = run.get("frames")
+        if frames is not None:
+            frames = check_int("frames", frames, 1, MAX_FRAMES)
         options_raw = run.get("options", {})
         if not isinstance(options_raw, dict):
             raise InvalidOptionsError("options must be a table of option = value")

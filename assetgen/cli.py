@@ -204,7 +204,15 @@ def generate_command(
 @cli.command("animate")
 @click.argument("generator")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--frames", type=int, default=8, show_default=True, help=f"Frames (1-{MAX_FRAMES}).")
+@click.option(
+    "--frames",
+    type=int,
+    default=None,
+    help=f"Frames (1-{MAX_FRAMES}); default: as long as the --text/--audio driver, else 8.",
+)
+@click.option("--animation", default=None, help="Animation kind (same as -o animation=...).")
+@click.option("--text", "text", default=None, help="Line to speak (same as -o text=...).")
+@click.option("--audio", default=None, help="WAV file to lip-sync (same as -o audio=...).")
 @_out_option
 @click.option("--format", "formats", multiple=True, help="png, sheet or gif (repeatable).")
 @_opt_option
@@ -212,7 +220,10 @@ def generate_command(
 def animate_command(
     generator: str,
     seed: int,
-    frames: int,
+    frames: int | None,
+    animation: str | None,
+    text: str | None,
+    audio: str | None,
     out_dir: str,
     formats: tuple[str, ...],
     option_pairs: tuple[str, ...],
@@ -220,9 +231,15 @@ def animate_command(
 ) -> None:
     """Make one animation with GENERATOR and write it to --out."""
     engine = _state().engine
-    options = engine.parse_options(
-        generator, parse_option_pairs(option_pairs), animate=True, from_text=True
-    )
+    pairs = parse_option_pairs(option_pairs)
+    for key, value in (("animation", animation), ("text", text), ("audio", audio)):
+        if value is not None:
+            if key in pairs:
+                raise InvalidOptionsError(
+                    f"option '{key}' is given twice (--{key} and -o {key}=...)", parameter=key
+                )
+            pairs[key] = value
+    options = engine.parse_options(generator, pairs, animate=True, from_text=True)
     chosen = _formats(formats, "sheet")
     for fmt in chosen:
         engine.check_format(fmt, "animation")

@@ -13,7 +13,7 @@ from .assets import AnimationAsset, Asset
 from .errors import AssetGenError, InvalidOptionsError, PluginError, UnknownGeneratorError
 from .exporting import Exporter, OutputFile, check_name, write_atomic
 from .generator import Generator, check_seed
-from .limits import MAX_COUNT, MAX_FRAMES, check_int
+from .limits import DEFAULT_FRAMES, MAX_COUNT, MAX_FRAMES, check_int
 from .options import Options
 from .plugin_manager import PluginFailure, PluginManager
 from .runtime import Runtime
@@ -157,13 +157,22 @@ class Engine:
         return assets
 
     def animate(
-        self, generator_id: str, seed: int = 0, frames: int = 8, **options: Any
+        self, generator_id: str, seed: int = 0, frames: int | None = None, **options: Any
     ) -> AnimationAsset:
-        """Make one animation of ``frames`` frames from ``seed``."""
-        check_int("frames", frames, 1, MAX_FRAMES)
+        """Make one animation of ``frames`` frames from ``seed``.
+
+        ``frames=None`` lets the generator decide (a text- or audio-driven animation is as long
+        as its driver); otherwise, and for generators without an opinion, 8."""
+        if frames is not None:
+            check_int("frames", frames, 1, MAX_FRAMES)
         check_seed(seed)
         parsed = self.parse_options(generator_id, options, animate=True)
         generator = self._instance(generator_id)
+        if frames is None:
+            wanted = self._call_plugin(generator_id, generator.frame_count, parsed)
+            frames = DEFAULT_FRAMES
+            if wanted is not None:
+                frames = check_int("frames", wanted, 1, MAX_FRAMES)
         anim = self._call_plugin(generator_id, generator.animate, seed, frames, parsed)
         if not isinstance(anim, AnimationAsset) or len(anim.frames) != frames:
             raise self._plugin_error(generator_id, f"animate did not return {frames} frames")

@@ -61,6 +61,11 @@ class Generator:
         """Make an animation of ``frames`` frames (only if ``AnimationOptions`` is set)."""
         raise NotImplementedError
 
+    def frame_count(self, options: Any) -> int | None:
+        """Frames an animation needs when the caller gives none (e.g. the length of a line
+        of text or of an audio file); None for the engine's default (8)."""
+        return None
+
     def validate(self, options: Any) -> None:
         """Checks that need the generator itself (e.g. names read from its model).
 

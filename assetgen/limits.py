@@ -10,6 +10,7 @@ from .errors import InvalidOptionsError
 MAX_COUNT = 10_000
 """Most assets one generate request (or one batch run) may ask for."""
 MAX_FRAMES = 240
+DEFAULT_FRAMES = 8  # an animation's length when neither the caller nor its generator sets one
 """Most frames one animation may have."""
 MAX_BATCH_RUNS = 1_000
 """Most runs one batch job file may list."""

@@ -1,0 +1,325 @@
+"""Attribute vectors and local-edit discovery for a trained portraits generator (PyTorch).
+
+Both run once per model, at export, and ship with it:
+
+- **Attribute vectors** the way the source found them: generate many faces, let the attribute
+  classifier say which show an attribute, and take the mean W of those minus the mean W of all.
+  Attributes whose labels are correlated in the generated faces (|r| > 0.1, e.g. earrings only
+  show with hair that leaves the ears free) are untangled by projecting the other group's vectors
+  out of each one. Each vector's strength is the smallest on a grid that flips the classifier's
+  reading on at least 80% of faces that lacked it.
+- **Local edits** (talking and blinking): the mean feature map of faces the classifier reads as
+  "mouth open" minus that of "mouth closed", at a candidate layer, is large only where the
+  mouth is drawn: that energy map is the edit's region, found from the model's own feature maps.
+  The channels that carry most of it inside the region are the edit's channels; the masked mean
+  difference in those channels is the pattern that is added. Layer, channel count and gain are
+  chosen on held-out faces for effectiveness first, then locality.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from . import classifier as clf_mod
+from .local_edits import LocalEdit
+from .model import AttributeClassifier, PortraitGenerator
+
+ATTRIBUTE_GRID = (0.5, 1.0, 1.5, 2.0, 3.0, 4.0)
+FLIP_TARGET = 0.8
+#: Sample counts of the analysis (tests shrink them for tiny models).
+SIZES = {
+    "attr_samples": 10000,  # faces classified to find the vectors
+    "attr_test": 200,  # faces the strength of each vector is tuned on
+    "attr_min_group": 20,  # an attribute needs this many faces with and without it
+    "edit_samples": 1500,  # faces classified to find an edit
+    "edit_val": 96,  # held-out faces each edit candidate is judged on
+    "edit_min_group": 10,  # "on" and "off" faces needed; fewer: split at the median reading
+}
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def to_u8(images: torch.Tensor) -> np.ndarray:
+    arr = ((images.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+    out = arr.permute(0, 2, 3, 1).numpy().copy()
+    out[out[..., 3] == 0] = 0
+    return out
+
+
+def sample_ws(G: PortraitGenerator, n: int, seed: int, truncation: float) -> torch.Tensor:
+    z = torch.randn(n, G.z_dim, generator=torch.Generator().manual_seed(seed))
+    with torch.no_grad():
+        return G.ws(z, truncation)
+
+
+def render(G: PortraitGenerator, ws: torch.Tensor, batch: int = 128) -> np.ndarray:
+    with torch.no_grad():
+        return np.concatenate([to_u8(G.synthesis(b)) for b in ws.split(batch)])
+
+
+def readings(probs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Hard per-attribute readings (N bools) for every attribute name."""
+    out = {}
+    for head in clf_mod.BINARY_HEADS:
+        out[head] = probs[head][:, 1] > 0.5
+    for head, names in (("hair_color", clf_mod.HAIR_COLOURS), ("skin", clf_mod.SKIN_TONES)):
+        arg = probs[head].argmax(1)
+        for i, name in enumerate(names.values()):
+            out[f"{head}_{name}"] = arg == i
+    return out
+
+
+def attribute_group(name: str) -> str:
+    for prefix in ("hair_color_", "skin_"):
+        if name.startswith(prefix):
+            return prefix[:-1]
+    return name
+
+
+def attribute_vectors(
+    G: PortraitGenerator, clf: AttributeClassifier, seed: int = 11
+) -> list[dict[str, Any]]:
+    n, test_seeds, min_group = SIZES["attr_samples"], SIZES["attr_test"], SIZES["attr_min_group"]
+    log(f"attribute vectors: classifying {n} generated faces")
+    ws = sample_ws(G, n, seed, 1.0)
+    w = ws[:, 0].numpy().astype(np.float64)
+    read = readings(clf_mod.predict(clf, render(G, ws)))
+    bald = read["bald"]
+    names = [k for k in read if read[k].sum() >= min_group and (~read[k]).sum() >= min_group]
+    if not names:
+        log("  no attribute is both present and absent in the generated faces: none shipped")
+        return []
+    raw: dict[str, np.ndarray] = {}
+    for name in names:
+        # colours of the hair are meaningless on bald faces: compare with haired ones
+        base = ~bald if name.startswith("hair_color_") else np.ones(n, bool)
+        raw[name] = w[read[name] & base].mean(0) - w[base].mean(0)
+    labels = np.stack([read[k].astype(np.float64) for k in names], 1)
+    corr = np.nan_to_num(np.corrcoef(labels, rowvar=False))
+    vectors = {}
+    for i, a in enumerate(names):
+        others = [
+            raw[b] for j, b in enumerate(names)
+            if attribute_group(b) != attribute_group(a) and abs(corr[i, j]) > 0.1
+        ]
+        v = raw[a]
+        if others:
+            basis, _ = np.linalg.qr(np.stack(others, 1))
+            v = v - basis @ (basis.T @ v)
+        vectors[a] = v
+    rows = []
+    test_ws = sample_ws(G, test_seeds, seed + 1, 0.7)
+    base_read = read_of(G, clf, test_ws)
+    for name in names:
+        row = _strength(G, clf, name, vectors[name], test_ws, base_read)
+        row["correlated_with"] = [
+            b for j, b in enumerate(names)
+            if attribute_group(b) != attribute_group(name) and abs(corr[names.index(name), j]) > 0.1
+        ]
+        rows.append(row)
+        log(
+            f"  {name}: strength {row['strength']:g} flips {row['flip_rate']:.2f}, "
+            f"others kept {row['others_kept_rate']:.2f}"
+        )
+    return rows
+
+
+def read_of(G: PortraitGenerator, clf: AttributeClassifier, ws: torch.Tensor) -> dict:
+    return readings(clf_mod.predict(clf, render(G, ws)))
+
+
+def _strength(
+    G: PortraitGenerator, clf: AttributeClassifier, name: str, vector: np.ndarray,
+    ws: torch.Tensor, base: dict[str, np.ndarray],
+) -> dict[str, Any]:
+    lacking = ~base[name]
+    if name.startswith("hair_color_"):
+        lacking &= ~base["bald"]
+    idx = np.flatnonzero(lacking)
+    v = torch.from_numpy(vector.astype(np.float32))
+    best: dict[str, Any] | None = None
+    if len(idx) == 0:  # every test face already shows it: nothing to tune on
+        best = {"strength": 1.0, "flip_rate": 0.0, "others_kept_rate": 1.0, "tested": 0}
+    for s in ATTRIBUTE_GRID if len(idx) else ():
+        edited = read_of(G, clf, ws[idx] + s * v)
+        flip = float(edited[name].mean())
+        kept = _others_kept(name, base, edited, idx)
+        result = {"strength": s, "flip_rate": flip, "others_kept_rate": kept, "tested": len(idx)}
+        if best is None or flip > best["flip_rate"]:
+            best = result
+        if flip >= FLIP_TARGET:
+            best = result
+            break
+    assert best is not None
+    return {
+        "name": name,
+        "group": attribute_group(name),
+        "vector": vector.astype(np.float32),
+        "strength_min": -best["strength"] * 1.5,
+        "strength_max": best["strength"] * 1.5,
+        **best,
+    }
+
+
+def _others_kept(
+    name: str, base: dict[str, np.ndarray], edited: dict[str, np.ndarray], idx: np.ndarray
+) -> float:
+    """Share of faces whose every other attribute reading (other groups) stayed the same."""
+    group = attribute_group(name)
+    same = np.ones(len(idx), bool)
+    for other in base:
+        if attribute_group(other) == group:
+            continue
+        same &= base[other][idx] == edited[other]
+    return float(same.mean())
+
+
+# -- local edits --------------------------------------------------------------------------------
+
+
+def prefix_features(
+    G: PortraitGenerator, ws: torch.Tensor, layer: int, batch: int = 128
+) -> tuple[torch.Tensor, torch.Tensor]:
+    feats, skips = [], []
+    with torch.no_grad():
+        for b in ws.split(batch):
+            f, s = G.synthesis.prefix(b, layer)
+            feats.append(f)
+            skips.append(s)
+    return torch.cat(feats), torch.cat(skips)
+
+
+def finish(
+    G: PortraitGenerator, feats: torch.Tensor, skips: torch.Tensor, ws: torch.Tensor,
+    layer: int, deltas: np.ndarray | None = None, batch: int = 128,
+) -> np.ndarray:
+    out = []
+    with torch.no_grad():
+        for start in range(0, len(ws), batch):
+            sl = slice(start, start + batch)
+            f = feats[sl]
+            if deltas is not None:
+                f = f + torch.from_numpy(deltas[sl])
+            out.append(to_u8(G.synthesis.suffix(f, skips[sl], ws[sl], layer)))
+    return np.concatenate(out)
+
+
+def pixel_region(before: np.ndarray, after: np.ndarray, share: float = 0.02, grow: int = 2):
+    """Pixels (64x64 bool) that differ in at least ``share`` of real before/after pairs,
+    grown by ``grow`` pixels: the image-space region an edit is judged against."""
+    diff = (np.abs(before.astype(np.int16) - after.astype(np.int16)).max(-1) > 24).mean(0)
+    region = diff >= share
+    for _ in range(grow):
+        r = region.copy()
+        r[1:] |= region[:-1]
+        r[:-1] |= region[1:]
+        r[:, 1:] |= region[:, :-1]
+        r[:, :-1] |= region[:, 1:]
+        region = r
+    return region
+
+
+def locality(still: np.ndarray, edited: np.ndarray, region: np.ndarray) -> np.ndarray:
+    """Per-image share of the total absolute pixel change that falls inside ``region``."""
+    change = np.abs(edited.astype(np.float64) - still.astype(np.float64)).sum(-1)
+    total = change.sum((1, 2))
+    inside = (change * region).sum((1, 2))
+    return np.where(total > 0, inside / np.maximum(total, 1e-9), 1.0)
+
+
+def build_edit(
+    name: str, layer: int, feats: np.ndarray, on: np.ndarray, k: int, max_shift: int
+) -> dict[str, Any]:
+    delta = feats[on].mean(0) - feats[~on].mean(0)  # C x H x W
+    energy = np.abs(delta).sum(0)
+    soft = energy / energy.max()
+    soft = np.where(soft >= 0.25, soft, 0.0)  # the region: where the difference lives
+    scores = (np.abs(delta) * (soft > 0)).sum((1, 2))
+    channels = np.sort(np.argsort(-scores, kind="stable")[:k])
+    return {
+        "name": name,
+        "layer": layer,
+        "channels": channels.tolist(),
+        "pattern": (delta[channels] * soft).astype(np.float32),
+        "reference": feats[~on].mean(0)[channels].astype(np.float32),
+        "template": np.abs(feats[:, channels]).mean((0, 1)).astype(np.float32),
+        "max_shift": max_shift,
+        "gain": 1.0,
+        "shape": list(feats.shape[1:]),
+    }
+
+
+def edit_frames(
+    G: PortraitGenerator, edit: LocalEdit, feats: torch.Tensor, skips: torch.Tensor,
+    ws: torch.Tensor, targets: Sequence[float],
+) -> list[np.ndarray]:
+    """Images of each face at each target state (0 = off, 1 = on) under ``edit``."""
+    f_np = feats.numpy()
+    wheres = [edit.locate(f) for f in f_np]
+    starts = [edit.state(f, wh) for f, wh in zip(f_np, wheres, strict=True)]
+    out = []
+    for target in targets:
+        deltas = np.stack(
+            [edit.delta(f, target - s, wh) for f, s, wh in zip(f_np, starts, wheres, strict=True)]
+        )
+        out.append(finish(G, feats, skips, ws, edit.layer, deltas))
+    return out
+
+
+def discover_edit(
+    G: PortraitGenerator, clf: AttributeClassifier, name: str, head: str, region_px: np.ndarray,
+    layers: Sequence[int], seed: int = 21,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Find the best (layer, channel count, gain) local edit that turns ``head`` on and off."""
+    n, n_val = SIZES["edit_samples"], SIZES["edit_val"]
+    log(f"edit '{name}': classifying {n} generated faces")
+    ws = sample_ws(G, n, seed, 0.8)
+    probs = clf_mod.predict(clf, render(G, ws))[head][:, 1]
+    on = probs > 0.5
+    split = "p > 0.5"
+    if min(on.sum(), (~on).sum()) < SIZES["edit_min_group"]:
+        # a model that (almost) never draws one state: compare its likeliest half with the rest
+        log(f"  only {on.sum()} of {n} faces read as on: splitting at the median reading")
+        on = probs > np.median(probs)
+        split = "median"
+        if on.sum() == 0 or on.all():
+            raise RuntimeError(f"edit '{name}': the classifier reads every face the same")
+    val_ws = sample_ws(G, n_val, seed + 1, 0.7)
+    trials = []
+    best: tuple[tuple[float, float], dict[str, Any]] | None = None
+    for layer in layers:
+        feats, _ = prefix_features(G, ws, layer)
+        f_np = feats.numpy()
+        val_feats, val_skips = prefix_features(G, val_ws, layer)
+        channels = f_np.shape[1]
+        for k in sorted({max(2, channels // 8), max(2, channels // 4), max(2, channels // 2)}):
+            spec = build_edit(name, layer, f_np, on, k, max_shift=1)
+            for gain in (1.0, 1.5, 2.0, 3.0):
+                spec["gain"] = gain
+                edit = LocalEdit(spec)
+                off_img, on_img = edit_frames(G, edit, val_feats, val_skips, val_ws, (0.0, 1.0))
+                p_off = clf_mod.predict(clf, off_img)[head][:, 1]
+                p_on = clf_mod.predict(clf, on_img)[head][:, 1]
+                effective = float(((p_on >= 0.9) & (p_off <= 0.1)).mean())
+                local = float(np.median(locality(off_img, on_img, region_px)))
+                trial = {"layer": layer, "channels": k, "gain": gain, "effective": effective,
+                         "locality": local}
+                trials.append(trial)
+                log(f"  layer {layer} channels {k} gain {gain}: effective {effective:.2f} "
+                    f"locality {local:.2f}")
+                score = (round(effective, 1), local)
+                if best is None or score > best[0]:
+                    best = (score, {**spec, "discovery": {**trial, "split": split}})
+    assert best is not None
+    return best[1], trials
+
+
+def serialisable(spec: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v.round(6).tolist() if isinstance(v, np.ndarray) else v) for k, v in spec.items()}

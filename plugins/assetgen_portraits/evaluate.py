@@ -1,0 +1,373 @@
+"""``assetgen eval portraits``: quality, memorisation, attribute edits and the talking edit.
+
+Everything runs through the shipped model folder (ONNX Runtime, the same path users get), with
+the model's own ``classifier.onnx`` as the judge and as the embedding for FID/KID and
+precision/recall (k = 3, Kynkaanniemi et al. 2019).
+
+- quality: generated vs held-out real images (``eval_data``: a set rendered with another seed,
+  never trained on), with the real-vs-real figures (training images vs held-out) as the floor;
+- memorisation: each generated face's nearest training image (RGBA pixels) vs each training
+  image's nearest other training image;
+- attribute edits: for each shipped vector at its strength, over ``attribute_seeds`` faces that
+  lack the attribute, how often the classifier's reading flips, and how often every other
+  attribute's reading stays put;
+- talking (issue "Talking portraits"): the local feature-map edit vs the W "mouth open" vector at
+  the same strength the vector ships with, over ``talk_seeds`` faces: effectiveness, locality,
+  identity outside the mouth, and the cached-prefix speed-up.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+EVAL_CONFIG: dict[str, Any] = {
+    "samples": 10000,
+    "truncation": 1.0,
+    "eval_data": "data/portraits_eval",
+    "data": "data/portraits",
+    "memorisation_samples": 1000,
+    "attribute_seeds": 200,
+    "talk_seeds": 200,
+    "speed_repeats": 5,
+    "seed": 100000,
+    "picture": "",  # where to write the edit-vs-latent picture ("" = next to --out)
+}
+
+
+def _classifier(bundle: Any) -> Any:
+    return bundle.session("classifier.onnx")
+
+
+def classify(bundle: Any, images_u8: np.ndarray, batch: int = 256) -> dict[str, np.ndarray]:
+    """features (N x F) and per-head probabilities from the shipped classifier."""
+    session = _classifier(bundle)
+    names = [o.name for o in session.get_outputs()]
+    parts: dict[str, list[np.ndarray]] = {n: [] for n in names}
+    for start in range(0, len(images_u8), batch):
+        x = images_u8[start : start + batch].astype(np.float32).transpose(0, 3, 1, 2) / 255
+        for name, value in zip(names, session.run(None, {"rgba": x}), strict=True):
+            parts[name].append(value)
+    out = {n: np.concatenate(v) for n, v in parts.items()}
+    for n in names[1:]:
+        e = np.exp(out[n] - out[n].max(1, keepdims=True))
+        out[n] = e / e.sum(1, keepdims=True)
+    return out
+
+
+def frechet(a: np.ndarray, b: np.ndarray) -> float:
+    from numpy.linalg import eigvals
+
+    mu = a.mean(0) - b.mean(0)
+    ca, cb = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    tr_sqrt = np.sqrt(np.clip(eigvals(ca @ cb).real, 0, None)).sum()
+    return float(mu @ mu + np.trace(ca) + np.trace(cb) - 2 * tr_sqrt)
+
+
+def kid(a: np.ndarray, b: np.ndarray, subset: int = 1000, subsets: int = 50, seed: int = 0):
+    """Kernel inception distance (cubic polynomial kernel), mean over random subsets."""
+    rng = np.random.default_rng(seed)
+    d = a.shape[1]
+    m = min(subset, len(a), len(b))
+    vals = []
+    for _ in range(subsets):
+        x = a[rng.choice(len(a), m, replace=False)]
+        y = b[rng.choice(len(b), m, replace=False)]
+        kxx, kyy, kxy = (x @ x.T / d + 1) ** 3, (y @ y.T / d + 1) ** 3, (x @ y.T / d + 1) ** 3
+        vals.append(
+            (kxx.sum() - np.trace(kxx)) / (m * (m - 1))
+            + (kyy.sum() - np.trace(kyy)) / (m * (m - 1))
+            - 2 * kxy.mean()
+        )
+    return float(np.mean(vals))
+
+
+def _sq_dists(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.maximum((a * a).sum(1)[:, None] + (b * b).sum(1)[None] - 2 * a @ b.T, 0)
+
+
+def _kth_radius(x: np.ndarray, k: int, chunk: int = 1000) -> np.ndarray:
+    out = []
+    for s in range(0, len(x), chunk):
+        d = _sq_dists(x[s : s + chunk], x)
+        out.append(np.sqrt(np.partition(d, k, axis=1)[:, k]))  # index 0 is the point itself
+    return np.concatenate(out)
+
+
+def _covered(query: np.ndarray, ref: np.ndarray, radius: np.ndarray, chunk: int = 1000):
+    hit = []
+    for s in range(0, len(query), chunk):
+        d = np.sqrt(_sq_dists(query[s : s + chunk], ref))
+        hit.append((d <= radius[None]).any(1))
+    return np.concatenate(hit)
+
+
+def precision_recall(real: np.ndarray, fake: np.ndarray, k: int = 3) -> tuple[float, float]:
+    precision = float(_covered(fake, real, _kth_radius(real, k)).mean())
+    recall = float(_covered(real, fake, _kth_radius(fake, k)).mean())
+    return precision, recall
+
+
+def _quality(real: np.ndarray, fake: np.ndarray) -> dict[str, float]:
+    p, r = precision_recall(real, fake)
+    return {"fid": frechet(fake, real), "kid": kid(fake, real), "precision": p, "recall": r}
+
+
+def _load_npz(path: Path, n: int | None = None) -> np.ndarray:
+    from .tools import BUILD_HINT
+
+    file = path / "portraits_64.npz" if path.is_dir() else path
+    if not file.is_file():
+        from assetgen.errors import InvalidOptionsError
+
+        raise InvalidOptionsError(
+            f"{file} not found; {BUILD_HINT} (for eval_data use --seed 1 --count 10000)",
+            parameter="data",
+        )
+    with np.load(file) as npz:
+        images = npz["images"]
+    return images if n is None else images[:n]
+
+
+def _nearest(query: np.ndarray, ref: np.ndarray, exclude_self: bool = False) -> np.ndarray:
+    q = query.reshape(len(query), -1).astype(np.float32) / 255
+    r = ref.reshape(len(ref), -1).astype(np.float32) / 255
+    out = []
+    for s in range(0, len(q), 250):
+        d = _sq_dists(q[s : s + 250], r)
+        if exclude_self:
+            d[np.arange(len(d)), np.arange(s, s + len(d))] = np.inf
+        out.append(np.sqrt(d.min(1)))
+    return np.concatenate(out)
+
+
+def _psnr(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> float:
+    diff = (a.astype(np.float64) - b.astype(np.float64))[mask]
+    mse = float((diff**2).mean()) if diff.size else 0.0
+    return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)
+
+
+def evaluate(model_dir: Path | None, out: Path | None, config: dict[str, Any]) -> dict[str, Any]:
+    from assetgen import Engine
+    from assetgen.exporting import write_atomic
+
+    from . import plugin
+
+    if model_dir is not None:
+        plugin.MODEL_DIR = model_dir.resolve()
+    engine = Engine(device="cpu", plugins=["portraits"])
+    gen = plugin.PortraitsGenerator(engine._instance("portraits").runtime)
+    model = gen._model()
+    bundle = model.bundle
+    n = int(config["samples"])
+    seed0 = int(config["seed"])
+    t0 = time.monotonic()
+    fake = np.stack(
+        [a.rgba for a in engine.generate("portraits", seed=seed0, count=n,
+                                          truncation=config["truncation"])]
+    )
+    gen_seconds = time.monotonic() - t0
+    real_eval = _load_npz(Path(config["eval_data"]), n)
+    train = _load_npz(Path(config["data"]))
+    holdout = int(bundle.manifest["training"]["config"].get("holdout", 0))
+    train = train[: len(train) - holdout]
+    f_fake = classify(bundle, fake)["features"].astype(np.float64)
+    f_eval = classify(bundle, real_eval)["features"].astype(np.float64)
+    f_train = classify(bundle, train[:n])["features"].astype(np.float64)
+    report: dict[str, Any] = {
+        "model_dir": str(plugin.MODEL_DIR),
+        "model_sha256": bundle.sha256,
+        "samples": n,
+        "truncation": config["truncation"],
+        "generation_seconds": round(gen_seconds, 1),
+        "quality": _quality(f_eval, f_fake),
+        "quality_real_vs_real_floor": _quality(f_eval, f_train),
+    }
+    # memorisation, in RGBA pixels
+    m = int(config["memorisation_samples"])
+    gen_nn = _nearest(fake[:m], train)
+    train_nn = _nearest(train[:m], train, exclude_self=True)
+    report["memorisation"] = {
+        "generated_to_train_nn_median": float(np.median(gen_nn)),
+        "train_to_train_nn_median": float(np.median(train_nn)),
+        "ratio": float(np.median(gen_nn) / np.median(train_nn)),
+        "generated_closer_than_train_p5": float((gen_nn < np.percentile(train_nn, 5)).mean()),
+    }
+    report["attributes"] = _attributes(engine, bundle, model, config)
+    report["talk"] = _talk(gen, model, bundle, config, out)
+    report["command"] = "assetgen eval portraits " + " ".join(
+        f"--set {k}={v}" for k, v in config.items()
+    )
+    if out is not None:
+        write_atomic(out, (json.dumps(report, indent=2) + "\n").encode())
+    return report
+
+
+def _readings(probs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    from .analysis import readings
+
+    return readings(probs)
+
+
+def _attributes(engine: Any, bundle: Any, model: Any, config: dict[str, Any]) -> dict[str, Any]:
+    from .analysis import attribute_group
+
+    seeds = int(config["attribute_seeds"])
+    s0 = int(config["seed"]) + 500000
+    base_imgs = np.stack([a.rgba for a in engine.generate("portraits", seed=s0, count=seeds)])
+    base = _readings(classify(bundle, base_imgs))
+    results = {}
+    for name, attr in sorted(model.attributes.items()):
+        lacking = ~base[name]
+        if name.startswith("hair_color_"):
+            lacking &= ~base["bald"]
+        idx = np.flatnonzero(lacking)
+        if len(idx) == 0:
+            continue
+        imgs = np.stack([
+            engine.generate("portraits", seed=s0 + int(i),
+                            attributes={name: attr["strength"]})[0].rgba
+            for i in idx
+        ])
+        after = _readings(classify(bundle, imgs))
+        group = attribute_group(name)
+        kept = np.ones(len(idx), bool)
+        for other in base:
+            if attribute_group(other) != group:
+                kept &= base[other][idx] == after[other]
+        results[name] = {
+            "strength": attr["strength"],
+            "tested": int(len(idx)),
+            "flip_rate": float(after[name].mean()),
+            "others_kept_rate": float(kept.mean()),
+        }
+    flips = [r["flip_rate"] for r in results.values()]
+    kept_rates = [r["others_kept_rate"] for r in results.values()]
+    return {
+        "per_attribute": results,
+        "meeting_targets": sum(
+            1 for r in results.values() if r["flip_rate"] >= 0.8 and r["others_kept_rate"] >= 0.8
+        ),
+        "total": len(results),
+        "flip_rate_median": float(np.median(flips)) if flips else 0.0,
+        "others_kept_median": float(np.median(kept_rates)) if kept_rates else 0.0,
+    }
+
+
+def _region(bundle: Any, name: str) -> np.ndarray:
+    rows = bundle.manifest["regions"][name]
+    return np.array([[c == "1" for c in row] for row in rows])
+
+
+def _talk(gen: Any, model: Any, bundle: Any, config: dict[str, Any], out: Path | None) -> dict:
+    from .analysis import locality
+    from .plugin import PortraitOptions
+
+    options = PortraitOptions()
+    region = _region(bundle, "mouth")
+    edit = model.edits["mouth"]
+    vector = model.attributes["mouth_open"]["vector"]
+    strength = float(model.attributes["mouth_open"]["strength"])
+    first = int(config["seed"]) + 900000
+    seeds = range(first, first + int(config["talk_seeds"]))
+    rows: dict[str, list[np.ndarray]] = {k: [] for k in ("e0", "e1", "l0", "l1", "still")}
+    for s in seeds:
+        ws = gen.ws_of(s, options, model)
+        features, skip = gen.prefix(ws, model)
+        f0 = features[0]
+        where = edit.locate(f0)
+        start = edit.state(f0, where)
+        for key, target in (("e0", 0.0), ("e1", 1.0)):
+            delta = edit.delta(f0, target - start, where)
+            rows[key].append(gen.suffix(features, skip, ws, delta, model))
+        still = gen.render(ws, model)
+        rows["still"].append(still)
+        # the latent method from the same still: only the frame that must change moves
+        is_open = start >= 0.5
+        rows["l1"].append(still if is_open else gen.render(ws + strength * vector, model))
+        rows["l0"].append(gen.render(ws - strength * vector, model) if is_open else still)
+    arr = {k: np.stack(v) for k, v in rows.items()}
+    p = {k: classify(bundle, arr[k])["mouth_open"][:, 1] for k in ("e0", "e1", "l0", "l1")}
+    outside = ~region
+
+    def summary(closed: str, opened: str) -> dict[str, float]:
+        eff = (p[opened] >= 0.9) & (p[closed] <= 0.1)
+        loc = locality(arr[closed], arr[opened], region)
+        psnr = [_psnr(a, b, outside) for a, b in zip(arr[closed], arr[opened], strict=True)]
+        finite = [x for x in psnr if np.isfinite(x)]
+        return {
+            "effective_share": float(eff.mean()),
+            "p_open_on_open_median": float(np.median(p[opened])),
+            "p_open_on_closed_median": float(np.median(p[closed])),
+            "locality_median": float(np.median(loc)),
+            "locality_share_ge_0_9": float((loc >= 0.9).mean()),
+            "psnr_outside_median_db": float(np.median(finite)) if finite else float("inf"),
+            "psnr_outside_share_ge_35": float(np.mean([x >= 35 for x in psnr])),
+        }
+
+    report = {
+        "seeds": len(arr["still"]),
+        "edit_layer": edit.layer,
+        "edit_channels": len(edit.channels),
+        "latent_strength": strength,
+        "feature_map_edit": summary("e0", "e1"),
+        "latent_direction": summary("l0", "l1"),
+        "speed": talk_speed(gen, model, int(config["speed_repeats"])),
+    }
+    picture = config.get("picture") or (str(out.with_suffix(".png")) if out else "")
+    if picture:
+        from assetgen.exporting import write_atomic
+
+        sheet = np.concatenate([arr[k][:8] for k in ("still", "e1", "e0", "l1", "l0")])
+        write_atomic(Path(picture), _sheet(sheet, columns=8))
+        report["picture"] = picture
+        report["picture_rows"] = ["still", "edit: open", "edit: closed", "latent: open",
+                                  "latent: closed"]
+    return report
+
+
+def _sheet(images: np.ndarray, columns: int) -> bytes:
+    from assetgen.training.run import contact_sheet
+
+    return contact_sheet(images, columns=columns, scale=2)
+
+
+def talk_speed(gen: Any, model: Any, repeats: int, frames: int = 8, seed: int = 7) -> dict:
+    """Frames per second for an 8-frame talk: one prefix run + 8 suffix runs (cached) vs
+    prefix + suffix for every frame (recompute from w), timed alternately in one process."""
+    from .plugin import PortraitOptions
+
+    ws = gen.ws_of(seed, PortraitOptions(), model)
+    edit = model.edits["mouth"]
+    amounts = np.linspace(0, 1, frames)
+
+    def cached() -> None:
+        features, skip = gen.prefix(ws, model)
+        for a in amounts:
+            gen.suffix(features, skip, ws, edit.delta(features[0], a), model)
+
+    def recompute() -> None:
+        for a in amounts:
+            features, skip = gen.prefix(ws, model)
+            gen.suffix(features, skip, ws, edit.delta(features[0], a), model)
+
+    cached()
+    recompute()  # warm up both sessions
+    times: dict[str, list[float]] = {"cached": [], "recompute": []}
+    for _ in range(repeats):
+        for name, fn in (("cached", cached), ("recompute", recompute)):
+            t = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t)
+    med = {k: float(np.median(v)) for k, v in times.items()}
+    return {
+        "frames": frames,
+        "repeats": repeats,
+        "cached_fps": frames / med["cached"],
+        "recompute_fps": frames / med["recompute"],
+        "speedup": med["recompute"] / med["cached"],
+    }

@@ -1,0 +1,383 @@
+"""The ``portraits`` generator: character portrait sprites from the shipped StyleGAN.
+
+Runtime path: ONNX Runtime and numpy only. Seed -> z (numpy ``default_rng(seed)``) ->
+``mapping.onnx`` -> w; truncation, style mixing and attribute vectors are W arithmetic done
+here; the synthesis runs as ``synthesis_prefix.onnx`` (everything up to the edited layer) and
+``synthesis_suffix.onnx`` (the rest, with the local edit's delta as an input). A still is the
+suffix with a zero delta, so a talk frame at the still's mouth state is exactly the still, and
+a character's animation frames reuse one run of the prefix.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import assetgen
+from assetgen import (
+    AnimationAsset,
+    Generator,
+    ImageAsset,
+    InvalidOptionsError,
+    Options,
+    option,
+)
+from assetgen.generator import MAX_SEED
+from assetgen.limits import MAX_FRAMES
+from assetgen.runtime import ModelBundle, Runtime
+
+from . import drivers
+from .local_edits import LocalEdit
+
+MODEL_DIR = Path(__file__).resolve().parent / "model"
+ANIMATIONS = ("talk", "blink", "interpolate")
+MAX_ATTRIBUTE_STRENGTH = 5.0
+
+
+def _shipped() -> dict[str, Any]:
+    """Facts from the shipped manifest and attributes.csv, so the options' allowed values (shown
+    by ``assetgen info``) match the model; ``validate`` checks against the model actually used."""
+    facts: dict[str, Any] = {"num_ws": 10, "attributes": ()}
+    try:
+        manifest = json.loads((MODEL_DIR / "manifest.json").read_text(encoding="utf-8"))
+        facts["num_ws"] = int(manifest["num_ws"])
+        rows = read_attributes(MODEL_DIR / "attributes.csv")
+        facts["attributes"] = tuple(a["name"] for a in rows)
+    except (OSError, KeyError, TypeError, ValueError):
+        pass
+    return facts
+
+
+def read_attributes(path: Path) -> list[dict[str, Any]]:
+    """attributes.csv: name, group, strength_min, strength_max, strength, w0..w{n-1}."""
+    rows = []
+    with open(path, newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            n = sum(1 for k in row if k.startswith("w") and k[1:].isdigit())
+            rows.append(
+                {
+                    "name": row["name"],
+                    "group": row["group"],
+                    "strength_min": float(row["strength_min"]),
+                    "strength_max": float(row["strength_max"]),
+                    "strength": float(row["strength"]),
+                    "vector": np.array([float(row[f"w{i}"]) for i in range(n)], np.float32),
+                }
+            )
+    return rows
+
+
+_FACTS = _shipped()
+
+
+class PortraitOptions(Options):
+    truncation: float = option(
+        0.7,
+        "Truncation psi: pull the face toward the average one (0 = the average face, "
+        "1 = untruncated; lower is cleaner, higher more varied).",
+        ge=0.0,
+        le=1.5,
+    )
+    mix_seed: int = option(
+        -1,
+        "Style mixing: take the styles of this seed from mix_layer on (-1 = no mixing).",
+        ge=-1,
+        le=MAX_SEED,
+    )
+    mix_layer: int = option(
+        5,
+        f"First style layer taken from mix_seed (1 to {_FACTS['num_ws'] - 1}; low numbers take "
+        "the face's shape too, high ones only colours and fine detail).",
+        ge=1,
+        le=_FACTS["num_ws"] - 1,
+    )
+    attributes: dict[str, float] = option(
+        {},
+        "Attribute vectors with strengths, e.g. hair_color_red=1.5,glasses=1 (see "
+        "attributes.csv for names and each one's useful range).",
+        ge=-MAX_ATTRIBUTE_STRENGTH,
+        le=MAX_ATTRIBUTE_STRENGTH,
+        choices=_FACTS["attributes"] or None,
+    )
+    model: str = option(
+        "default", "Model folder name under the models path, or default.", max_length=100
+    )
+
+
+class PortraitAnimationOptions(PortraitOptions):
+    animation: str = option(
+        "talk",
+        "talk (mouth opens and closes), blink, or interpolate (morph to to_seed).",
+        choices=ANIMATIONS,
+    )
+    fps: float = option(12.0, "Frames per second.", ge=drivers.FPS_MIN, le=drivers.FPS_MAX)
+    text: str = option(
+        "",
+        "talk: a line to say; the mouth follows its syllables (sets the frame count when "
+        "frames is not given).",
+        max_length=drivers.MAX_TEXT_CHARS,
+    )
+    audio: str = option(
+        "",
+        "talk: a WAV file whose loudness drives the mouth (sets the frame count when frames "
+        "is not given).",
+        max_length=4096,
+    )
+    strength: float = option(
+        1.0,
+        "talk/blink: how far the mouth opens (eyes close); 0 gives the still in every frame.",
+        ge=0.0,
+        le=2.0,
+    )
+    to_seed: int = option(
+        -1, "interpolate: the seed to morph into (-1 = seed + 1).", ge=-1, le=MAX_SEED
+    )
+
+
+class _Model:
+    """The parts of one verified model folder, parsed once."""
+
+    def __init__(self, bundle: ModelBundle) -> None:
+        m = bundle.manifest
+        self.bundle = bundle
+        self.z_dim = int(m["z_dim"])
+        self.w_dim = int(m["w_dim"])
+        self.num_ws = int(m["num_ws"])
+        self.w_avg = np.asarray(m["w_avg"], np.float32)
+        self.split_layer = int(m["split_layer"])
+        self.attributes = {a["name"]: a for a in read_attributes(bundle.path("attributes.csv"))}
+        self.edits = {name: LocalEdit(spec) for name, spec in m["edits"].items()}
+
+
+class PortraitsGenerator(Generator):
+    id = "portraits"
+    kind = "image"
+    description = "64×64 RGBA character portrait sprites (StyleGAN2-like; talk, blink, morph)"
+    Options = PortraitOptions
+    AnimationOptions = PortraitAnimationOptions
+    tools = "assetgen_portraits.tools"
+
+    def __init__(self, runtime: Runtime) -> None:
+        super().__init__(runtime)
+        self._models: dict[str, _Model] = {}
+
+    # -- model -------------------------------------------------------------------------------
+
+    def _model(self, options: PortraitOptions | None = None) -> _Model:
+        if options is not None and options.model != "default":
+            raise InvalidOptionsError(
+                "option 'model' must be 'default' (no other portraits models are installed); "
+                f"got {options.model!r}",
+                parameter="model",
+                value=options.model,
+            )
+        bundle = self.runtime.load_model(MODEL_DIR)
+        model = self._models.get(bundle.sha256)
+        if model is None:
+            model = self._models[bundle.sha256] = _Model(bundle)
+        return model
+
+    def validate(self, options: PortraitOptions) -> None:
+        model = self._model(options)
+        if options.mix_layer >= model.num_ws:
+            raise InvalidOptionsError(
+                f"option 'mix_layer' must be an integer from 1 to {model.num_ws - 1}; "
+                f"got {options.mix_layer}",
+                parameter="mix_layer",
+                value=options.mix_layer,
+            )
+        for name in options.attributes:
+            if name not in model.attributes:
+                raise InvalidOptionsError(
+                    f"option 'attributes': unknown attribute {name!r}; known: "
+                    + ", ".join(sorted(model.attributes)),
+                    parameter="attributes",
+                    value=name,
+                )
+        if isinstance(options, PortraitAnimationOptions):
+            if options.text and options.audio:
+                raise InvalidOptionsError(
+                    "options 'text' and 'audio' both drive the mouth; give one of them",
+                    parameter="text",
+                )
+            if (options.text or options.audio) and options.animation != "talk":
+                raise InvalidOptionsError(
+                    f"options 'text' and 'audio' drive the talk animation; got "
+                    f"animation={options.animation!r}",
+                    parameter="animation",
+                    value=options.animation,
+                )
+            if options.audio:
+                drivers.audio_frames(options.audio, options.fps)  # readable, not too long
+            if options.text.strip() == "" and options.text:
+                raise InvalidOptionsError(
+                    "option 'text' is only whitespace; give a line to say or leave it empty",
+                    parameter="text",
+                )
+
+    # -- W arithmetic ------------------------------------------------------------------------
+
+    def w_of(self, seed: int, truncation: float, model: _Model) -> np.ndarray:
+        z = np.random.default_rng(seed).standard_normal(model.z_dim).astype(np.float32)
+        (w,) = model.bundle.session("mapping.onnx").run(None, {"z": z[None]})
+        w = w[0]
+        return (model.w_avg + np.float32(truncation) * (w - model.w_avg)).astype(np.float32)
+
+    def ws_of(self, seed: int, options: PortraitOptions, model: _Model) -> np.ndarray:
+        """num_ws x w_dim styles for one character: truncation, mixing, attribute vectors."""
+        w = self.w_of(seed, options.truncation, model)
+        ws = np.repeat(w[None], model.num_ws, axis=0)
+        if options.mix_seed >= 0:
+            ws[options.mix_layer :] = self.w_of(options.mix_seed, options.truncation, model)
+        for name, strength in options.attributes.items():
+            ws += np.float32(strength) * model.attributes[name]["vector"]
+        return ws
+
+    # -- synthesis ---------------------------------------------------------------------------
+
+    def prefix(self, ws: np.ndarray, model: _Model) -> tuple[np.ndarray, np.ndarray]:
+        """Feature map at the split layer and the RGBA skip image, for one character."""
+        features, skip = model.bundle.session("synthesis_prefix.onnx").run(
+            None, {"ws": ws[None]}
+        )
+        return features, skip
+
+    def suffix(
+        self, features: np.ndarray, skip: np.ndarray, ws: np.ndarray, delta: np.ndarray,
+        model: _Model,
+    ) -> np.ndarray:
+        (rgba,) = model.bundle.session("synthesis_suffix.onnx").run(
+            None, {"features": features, "skip": skip, "ws": ws[None], "delta": delta[None]}
+        )
+        return to_uint8(rgba[0])
+
+    def render(self, ws: np.ndarray, model: _Model) -> np.ndarray:
+        features, skip = self.prefix(ws, model)
+        zero = np.zeros(features.shape[1:], np.float32)
+        return self.suffix(features, skip, ws, zero, model)
+
+    # -- generator contract ------------------------------------------------------------------
+
+    def generate(self, seed: int, options: PortraitOptions) -> ImageAsset:
+        return self.generate_batch([seed], options)[0]
+
+    def generate_batch(self, seeds: Sequence[int], options: PortraitOptions) -> list[ImageAsset]:
+        model = self._model(options)
+        # one character at a time: identical pixels whatever the batch (the seeding rule)
+        return [ImageAsset(self.render(self.ws_of(s, options, model), model)) for s in seeds]
+
+    def frame_count(self, options: PortraitAnimationOptions) -> int | None:
+        if options.animation != "talk":
+            return None
+        if options.text:
+            n = drivers.text_frames(options.text, options.fps)
+            what = f"the text takes {n} frames at {options.fps:g} fps"
+        elif options.audio:
+            n = drivers.audio_frames(options.audio, options.fps)
+            what = f"the audio takes {n} frames at {options.fps:g} fps"
+        else:
+            return None
+        if n > MAX_FRAMES:
+            raise InvalidOptionsError(
+                f"{what}, more than the {MAX_FRAMES}-frame limit; shorten it or lower fps",
+                parameter="text" if options.text else "audio",
+            )
+        return n
+
+    def animate(
+        self, seed: int, frames: int, options: PortraitAnimationOptions
+    ) -> AnimationAsset:
+        model = self._model(options)
+        if options.animation == "interpolate":
+            return self._interpolate(seed, frames, options, model)
+        edit = model.edits["mouth" if options.animation == "talk" else "blink"]
+        curve = self.curve(seed, frames, options)
+        ws = self.ws_of(seed, options, model)
+        features, skip = self.prefix(ws, model)
+        f0 = features[0]
+        where = edit.locate(f0)
+        start = edit.state(f0, where)
+        images = []
+        for target in curve:
+            # move from the still's own state toward the curve's; strength 0 keeps the still
+            amount = options.strength * (float(target) - start) if options.strength else 0.0
+            delta = edit.delta(f0, amount, where)
+            images.append(ImageAsset(self.suffix(features, skip, ws, delta, model)))
+        return AnimationAsset(
+            images,
+            fps=options.fps,
+            metadata={
+                "animation": options.animation,
+                "edit_layer": edit.layer,
+                "edit_shift": list(where),
+                "start_state": round(start, 4),
+                "curve": [round(float(c), 4) for c in curve],
+            },
+        )
+
+    def curve(self, seed: int, frames: int, options: PortraitAnimationOptions) -> np.ndarray:
+        """Openness (talk) or closedness (blink) per frame, in [0, 1]."""
+        fps = options.fps
+        if options.animation == "blink":
+            return drivers.blink_curve(frames, fps, seed)
+        if options.text:
+            base = drivers.text_curve(options.text, fps)
+        elif options.audio:
+            base = drivers.audio_curve(options.audio, fps)
+        else:
+            return drivers.talk_cycle(frames, fps, seed)
+        # an explicit frame count keeps the driver's timing: pad with a closed mouth, or cut
+        out = np.zeros(frames, np.float32)
+        out[: min(frames, len(base))] = base[:frames]
+        return out
+
+    def _interpolate(
+        self, seed: int, frames: int, options: PortraitAnimationOptions, model: _Model
+    ) -> AnimationAsset:
+        to_seed = options.to_seed if options.to_seed >= 0 else seed + 1
+        if to_seed > MAX_SEED:
+            raise InvalidOptionsError(
+                f"option 'to_seed' defaults to seed + 1, which is over {MAX_SEED}; give to_seed",
+                parameter="to_seed",
+            )
+        a = self.ws_of(seed, options, model)
+        b = self.ws_of(to_seed, options, model)
+        steps = np.linspace(0.0, 1.0, frames, dtype=np.float32) if frames > 1 else np.zeros(1)
+        images = [
+            ImageAsset(self.render((a + np.float32(t) * (b - a)).astype(np.float32), model))
+            for t in steps
+        ]
+        return AnimationAsset(
+            images, fps=options.fps, metadata={"animation": "interpolate", "to_seed": to_seed}
+        )
+
+    def model_info(self) -> dict[str, Any]:
+        model = self._model()
+        m = model.bundle.manifest
+        return {
+            "name": m["name"],
+            "sha256": model.bundle.sha256,
+            "license": m["license"],
+            "data": m["data"],
+            "attributes": sorted(model.attributes),
+            "animations": list(ANIMATIONS),
+            "metrics": m.get("metrics", {}),
+            "card": str(MODEL_DIR / "MODEL_CARD.md"),
+        }
+
+
+def to_uint8(chw: np.ndarray) -> np.ndarray:
+    """4 x H x W in [0, 1] -> H x W x 4 uint8, transparent pixels cleared to (0, 0, 0, 0)."""
+    img = np.rint(np.clip(chw, 0.0, 1.0).transpose(1, 2, 0) * 255).astype(np.uint8)
+    img[img[..., 3] == 0] = 0
+    return img
+
+
+@assetgen.hookimpl
+def register_generators(register: Callable[[type[Generator]], None]) -> None:
+    register(PortraitsGenerator)

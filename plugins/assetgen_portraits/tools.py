@@ -1,0 +1,469 @@
+"""Train, export and evaluate the portraits StyleGAN (``assetgen train|export|eval portraits``).
+
+``DEFAULT_CONFIG`` is sized for two CPU cores: a 0.1 GMAC-per-image generator (channels
+128-128-64-32-16 from 4x4 to 64x64), batch 32. See docs/training.md for measured speeds; on a
+GPU, raise ``batch_size`` and ``channels`` with ``--set`` or a config file, nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from assetgen.errors import InvalidOptionsError, ModelError
+from assetgen.training.augment import diff_augment
+from assetgen.training.run import TrainingRun, pick_device, to_uint8_rgba
+
+from .model import PortraitDiscriminator, PortraitGenerator
+
+DATA_FILE = "portraits_64.npz"
+BUILD_HINT = (
+    "build it with 'python -m assetgen_portraits.dataset --out data/portraits "
+    "--count 30000 --seed 0 --pairs 2000 --no-png'"
+)
+
+DEFAULT_CONFIG: dict[str, Any] = {
+    "seed": 0,
+    "device": "auto",  # auto: the GPU when PyTorch sees one, else the CPU
+    "steps": 12000,
+    "batch_size": 16,
+    "z_dim": 128,
+    "w_dim": 128,
+    "mapping_layers": 4,
+    "channels": {},  # {} = model.DEFAULT_CHANNELS; e.g. {"4": 256, ..., "64": 64} on a GPU
+    "d_channels": {},  # {} = the generator's
+    "lr": 0.002,
+    "r1_gamma": 0.05,
+    "r1_every": 16,
+    "style_mixing": 0.5,
+    "ema_kimg": 10.0,  # EMA half-life in thousands of images
+    "ema_rampup": 0.05,  # ... but at most this share of the images seen so far
+    "augment": [],  # DiffAugment policy, e.g. ["translation"] for small data sets
+    "holdout": 2000,  # the last N images of the data set are never trained on (evaluation)
+    "sample_every": 500,
+    "checkpoint_every": 250,
+    "threads": 0,  # 0: PyTorch's default
+}
+
+
+def default_data_dir() -> Path:
+    return Path("data") / "portraits"
+
+
+def load_images(data: Path | None) -> tuple[np.ndarray, np.ndarray, list[str], Path]:
+    """uint8 N x 64 x 64 x 4 images, int labels N x K, label names, the npz path."""
+    path = data or default_data_dir()
+    if path.is_dir():
+        path = path / DATA_FILE
+    if not path.is_file():
+        raise InvalidOptionsError(f"--data: {path} not found; {BUILD_HINT}", parameter="--data")
+    with np.load(path) as npz:
+        images = npz["images"]
+        labels = npz["labels"].astype(np.int64)
+        names = [str(n) for n in npz["label_names"]]
+    return images, labels, names, path
+
+
+def to_model_range(images: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(images).permute(0, 3, 1, 2).float() / 127.5 - 1
+
+
+def _make_models(config: dict[str, Any], device: torch.device) -> tuple[Any, Any, Any]:
+    G = PortraitGenerator.from_config(config).to(device)
+    D = PortraitDiscriminator.from_config(config).to(device)
+    G_ema = PortraitGenerator.from_config(config).to(device).eval()
+    G_ema.load_state_dict(G.state_dict())
+    return G, D, G_ema
+
+
+def _mixed_ws(G: PortraitGenerator, batch: int, config: dict[str, Any], device: Any) -> Any:
+    z = torch.randn(batch, config["z_dim"], device=device)
+    ws = G.ws(z)
+    if config["style_mixing"] > 0 and torch.rand(()) < config["style_mixing"]:
+        cut = int(torch.randint(1, G.num_ws, ()))
+        w2 = G.mapping(torch.randn(batch, config["z_dim"], device=device))
+        ws = torch.cat([ws[:, :cut], w2[:, None].expand(-1, G.num_ws - cut, -1)], dim=1)
+    return ws
+
+
+def train(out: Path, data: Path | None, config: dict[str, Any], resume: bool) -> None:
+    if config["threads"]:
+        torch.set_num_threads(config["threads"])
+    device = pick_device(config["device"])
+    images, _labels, _names, path = load_images(data)
+    holdout = int(config["holdout"])
+    if not 0 <= holdout < len(images) - 1:
+        raise InvalidOptionsError(
+            f"holdout must be 0 to {len(images) - 2} for this data set; got {holdout}",
+            parameter="holdout",
+        )
+    train_images = images[: len(images) - holdout]
+    config = {**config, "data": str(path), "train_images": len(train_images)}
+    run = TrainingRun(out, config, resume=resume)
+    torch.manual_seed(config["seed"])
+    rng = torch.Generator().manual_seed(config["seed"])
+    G, D, G_ema = _make_models(config, device)
+    betas = (0.0, 0.99)
+    opt_g = torch.optim.Adam(G.parameters(), lr=config["lr"], betas=betas, eps=1e-8)
+    # lazy R1: the discriminator's optimiser is adjusted for the regularisation interval
+    ratio = config["r1_every"] / (config["r1_every"] + 1)
+    opt_d = torch.optim.Adam(
+        D.parameters(), lr=config["lr"] * ratio, betas=(0.0, 0.99**ratio), eps=1e-8
+    )
+    step = 0
+    if resume:
+        state = run.load()
+        G.load_state_dict(state["G"])
+        D.load_state_dict(state["D"])
+        G_ema.load_state_dict(state["G_ema"])
+        opt_g.load_state_dict(state["opt_g"])
+        opt_d.load_state_dict(state["opt_d"])
+        rng.set_state(state["rng"])
+        torch.set_rng_state(state["torch_rng"])
+        step = state["step"]
+        print(f"resuming from step {step}", file=sys.stderr)
+    n_g = sum(p.numel() for p in G.parameters())
+    n_d = sum(p.numel() for p in D.parameters())
+    print(
+        f"portraits StyleGAN: G {n_g / 1e6:.2f} M, D {n_d / 1e6:.2f} M parameters, "
+        f"{len(train_images)} training images, device {device}",
+        file=sys.stderr,
+    )
+    fixed_z = torch.randn(64, config["z_dim"], generator=torch.Generator().manual_seed(7))
+    policy = list(config["augment"])
+    batch = config["batch_size"]
+    started, last_print = time.monotonic(), 0.0
+    start_step = step
+    while step < config["steps"]:
+        idx = torch.randint(0, len(train_images), (batch,), generator=rng)
+        real = to_model_range(train_images[idx.numpy()]).to(device)
+        # discriminator
+        with torch.no_grad():
+            fake = G.synthesis(_mixed_ws(G, batch, config, device), "random")
+        d_real = D(diff_augment(real, policy))
+        d_fake = D(diff_augment(fake, policy))
+        loss_d = F.softplus(-d_real).mean() + F.softplus(d_fake).mean()
+        opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        r1 = torch.zeros(())
+        if config["r1_gamma"] > 0 and step % config["r1_every"] == 0:
+            real_r1 = real.detach().requires_grad_(True)
+            (grad,) = torch.autograd.grad(D(diff_augment(real_r1, policy)).sum(), real_r1,
+                                          create_graph=True)
+            r1 = grad.pow(2).sum(dim=(1, 2, 3)).mean()
+            (r1 * (config["r1_gamma"] / 2) * config["r1_every"]).backward()
+        opt_d.step()
+        # generator
+        for p in D.parameters():
+            p.requires_grad_(False)
+        fake = G.synthesis(_mixed_ws(G, batch, config, device), "random")
+        loss_g = F.softplus(-D(diff_augment(fake, policy))).mean()
+        opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        opt_g.step()
+        for p in D.parameters():
+            p.requires_grad_(True)
+        step += 1
+        with torch.no_grad():
+            ema_nimg = min(config["ema_kimg"] * 1000, step * batch * config["ema_rampup"])
+            beta = 0.5 ** (batch / max(ema_nimg, 1e-8))
+            for p_ema, p in zip(G_ema.parameters(), G.parameters(), strict=True):
+                p_ema.lerp_(p, 1 - beta)
+            for b_ema, b in zip(G_ema.buffers(), G.buffers(), strict=True):
+                b_ema.copy_(b)
+        now = time.monotonic()
+        if now - last_print > 10 or step == config["steps"]:
+            last_print = now
+            rate = (step - start_step) / max(now - started, 1e-9)
+            eta = (config["steps"] - step) / max(rate, 1e-9)
+            print(
+                f"step {step}/{config['steps']} loss_d {loss_d.item():.3f} "
+                f"loss_g {loss_g.item():.3f} r1 {r1.item():.3f} {rate:.2f} it/s "
+                f"ETA {eta / 60:.1f} min",
+                file=sys.stderr,
+                flush=True,
+            )
+        if step % config["sample_every"] == 0 or step == config["steps"]:
+            with torch.no_grad():
+                sample = G_ema(fixed_z.to(device))
+            run.save_samples(to_uint8_rgba(sample), step)
+            run.log(step, loss_d=loss_d.item(), loss_g=loss_g.item(), r1=r1.item())
+        if step % config["checkpoint_every"] == 0 or step == config["steps"]:
+            run.save(
+                {
+                    "G": G.state_dict(),
+                    "D": D.state_dict(),
+                    "G_ema": G_ema.state_dict(),
+                    "opt_g": opt_g.state_dict(),
+                    "opt_d": opt_d.state_dict(),
+                    "rng": rng.get_state(),
+                    "torch_rng": torch.get_rng_state(),
+                    "step": step,
+                    "config": json.dumps(config),
+                }
+            )
+    print(f"done: {step} steps; checkpoint in {run.dir}", file=sys.stderr)
+
+
+def load_run_generator(run_dir: Path) -> tuple[PortraitGenerator, dict[str, Any], int]:
+    path = run_dir / "checkpoint.pt"
+    if not path.is_file():
+        raise ModelError(f"no checkpoint.pt in {run_dir}")
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    config = json.loads(state["config"])
+    G = PortraitGenerator.from_config(config)
+    G.load_state_dict(state["G_ema"])
+    return G.eval(), config, int(state["step"])
+
+
+
+# -- export -------------------------------------------------------------------------------------
+
+EDIT_LAYERS = (3, 4, 5, 6)  # candidate split layers: the 16x16 and 32x32 convolutions
+
+
+class _Mapping(torch.nn.Module):
+    def __init__(self, G: PortraitGenerator) -> None:
+        super().__init__()
+        self.G = G
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.G.mapping(z)
+
+
+class _Synthesis(torch.nn.Module):
+    def __init__(self, G: PortraitGenerator) -> None:
+        super().__init__()
+        self.G = G
+
+    def forward(self, ws: torch.Tensor) -> torch.Tensor:
+        return ((self.G.synthesis(ws) + 1) * 0.5).clamp(0, 1)
+
+
+class _Prefix(torch.nn.Module):
+    def __init__(self, G: PortraitGenerator, layer: int) -> None:
+        super().__init__()
+        self.G, self.layer = G, layer
+
+    def forward(self, ws: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.G.synthesis.prefix(ws, self.layer)
+
+
+class _Suffix(torch.nn.Module):
+    def __init__(self, G: PortraitGenerator, layer: int) -> None:
+        super().__init__()
+        self.G, self.layer = G, layer
+
+    def forward(
+        self, features: torch.Tensor, skip: torch.Tensor, ws: torch.Tensor, delta: torch.Tensor
+    ) -> torch.Tensor:
+        img = self.G.synthesis.suffix(features + delta, skip, ws, self.layer)
+        return ((img + 1) * 0.5).clamp(0, 1)
+
+
+class _Classifier(torch.nn.Module):
+    """RGBA in [0, 1] (N x 4 x 64 x 64) -> features and one logits output per head."""
+
+    def __init__(self, clf: torch.nn.Module, heads: list[str]) -> None:
+        super().__init__()
+        self.clf, self.heads = clf, heads
+
+    def forward(self, rgba: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        f = self.clf.features(rgba * 2 - 1)
+        return (f, *[self.clf.heads[h](f) for h in self.heads])
+
+
+def _classifier_for(run_dir: Path, config: dict[str, Any]) -> Any:
+    from . import classifier as clf_mod
+
+    path = run_dir / "classifier.pt"
+    if not path.is_file():
+        print(f"no {path}: training the attribute classifier first", file=sys.stderr)
+        images, targets = clf_mod.load_labelled(Path(config["data"]))
+        clf, accuracy = clf_mod.train_classifier(
+            images, targets, clf_mod.CLASSIFIER_CONFIG, int(config["holdout"]) or 2000
+        )
+        clf_mod.save(clf, clf_mod.CLASSIFIER_CONFIG, accuracy, path)
+    return clf_mod.load(path)
+
+
+def _pairs(config: dict[str, Any]) -> dict[str, np.ndarray]:
+    path = Path(config["data"]).parent / "pairs" / "pairs.npz"
+    if not path.is_file():
+        raise ModelError(f"export needs the mouth/eyes pairs {path}; {BUILD_HINT}")
+    with np.load(path) as npz:
+        return {k: npz[k] for k in ("closed", "open", "eyes_closed")}
+
+
+def _bits(mask: np.ndarray) -> list[str]:
+    return ["".join("1" if v else "0" for v in row) for row in mask]
+
+
+def _write_attributes(path: Path, rows: list[dict[str, Any]], w_dim: int) -> None:
+    import csv
+    import io
+
+    from assetgen.exporting import write_atomic
+
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(
+        ["name", "group", "strength_min", "strength_max", "strength"]
+        + [f"w{i}" for i in range(w_dim)]
+    )
+    for r in rows:
+        writer.writerow(
+            [r["name"], r["group"], f"{r['strength_min']:g}", f"{r['strength_max']:g}",
+             f"{r['strength']:g}"] + [f"{x:.6g}" for x in r["vector"]]
+        )
+    write_atomic(path, buf.getvalue().encode())
+
+
+def export(run_dir: Path, out: Path) -> Path:
+    import onnxruntime as ort
+
+    from assetgen.runtime import write_manifest
+    from assetgen.training.onnx_export import MAX_OPSET, export_onnx, graph_opset
+
+    from . import analysis
+    from . import classifier as clf_mod
+
+    G, config, step = load_run_generator(run_dir)
+    clf, clf_accuracy = _classifier_for(run_dir, config)
+    pairs = _pairs(config)
+    regions = {
+        "mouth": analysis.pixel_region(pairs["closed"], pairs["open"]),
+        "eyes": analysis.pixel_region(pairs["closed"], pairs["eyes_closed"]),
+    }
+    attributes = analysis.attribute_vectors(G, clf)
+    mouth, mouth_trials = analysis.discover_edit(
+        G, clf, "mouth", "mouth_open", regions["mouth"], EDIT_LAYERS
+    )
+    layer = int(mouth["layer"])
+    blink, blink_trials = analysis.discover_edit(
+        G, clf, "blink", "eyes_closed", regions["eyes"], [layer]
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    zd, nw, wd = config["z_dim"], G.num_ws, config["w_dim"]
+    ws_example = G.ws(torch.randn(2, zd))
+    f_example, s_example = G.synthesis.prefix(ws_example, layer)
+    batch = {0: "batch"}
+    export_onnx(_Mapping(G), (torch.zeros(2, zd),), out / "mapping.onnx", ["z"], ["w"],
+                {"z": batch, "w": batch})
+    export_onnx(_Synthesis(G), (ws_example,), out / "synthesis.onnx", ["ws"], ["rgba"],
+                {"ws": batch, "rgba": batch})
+    export_onnx(_Prefix(G, layer), (ws_example,), out / "synthesis_prefix.onnx", ["ws"],
+                ["features", "skip"], {"ws": batch, "features": batch, "skip": batch})
+    export_onnx(
+        _Suffix(G, layer), (f_example, s_example, ws_example, torch.zeros_like(f_example)),
+        out / "synthesis_suffix.onnx", ["features", "skip", "ws", "delta"], ["rgba"],
+        {"features": batch, "skip": batch, "ws": batch, "delta": batch, "rgba": batch},
+    )
+    heads = list(clf_mod.head_classes())
+    export_onnx(_Classifier(clf, heads), (torch.zeros(2, 4, 64, 64),), out / "classifier.onnx",
+                ["rgba"], ["features", *heads], {"rgba": batch, **{h: batch for h in heads}})
+    parity = _parity(G, layer, out, ort)
+    if max(parity.values()) > 1e-3:
+        raise ModelError(f"ONNX parity check failed: {parity} (max abs difference > 1e-3)")
+    _write_attributes(out / "attributes.csv", attributes, wd)
+    previous = {}
+    if (out / "manifest.json").is_file():
+        previous = json.loads((out / "manifest.json").read_text()).get("metrics", {})
+    files = ["mapping.onnx", "synthesis.onnx", "synthesis_prefix.onnx", "synthesis_suffix.onnx",
+             "classifier.onnx", "attributes.csv"]
+    manifest = {
+        "name": "portraits-stylegan2-lite",
+        "generator": "portraits",
+        "format": "onnx",
+        "opset": max(graph_opset(out / f) for f in files if f.endswith(".onnx")),
+        "max_opset": MAX_OPSET,
+        "resolution": [64, 64],
+        "z_dim": zd,
+        "w_dim": wd,
+        "num_ws": nw,
+        "layers": G.synthesis.layer_info(),
+        "w_avg": [round(float(x), 6) for x in G.mapping.w_avg],
+        "split_layer": layer,
+        "inputs": {
+            "mapping.onnx": {"z": ["batch", zd]},
+            "synthesis.onnx": {"ws": ["batch", nw, wd]},
+            "synthesis_prefix.onnx": {"ws": ["batch", nw, wd]},
+            "synthesis_suffix.onnx": {
+                "features": ["batch", *f_example.shape[1:]],
+                "skip": ["batch", *s_example.shape[1:]],
+                "ws": ["batch", nw, wd],
+                "delta": ["batch", *f_example.shape[1:]],
+            },
+            "classifier.onnx": {"rgba": ["batch", 4, 64, 64]},
+        },
+        "classifier": {
+            "heads": clf_mod.head_classes(),
+            "held_out_accuracy": clf_accuracy,
+        },
+        "edits": {"mouth": analysis.serialisable(mouth), "blink": analysis.serialisable(blink)},
+        "edit_trials": {"mouth": mouth_trials, "blink": blink_trials},
+        "regions": {k: _bits(v) for k, v in regions.items()},
+        "attributes": [
+            {k: v for k, v in a.items() if k != "vector"} for a in attributes
+        ],
+        "training": {
+            "steps": step,
+            "images_seen": step * config["batch_size"],
+            "config": {k: v for k, v in config.items() if k != "data"},
+        },
+        "parity": {"seeds": 64, "max_abs_diff": parity, "threshold": 1e-3},
+        "data": "DiceBear 'adventurer' portraits rendered offline (assetgen_portraits.dataset)",
+        "license": "MIT (weights); training data: 'Adventurer' by Lisa Wischofsky, CC BY 4.0",
+        "metrics": previous,
+    }
+    if (out / "MODEL_CARD.md").is_file():
+        files.append("MODEL_CARD.md")
+    write_manifest(out, manifest, files)
+    print(f"exported step {step}; split layer {layer}; parity {parity}", file=sys.stderr)
+    return out / "synthesis.onnx"
+
+
+def _parity(G: PortraitGenerator, layer: int, out: Path, ort: Any) -> dict[str, float]:
+    """PyTorch vs ONNX Runtime over 64 seeds, in [0, 1] pixel units."""
+    opts = ort.SessionOptions()
+
+    def session(name: str) -> Any:
+        return ort.InferenceSession(str(out / name), opts, providers=["CPUExecutionProvider"])
+
+    z = torch.randn(64, G.z_dim, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        w = G.mapping(z)
+        ws = w[:, None].repeat(1, G.num_ws, 1)
+        img = _Synthesis(G)(ws)
+        f, s = G.synthesis.prefix(ws, layer)
+        delta = torch.randn(f.shape, generator=torch.Generator().manual_seed(1)) * f.std()
+        edited = _Suffix(G, layer)(f, s, ws, delta)
+    (w_onnx,) = session("mapping.onnx").run(None, {"z": z.numpy()})
+    (img_onnx,) = session("synthesis.onnx").run(None, {"ws": ws.numpy()})
+    f_onnx, s_onnx = session("synthesis_prefix.onnx").run(None, {"ws": ws.numpy()})
+    (edited_onnx,) = session("synthesis_suffix.onnx").run(
+        None, {"features": f.numpy(), "skip": s.numpy(), "ws": ws.numpy(), "delta": delta.numpy()}
+    )
+    return {
+        "mapping_w": float(np.abs(w_onnx - w.numpy()).max()),
+        "synthesis": float(np.abs(img_onnx - img.numpy()).max()),
+        "prefix_features_rel": float(np.abs(f_onnx - f.numpy()).max() / f.abs().max()),
+        "suffix_with_delta": float(np.abs(edited_onnx - edited.numpy()).max()),
+    }
+
+
+# -- evaluation ---------------------------------------------------------------------------------
+
+
+
+def evaluate(model_dir: Path | None, out: Path | None, config: dict[str, Any]) -> dict[str, Any]:
+    from .evaluate import evaluate as run_evaluation
+
+    return run_evaluation(model_dir, out, config)

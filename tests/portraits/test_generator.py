@@ -1,0 +1,205 @@
+"""The portraits pipeline on a tiny model: export (parity, manifest), generation, options,
+animations (talk, blink, interpolate, text and audio drivers), CLI, and the runtime path."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+from assetgen_portraits import drivers, plugin
+
+from assetgen import Engine, InvalidOptionsError, ModelError
+from assetgen.cli import main as cli_main
+
+
+@pytest.fixture
+def engine(tiny_model: Path, monkeypatch: pytest.MonkeyPatch) -> Engine:
+    monkeypatch.setattr(plugin, "MODEL_DIR", tiny_model)
+    return Engine(device="cpu", plugins=["portraits", "exporters"])
+
+
+def test_export_writes_a_verified_onnx_model(tiny_model: Path) -> None:
+    manifest = json.loads((tiny_model / "manifest.json").read_text())
+    for name in ("mapping.onnx", "synthesis.onnx", "synthesis_prefix.onnx",
+                 "synthesis_suffix.onnx", "classifier.onnx", "attributes.csv"):
+        assert name in manifest["files"], name
+    assert manifest["opset"] <= 15
+    parity = manifest["parity"]
+    assert parity["seeds"] == 64 and max(parity["max_abs_diff"].values()) <= 1e-3
+    assert set(manifest["edits"]) == {"mouth", "blink"}
+    assert manifest["edits"]["mouth"]["layer"] == manifest["split_layer"]
+    assert len(manifest["w_avg"]) == manifest["w_dim"] == 16
+    assert manifest["num_ws"] == 10
+
+
+def test_a_corrupted_model_file_is_refused_naming_it(tiny_model: Path, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    broken = tmp_path / "model"
+    shutil.copytree(tiny_model, broken)
+    data = bytearray((broken / "synthesis_suffix.onnx").read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (broken / "synthesis_suffix.onnx").write_bytes(bytes(data))
+    monkeypatch.setattr(plugin, "MODEL_DIR", broken)
+    engine = Engine(device="cpu", plugins=["portraits"])
+    with pytest.raises(ModelError, match="synthesis_suffix.onnx"):
+        engine.generate("portraits", seed=1)
+
+
+def test_sprites_are_distinct_64px_rgba(engine: Engine) -> None:
+    sprites = engine.generate("portraits", seed=7, count=16)
+    assert all(s.rgba.shape == (64, 64, 4) and s.rgba.dtype == np.uint8 for s in sprites)
+    assert len({s.to_png() for s in sprites}) == 16
+    for s in sprites:  # fully transparent pixels carry no colour
+        assert not s.rgba[s.rgba[..., 3] == 0].any()
+
+
+def test_seeding_rule_and_determinism(engine: Engine) -> None:
+    batch = engine.generate("portraits", seed=5, count=3, truncation=0.9)
+    singles = [engine.generate("portraits", seed=s, truncation=0.9)[0] for s in (5, 6, 7)]
+    assert [a.to_png() for a in batch] == [b.to_png() for b in singles]
+    again = Engine(device="cpu", plugins=["portraits"]).generate(
+        "portraits", seed=5, count=3, truncation=0.9
+    )
+    assert [a.to_png() for a in again] == [a.to_png() for a in batch]
+
+
+def test_truncation_zero_gives_the_average_face(engine: Engine) -> None:
+    faces = engine.generate("portraits", seed=0, count=3, truncation=0.0)
+    assert faces[0].to_png() == faces[1].to_png() == faces[2].to_png()
+
+
+def test_style_mixing(engine: Engine) -> None:
+    (plain,) = engine.generate("portraits", seed=3)
+    (mixed,) = engine.generate("portraits", seed=3, mix_seed=9, mix_layer=2)
+    (other,) = engine.generate("portraits", seed=9)
+    assert plain.to_png() != mixed.to_png() != other.to_png()
+    (all_mixed,) = engine.generate("portraits", seed=3, mix_seed=9, mix_layer=1)
+    assert all_mixed.to_png() != other.to_png()  # layer 0 still comes from seed 3
+
+
+def test_attribute_vectors(engine: Engine, tiny_model: Path) -> None:
+    rows = plugin.read_attributes(tiny_model / "attributes.csv")
+    assert rows, "the tiny model should still ship some attribute vectors"
+    name = rows[0]["name"]
+    assert rows[0]["vector"].shape == (16,)
+    (plain,) = engine.generate("portraits", seed=4)
+    (edited,) = engine.generate("portraits", seed=4, attributes={name: 2.0})
+    assert plain.to_png() != edited.to_png()
+    (zero,) = engine.generate("portraits", seed=4, attributes={name: 0.0})
+    assert zero.to_png() == plain.to_png()
+
+
+@pytest.mark.parametrize(
+    ("options", "fragment"),
+    [
+        ({"truncation": 2.0}, "truncation"),
+        ({"mix_layer": 10}, "mix_layer"),
+        ({"mix_seed": -2}, "mix_seed"),
+        ({"attributes": {"no_such_thing": 1.0}}, "no_such_thing"),
+        ({"attributes": {"x": float("nan")}}, "attributes"),
+        ({"model": "other"}, "model"),
+    ],
+)
+def test_bad_options_name_the_option(engine: Engine, options: dict, fragment: str) -> None:
+    with pytest.raises(InvalidOptionsError, match=fragment):
+        engine.generate("portraits", seed=1, **options)
+
+
+def test_talk_frames_share_everything_but_the_mouth(engine: Engine) -> None:
+    anim = engine.animate("portraits", seed=7, frames=12, animation="talk")
+    assert len(anim.frames) == 12 and anim.fps == 12.0
+    assert anim.metadata["animation"] == "talk" and len(anim.metadata["curve"]) == 12
+    (still,) = engine.generate("portraits", seed=7)
+    # strength 0: every frame is exactly the still (the zero-delta identity)
+    flat = engine.animate("portraits", seed=7, frames=4, animation="talk", strength=0.0)
+    assert all(f.to_png() == still.to_png() for f in flat.frames)
+    # frames whose curve value equals the still's own state are the still, bit for bit
+    start = anim.metadata["start_state"]
+    for frame, value in zip(anim.frames, anim.metadata["curve"], strict=True):
+        if value == start:
+            assert frame.to_png() == still.to_png()
+
+
+def test_blink_and_interpolate(engine: Engine) -> None:
+    blink = engine.animate("portraits", seed=2, frames=8, animation="blink")
+    assert len(blink.frames) == 8 and max(blink.metadata["curve"]) == 1.0
+    morph = engine.animate("portraits", seed=2, frames=5, animation="interpolate", to_seed=40)
+    (a,) = engine.generate("portraits", seed=2)
+    (b,) = engine.generate("portraits", seed=40)
+    assert morph.frames[0].to_png() == a.to_png()
+    assert morph.frames[-1].to_png() == b.to_png()
+    default = engine.animate("portraits", seed=2, frames=3, animation="interpolate")
+    assert default.metadata["to_seed"] == 3
+
+
+def test_text_driver_sets_the_frame_count(engine: Engine) -> None:
+    line = "Well met, traveller! The road north is long."
+    anim = engine.animate("portraits", seed=1, text=line, fps=10.0)
+    assert len(anim.frames) == drivers.text_frames(line, 10.0)
+    assert anim.metadata["curve"] == [round(float(c), 4) for c in drivers.text_curve(line, 10.0)]
+    padded = engine.animate("portraits", seed=1, frames=80, text=line, fps=10.0)
+    assert len(padded.frames) == 80 and padded.metadata["curve"][-1] == 0.0
+    with pytest.raises(InvalidOptionsError, match="animation"):
+        engine.animate("portraits", seed=1, animation="blink", text=line)
+    with pytest.raises(InvalidOptionsError, match="frame"):
+        engine.animate("portraits", seed=1, text="word " * 300, fps=60.0)
+
+
+def _wav(path: Path, seconds: float, rate: int = 8000) -> Path:
+    t = np.arange(int(seconds * rate)) / rate
+    tone = (np.sin(2 * np.pi * 220 * t) * 12000 * (t > seconds / 2)).astype("<i2")
+    with wave.open(str(path), "wb") as fh:
+        fh.setnchannels(1)
+        fh.setsampwidth(2)
+        fh.setframerate(rate)
+        fh.writeframes(tone.tobytes())
+    return path
+
+
+def test_audio_driver(engine: Engine, tmp_path: Path) -> None:
+    wav = _wav(tmp_path / "line.wav", 1.5)
+    anim = engine.animate("portraits", seed=1, audio=str(wav), fps=12.0)
+    assert len(anim.frames) == 18
+    curve = anim.metadata["curve"]
+    assert max(curve[:8]) == 0.0 and max(curve[10:]) > 0.5  # silent, then the tone
+    with pytest.raises(InvalidOptionsError, match="audio"):
+        engine.animate("portraits", seed=1, audio=str(tmp_path / "missing.wav"))
+
+
+def test_cli_animate_and_generate(engine: Engine, tmp_path: Path) -> None:
+    out = tmp_path / "talk"
+    code = cli_main(["animate", "portraits", "--seed", "7", "--animation", "talk", "--frames",
+                     "12", "--format", "sheet", "--out", str(out)])
+    assert code == 0
+    sheet = json.loads(next(out.glob("*.json")).read_text())
+    assert len(sheet["frames"]) == 12
+    code = cli_main(["animate", "portraits", "--seed", "7", "--text", "Hello there.",
+                     "--format", "png", "--out", str(tmp_path / "said")])
+    assert code == 0
+    assert len(list((tmp_path / "said").glob("*.png"))) == drivers.text_frames("Hello there.", 12)
+    code = cli_main(["generate", "portraits", "--seed", "7", "--count", "16",
+                     "--out", str(tmp_path / "p")])
+    assert code == 0 and len(list((tmp_path / "p").glob("*.png"))) == 16
+    assert cli_main(["generate", "portraits", "-o", "truncation=9", "--out",
+                     str(tmp_path / "bad")]) == 2
+
+
+def test_the_runtime_path_never_imports_torch(tiny_model: Path, tmp_path: Path) -> None:
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from assetgen_portraits import plugin\n"
+        f"plugin.MODEL_DIR = Path({str(tiny_model)!r})\n"
+        "from assetgen import Engine\n"
+        "engine = Engine(device='cpu', plugins=['portraits'])\n"
+        "engine.generate('portraits', seed=1, count=2)\n"
+        "engine.animate('portraits', seed=1, frames=3, text='Hi there.')\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=tmp_path)
