@@ -21,6 +21,7 @@ from .errors import AssetGenError, InvalidOptionsError
 from .limits import MAX_COUNT, MAX_FRAMES
 from .model_commands import add_model_commands
 from .plugin_manager import PluginManager
+from .scaffold import new_plugin_command
 
 
 class _State:
@@ -283,6 +284,7 @@ def batch_command(job: str, out_dir: str | None, quiet: bool) -> None:
 
 
 add_model_commands(cli)
+cli.add_command(new_plugin_command)
 
 
 def build_cli(manager: PluginManager) -> click.Group:
