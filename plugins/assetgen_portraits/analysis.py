@@ -126,7 +126,7 @@ def attribute_vectors(
         rows.append(row)
         log(
             f"  {name}: strength {row['strength']:g} flips {row['flip_rate']:.2f}, "
-            f"others kept {row['others_kept_rate']:.2f}"
+            f"others kept {row['others_kept_rate']:.2f} all / {row['others_kept_mean']:.2f} mean"
         )
     return rows
 
@@ -146,12 +146,14 @@ def _strength(
     v = torch.from_numpy(vector.astype(np.float32))
     best: dict[str, Any] | None = None
     if len(idx) == 0:  # every test face already shows it: nothing to tune on
-        best = {"strength": 1.0, "flip_rate": 0.0, "others_kept_rate": 1.0, "tested": 0}
+        best = {"strength": 1.0, "flip_rate": 0.0, "others_kept_rate": 1.0,
+                "others_kept_mean": 1.0, "tested": 0}
     for s in ATTRIBUTE_GRID if len(idx) else ():
         edited = read_of(G, clf, ws[idx] + s * v)
         flip = float(edited[name].mean())
-        kept = _others_kept(name, base, edited, idx)
-        result = {"strength": s, "flip_rate": flip, "others_kept_rate": kept, "tested": len(idx)}
+        kept_all, kept_mean = others_kept(name, base, edited, idx)
+        result = {"strength": s, "flip_rate": flip, "others_kept_rate": kept_all,
+                  "others_kept_mean": kept_mean, "tested": len(idx)}
         if best is None or flip > best["flip_rate"]:
             best = result
         if flip >= FLIP_TARGET:
@@ -168,17 +170,24 @@ def _strength(
     }
 
 
-def _others_kept(
+def others_kept(
     name: str, base: dict[str, np.ndarray], edited: dict[str, np.ndarray], idx: np.ndarray
-) -> float:
-    """Share of faces whose every other attribute reading (other groups) stayed the same."""
+) -> tuple[float, float]:
+    """How well the other attributes stay put: (share of faces where every other attribute
+    group reads the same, mean over the other groups of the share where that group does)."""
     group = attribute_group(name)
-    same = np.ones(len(idx), bool)
-    for other in base:
-        if attribute_group(other) == group:
-            continue
-        same &= base[other][idx] == edited[other]
-    return float(same.mean())
+    groups = sorted({attribute_group(k) for k in base} - {group})
+    per_group = []
+    for g in groups:
+        same = np.ones(len(idx), bool)
+        for k in base:
+            if attribute_group(k) == g:
+                same &= base[k][idx] == edited[k]
+        per_group.append(same)
+    if not per_group:
+        return 1.0, 1.0
+    stacked = np.stack(per_group)
+    return float(stacked.all(0).mean()), float(stacked.mean())
 
 
 # -- local edits --------------------------------------------------------------------------------

@@ -461,6 +461,7 @@ def _parity(G: PortraitGenerator, layer: int, out: Path, ort: Any) -> dict[str, 
 
 # -- evaluation ---------------------------------------------------------------------------------
 
+from .evaluate import EVAL_CONFIG as EVAL_CONFIG  # noqa: E402  (read by `assetgen eval`)
 
 
 def evaluate(model_dir: Path | None, out: Path | None, config: dict[str, Any]) -> dict[str, Any]:
