@@ -58,6 +58,21 @@ def _cutout(x: torch.Tensor, ratio: float = 0.5) -> torch.Tensor:
 POLICIES = {"color": _colour, "translation": _translation, "cutout": _cutout}
 
 
+def check_policy(policy: list[str]) -> list[str]:
+    """Refuse unknown augmentation names before any training starts."""
+    from ..errors import InvalidOptionsError
+
+    unknown = [p for p in policy if p not in POLICIES]
+    if unknown:
+        raise InvalidOptionsError(
+            f"config 'augment': unknown augmentation {unknown[0]!r}; known: "
+            + ", ".join(sorted(POLICIES)),
+            parameter="augment",
+            value=unknown[0],
+        )
+    return policy
+
+
 def diff_augment(x: torch.Tensor, policy: list[str]) -> torch.Tensor:
     for name in policy:
         x = POLICIES[name](x)

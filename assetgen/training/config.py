@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidOptionsError
+
+
+def _json(key: str, text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidOptionsError(
+            f"config '{key}': {text!r} is not valid JSON ({exc.msg})", parameter=key, value=text
+        ) from None
 
 
 def _coerce(key: str, value: Any, default: Any) -> Any:
@@ -32,11 +42,18 @@ def _coerce(key: str, value: Any, default: Any) -> Any:
         if isinstance(value, str):
             return value
     elif isinstance(default, list):
-        if isinstance(value, str):
+        if isinstance(value, str) and value.strip().startswith("["):
+            value = _json(key, value)
+        elif isinstance(value, str):
             value = [v.strip() for v in value.split(",") if v.strip()]
         if isinstance(value, list):
             item_default = default[0] if default else value[0] if value else ""
             return [_coerce(key, v, item_default) for v in value]
+    elif isinstance(default, dict):
+        if isinstance(value, str):
+            value = _json(key, value)
+        if isinstance(value, dict):
+            return value
     elif default is None:
         return value
     raise InvalidOptionsError(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import pickle
 import time
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..errors import InvalidOptionsError
+from ..errors import InvalidOptionsError, ModelError
 from ..exporting import write_atomic
 
 CHECKPOINT = "checkpoint.pt"
@@ -49,7 +50,14 @@ class TrainingRun:
 
     def load(self, name: str = CHECKPOINT) -> dict[str, Any]:
         # weights_only: a checkpoint is data, never code to execute
-        state: dict[str, Any] = torch.load(self.dir / name, map_location="cpu", weights_only=True)
+        path = self.dir / name
+        try:
+            state: dict[str, Any] = torch.load(path, map_location="cpu", weights_only=True)
+        except pickle.UnpicklingError as exc:
+            raise ModelError(
+                f"checkpoint {path} holds more than tensors and plain data, so it is not loaded "
+                f"(checkpoints are read with weights_only=True): {_first_line(exc)}"
+            ) from None
         return state
 
     def log(self, step: int, **metrics: float) -> None:
@@ -62,6 +70,10 @@ class TrainingRun:
         path = self.dir / "samples" / f"step_{step:07d}.png"
         write_atomic(path, contact_sheet(images))
         return path
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def contact_sheet(images: np.ndarray, columns: int | None = None, scale: int = 2) -> bytes:

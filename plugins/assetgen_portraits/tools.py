@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from assetgen.errors import InvalidOptionsError, ModelError
-from assetgen.training.augment import diff_augment
+from assetgen.training.augment import check_policy, diff_augment
 from assetgen.training.run import TrainingRun, pick_device, to_uint8_rgba
 
 from .model import PortraitDiscriminator, PortraitGenerator
@@ -137,7 +137,7 @@ def train(out: Path, data: Path | None, config: dict[str, Any], resume: bool) ->
         file=sys.stderr,
     )
     fixed_z = torch.randn(64, config["z_dim"], generator=torch.Generator().manual_seed(7))
-    policy = list(config["augment"])
+    policy = check_policy(list(config["augment"]))
     batch = config["batch_size"]
     started, last_print = time.monotonic(), 0.0
     start_step = step

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from assetgen.errors import InvalidOptionsError, ModelError
-from assetgen.training.augment import diff_augment
+from assetgen.training.augment import check_policy, diff_augment
 from assetgen.training.run import TrainingRun, pick_device, to_uint8_rgba
 
 from .colour import colour_matrix
@@ -108,7 +108,7 @@ def train(out: Path, data: Path | None, config: dict[str, Any], resume: bool) ->
         num_types * 4, config["z_dim"], generator=torch.Generator().manual_seed(7)
     )
     fixed_t = torch.arange(num_types).repeat_interleave(4)
-    policy = list(config["augment"])
+    policy = check_policy(list(config["augment"]))
     started, last_print = time.monotonic(), 0.0
     start_step = step
     while step < config["steps"]:

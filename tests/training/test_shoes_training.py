@@ -90,3 +90,20 @@ def test_load_config_layers(tmp_path) -> None:
 def test_untrainable_generator(monkeypatch, tmp_path, capsys, plugins_env) -> None:
     assert main(["train", "blob", "--out", str(tmp_path)]) == 2
     assert "generator 'blob' has no training tools" in capsys.readouterr().err
+
+
+def test_load_config_json_lists_and_mappings() -> None:
+    from assetgen.training.augment import check_policy
+    from assetgen.training.config import load_config
+
+    defaults = {"augment": ["color"], "channels": {}}
+    cfg = load_config(defaults, None, ['augment=["translation", "color"]', 'channels={"4": 8}'])
+    assert cfg == {"augment": ["translation", "color"], "channels": {"4": 8}}
+    assert load_config(defaults, None, ["augment=translation,cutout"])["augment"] == [
+        "translation",
+        "cutout",
+    ]
+    with pytest.raises(InvalidOptionsError, match="not valid JSON"):
+        load_config(defaults, None, ["channels={4: 8"])
+    with pytest.raises(InvalidOptionsError, match="unknown augmentation 'flip'; known: color"):
+        check_policy(["translation", "flip"])
