@@ -9,7 +9,7 @@ STAMP_DEMO := $(VENV)/.installed-demo
 STAMP_TEST := $(VENV)/.installed-test
 STAMP_BRIDGE := $(VENV)/.installed-bridge
 
-.PHONY: demo test lint install clean bridge bridge-build
+.PHONY: demo test lint install clean bridge bridge-build bench
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,12 @@ lint: $(STAMP_TEST)
 
 test: $(STAMP_TEST) lint bridge
 	$(PY) -m pytest -q
+
+# The benchmark suite (benchmarks/README.md): one table on stdout, JSON in benchmarks/results/.
+# Options go through BENCH_ARGS, e.g. `make bench BENCH_ARGS="--quick --tune"`.
+BENCH_ARGS ?=
+bench: $(STAMP_TEST)
+	$(PY) -m benchmarks $(BENCH_ARGS)
 
 # The .NET bridge (docs/bridge.md), compiled with Mono's C# compiler into dotnet_bridge/build/:
 # AssetGen.Bridge.dll next to pythonnet's Python.Runtime.dll (taken from the installed wheel),

@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/bridge_overhead.py [--generator blob --options '{"size": 64}']
         [--frames 8] [--pairs 15] [--calls 20] [--seconds 1] [--rounds 3] [--json out.json]
+        [--model-dir portraits=DIR]
 
 The C# benchmark program (dotnet_bridge/bench/) runs under Mono twice: with the bridge's
 default lock (one C# thread in Python at a time), and with preemptive thread suspension and no
@@ -17,7 +18,9 @@ the pairs of batches:
 
 The default generator is the test kit's ``blob`` (tests/fixtures/testkit_plugin, installed into
 a temporary folder), which needs no trained model; pass ``--generator portraits`` once the
-portraits model ships. Needs Mono and the bridge extra (`make bridge`).
+portraits model ships, with ``--model-dir portraits=DIR`` to use a model folder other than the
+shipped one (the C# program's Python points the plugin there before the first request). Needs
+Mono and the bridge extra (`make bridge`). ``python -m benchmarks`` runs this as item 6.
 """
 
 from __future__ import annotations
@@ -38,6 +41,9 @@ ROOT = Path(__file__).resolve().parents[1]
 BENCH_EXE = ROOT / "dotnet_bridge" / "build" / "AssetGen.Bridge.Bench.exe"
 TESTKIT = ROOT / "tests" / "fixtures" / "testkit_plugin"
 THREADS = (1, 4)
+#: JSON {generator: model folder}: set as ``assetgen_<generator>.plugin.MODEL_DIR`` on import,
+#: in the Python the C# program starts (the bridge's engine and the baseline share it).
+MODEL_DIRS_ENV = "ASSETGEN_BENCH_MODEL_DIRS"
 REQUESTS = {
     "noop": "no-op round trip",
     "sprite_rgba": "sprite, raw RGBA",
@@ -45,6 +51,17 @@ REQUESTS = {
     "animate_rgba": "animation, raw RGBA",
     "animate_png": "animation, PNG",
 }
+
+
+def _install_model_dirs() -> None:
+    import importlib
+
+    for name, folder in json.loads(os.environ.get(MODEL_DIRS_ENV) or "{}").items():
+        plugin: Any = importlib.import_module(f"assetgen_{name}.plugin")
+        plugin.MODEL_DIR = Path(folder)
+
+
+_install_model_dirs()
 
 
 class PythonBaseline:
@@ -166,7 +183,20 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=1.0, help="per throughput measure")
     parser.add_argument("--rounds", type=int, default=3, help="throughput measures")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument(
+        "--model-dir",
+        action="append",
+        default=[],
+        metavar="NAME=DIR",
+        help="use this model folder for generator NAME (e.g. portraits=/tmp/model)",
+    )
     args = parser.parse_args()
+    model_dirs = {}
+    for pair in args.model_dir:
+        name, sep, folder = pair.partition("=")
+        if not sep:
+            parser.error(f"--model-dir expects NAME=DIR; got {pair!r}")
+        model_dirs[name] = str(Path(folder).resolve())
 
     subprocess.run(
         ["make", "--no-print-directory", "-s", "bridge-build", f"PY={sys.executable}"],
@@ -174,6 +204,7 @@ def main() -> None:
         check=True,
     )
     env = dict(os.environ)
+    env[MODEL_DIRS_ENV] = json.dumps(model_dirs)
     paths = [str(Path(__file__).parent)]
     with tempfile.TemporaryDirectory() as tmp:
         if args.generator in ("blob", "echo"):

@@ -1,0 +1,1 @@
+"""AssetGen's benchmark suite: ``python -m benchmarks`` or ``make bench`` (see README.md)."""

@@ -1,0 +1,607 @@
+"""Portraits: ONNX Runtime vs PyTorch and throughput by batch (1), talk caching (2), batch
+export vs the model alone (4)."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .common import ItemResult, Settings, median, ratio, side_by_side, summary
+from .models import (
+    ModelSource,
+    Skip,
+    best_of,
+    torch_portraits,
+    torch_thread_variants,
+    weights_note,
+)
+
+BATCHES = (1, 8, 32, 128)
+TALK_FRAMES = 8
+
+
+TUNED = "ONNX Runtime (intra_op_threads=1, no spinning)"
+
+
+class PortraitSessions:
+    """The model's ONNX sessions, created by the engine's runtime (product settings), or with
+    ``tuned`` the tuning experiments' best setting (one intra-op thread, no spinning)."""
+
+    def __init__(self, engine: Any, model_dir: Path, tuned: bool = False) -> None:
+        self.bundle = engine.runtime.load_model(model_dir)
+        m = self.bundle.manifest
+        self.z_dim, self.num_ws = int(m["z_dim"]), int(m["num_ws"])
+        self.w_avg = np.asarray(m["w_avg"], np.float32)
+        if tuned:
+            import onnxruntime as ort
+
+            opts = engine.runtime.session_options()
+            opts.intra_op_num_threads = 1
+            opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+
+            def session(name: str) -> Any:
+                return ort.InferenceSession(
+                    str(model_dir / name), opts, providers=engine.runtime.providers()
+                )
+        else:
+            session = self.bundle.session
+        self.mapping = session("mapping.onnx")
+        self.synthesis = session("synthesis.onnx")
+        self.prefix = session("synthesis_prefix.onnx")
+        self.suffix = session("synthesis_suffix.onnx")
+
+    def z(self, batch: int, seed: int = 0) -> np.ndarray:
+        return np.random.default_rng(seed).standard_normal((batch, self.z_dim)).astype(np.float32)
+
+    def sprite(self, z: np.ndarray) -> np.ndarray:
+        """z -> RGBA in [0, 1] through mapping.onnx and synthesis.onnx (any batch)."""
+        (w,) = self.mapping.run(None, {"z": z})
+        ws = np.repeat(w[:, None], self.num_ws, axis=1)
+        (rgba,) = self.synthesis.run(None, {"ws": ws})
+        return np.asarray(rgba)
+
+    def generator_calls_batch(self, seeds: Sequence[int], truncation: float = 0.7) -> np.ndarray:
+        """:meth:`generator_calls` for many seeds in one call of each graph (an experiment)."""
+        z = np.stack(
+            [np.random.default_rng(seed).standard_normal(self.z_dim) for seed in seeds]
+        ).astype(np.float32)
+        (w,) = self.mapping.run(None, {"z": z})
+        w = self.w_avg + np.float32(truncation) * (w - self.w_avg)
+        ws = np.ascontiguousarray(np.repeat(w[:, None], self.num_ws, axis=1))
+        features, skip = self.prefix.run(None, {"ws": ws})
+        delta = np.zeros_like(features)
+        (rgba,) = self.suffix.run(
+            None, {"features": features, "skip": skip, "ws": ws, "delta": delta}
+        )
+        return np.asarray(rgba)
+
+    def generator_calls(self, seed: int, truncation: float = 0.7) -> np.ndarray:
+        """The model calls the generator makes for one still: mapping, prefix, suffix at
+        batch 1 with a zero edit (no uint8 conversion, no asset)."""
+        z = np.random.default_rng(seed).standard_normal(self.z_dim).astype(np.float32)
+        (w,) = self.mapping.run(None, {"z": z[None]})
+        w = self.w_avg + np.float32(truncation) * (w[0] - self.w_avg)
+        ws = np.repeat(w[None], self.num_ws, axis=0)[None]
+        features, skip = self.prefix.run(None, {"ws": ws})
+        delta = np.zeros_like(features)
+        (rgba,) = self.suffix.run(
+            None, {"features": features, "skip": skip, "ws": ws, "delta": delta}
+        )
+        return np.asarray(rgba)
+
+
+def torch_sprite(G: Any, num_ws: int, device: str) -> Callable[[np.ndarray], np.ndarray]:
+    import torch
+    from assetgen_portraits.tools import _Synthesis
+
+    G = G.to(device)
+    synthesis = _Synthesis(G).eval()
+    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
+
+    def run(z: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            w = G.mapping(torch.from_numpy(z).to(device))
+            ws = w[:, None].repeat(1, num_ws, 1)
+            out = synthesis(ws)
+            sync()
+            return np.asarray(out.cpu().numpy())
+
+    return run
+
+
+# -- 1. ONNX Runtime vs PyTorch, throughput by batch ---------------------------------------------
+
+
+def bench_sprite(
+    engine: Any,
+    src: ModelSource,
+    settings: Settings,
+    from_manifest: bool,
+    shared: dict[str, Any],
+    experiments: bool = False,
+) -> ItemResult:
+    item = ItemResult("1", "Portrait sprite: ONNX Runtime vs PyTorch eager; throughput by batch")
+    model_dir = src.require_model()
+    s = PortraitSessions(engine, model_dir)
+    z1 = s.z(1)
+    fns: dict[str, Callable[[], object]] = {"onnxruntime": lambda: s.sprite(z1)}
+    torch_skip = ""
+    try:
+        G, info = torch_portraits(src, from_manifest)
+        device = "cuda" if settings.device == "cuda" else "cpu"
+        tsprite = torch_sprite(G, s.num_ws, device)
+        diff = float(np.abs(tsprite(z1) - s.sprite(z1)).max())
+        info["max_abs_diff_vs_onnx"] = diff
+        info["same_weights"] = diff <= 1e-3
+        fns.update(torch_thread_variants("pytorch", lambda: tsprite(z1)))
+        item.details["torch"] = info
+    except Skip as exc:
+        item.details["torch"] = {"skipped": str(exc)}
+        torch_skip = str(exc)
+    if experiments:
+        tuned = PortraitSessions(engine, model_dir, tuned=True)
+        fns[TUNED] = lambda: tuned.sprite(z1)
+    times = side_by_side(fns, settings.reps, settings.batch_s)
+    item.details["batch1_s"] = {k: summary(v) for k, v in times.items()}
+    best = best_of(times, "pytorch")
+    if best is not None:
+        item.details["torch"]["best"] = best
+        item.row(
+            "sprite batch 1: PyTorch time / ONNX Runtime time",
+            ratio(times[best], times["onnxruntime"]),
+            "×",
+            target=2.0,
+            note=weights_note(item.details["torch"]) + f"; PyTorch at its best: {best}",
+        )
+        item.row(
+            "sprite batch 1, ONNX Runtime",
+            median(times["onnxruntime"]),
+            "ms",
+            note="mapping + synthesis",
+        )
+        for k in times:
+            if k.startswith("pytorch"):
+                item.row(
+                    f"sprite batch 1, {k.replace('pytorch', 'PyTorch eager')}",
+                    median(times[k]),
+                    "ms",
+                )
+        if experiments:
+            item.row(
+                f"experiment: PyTorch time / {TUNED} time", ratio(times[best], times[TUNED]), "×"
+            )
+    else:
+        item.skip("sprite batch 1: PyTorch time / ONNX Runtime time", torch_skip, target=2.0)
+        item.row(
+            "sprite batch 1, ONNX Runtime",
+            median(times["onnxruntime"]),
+            "ms",
+            note="mapping + synthesis",
+        )
+
+    # throughput by batch size (ONNX Runtime), measured side by side
+    zs = {b: s.z(b) for b in BATCHES}
+    by_batch = side_by_side(
+        {str(b): functools.partial(s.sprite, zs[b]) for b in BATCHES},
+        settings.reps,
+        settings.batch_s,
+    )
+    rates = {b: b / median(by_batch[str(b)]) for b in BATCHES}
+    item.details["throughput_per_s"] = {str(b): rates[b] for b in BATCHES}
+    item.details["throughput_s_per_call"] = {k: summary(v) for k, v in by_batch.items()}
+    for b in BATCHES:
+        item.row(f"ONNX Runtime throughput, batch {b}", rates[b], "sprites/s")
+    # the product's own path: what one engine.generate of one sprite costs
+    gen_times = side_by_side(
+        {
+            "engine.generate": lambda: engine.generate("portraits", seed=1),
+            "generator model calls": lambda: s.generator_calls(1),
+        },
+        settings.reps,
+        settings.batch_s,
+    )
+    item.details["engine_generate_s"] = summary(gen_times["engine.generate"])
+    item.details["generator_calls_s"] = summary(gen_times["generator model calls"])
+    item.row(
+        "engine.generate, 1 sprite (prefix + suffix path)",
+        median(gen_times["engine.generate"]),
+        "ms",
+    )
+    if experiments:
+        batch_experiment(s, settings, item)
+    shared["portraits_rates"] = rates
+    shared["portraits_generate_s"] = median(gen_times["engine.generate"])
+    return item
+
+
+def batch_experiment(s: PortraitSessions, settings: Settings, item: ItemResult) -> None:
+    """Could the generator (and so the batch export) run its model calls 32 seeds at a time?
+    Only if the pixels stay those of one call per seed (the seeding rule), and if it pays."""
+    from assetgen_portraits.plugin import to_uint8
+
+    seeds = list(range(100, 132))
+    batched = [to_uint8(x) for x in s.generator_calls_batch(seeds)]
+    single = [to_uint8(s.generator_calls(seed)[0]) for seed in seeds]
+    pairs = list(zip(batched, single, strict=True))
+    same = sum(np.array_equal(a, b) for a, b in pairs)
+    worst = max(int(np.abs(a.astype(int) - b.astype(int)).max()) for a, b in pairs)
+    times = side_by_side(
+        {
+            "32 x batch 1": lambda: [s.generator_calls(seed) for seed in seeds],
+            "1 x batch 32": lambda: s.generator_calls_batch(seeds),
+        },
+        settings.reps,
+        settings.batch_s,
+    )
+    item.details["generator_path_batch32"] = {
+        "identical": same,
+        "of": len(seeds),
+        "max_pixel_diff": worst,
+        "s_per_32": {k: summary(v) for k, v in times.items()},
+    }
+    item.row(
+        "experiment: generator path (mapping, prefix, suffix) at batch 32, speed-up",
+        ratio(times["32 x batch 1"], times["1 x batch 32"]),
+        "×",
+        note=f"{same}/{len(seeds)} sprites identical to batch 1, max pixel difference {worst}",
+    )
+
+
+# -- 2. talk animation: cached prefix vs full recompute ------------------------------------------
+
+
+def talk_full_recompute(gen: Any, seed: int, frames: int, options: Any) -> list[np.ndarray]:
+    """The talk animation without the cache: every frame from the seed (mapping, prefix,
+    suffix), the same edit as ``PortraitsGenerator.animate`` applies."""
+    model = gen._model(options)
+    edit = model.edits["mouth"]
+    curve = gen.curve(seed, frames, options)
+    images = []
+    for target in curve:
+        ws = gen.ws_of(seed, options, model)
+        features, skip = gen.prefix(ws, model)
+        f0 = features[0]
+        where = edit.locate(f0)
+        start = edit.state(f0, where)
+        amount = options.strength * (float(target) - start) if options.strength else 0.0
+        delta = edit.delta(f0, amount, where)
+        images.append(gen.suffix(features, skip, ws, delta, model))
+    return images
+
+
+def talk_batched_suffix(gen: Any, seed: int, frames: int, options: Any) -> list[np.ndarray]:
+    """Experiment: the cached animation with its suffix run once on a batch of all frames."""
+    from assetgen_portraits.plugin import to_uint8
+
+    model = gen._model(options)
+    edit = model.edits["mouth"]
+    curve = gen.curve(seed, frames, options)
+    ws = gen.ws_of(seed, options, model)
+    features, skip = gen.prefix(ws, model)
+    f0 = features[0]
+    where = edit.locate(f0)
+    start = edit.state(f0, where)
+    deltas = np.stack(
+        [
+            edit.delta(
+                f0, options.strength * (float(t) - start) if options.strength else 0.0, where
+            )
+            for t in curve
+        ]
+    )
+    n = len(curve)
+    (rgba,) = model.bundle.session("synthesis_suffix.onnx").run(
+        None,
+        {
+            "features": np.repeat(features, n, axis=0),
+            "skip": np.repeat(skip, n, axis=0),
+            "ws": np.repeat(ws[None], n, axis=0),
+            "delta": deltas.astype(np.float32),
+        },
+    )
+    return [to_uint8(img) for img in rgba]
+
+
+def talk_flop_bound(src: ModelSource, frames: int) -> float | None:
+    """Full recompute / cached in FLOPs: frames x (mapping + prefix + suffix) over
+    mapping + prefix + frames x suffix (None without the onnx package)."""
+    try:
+        from .flops import count_flops
+
+        folder = src.require_model()
+        m, p, s = (
+            count_flops(folder / f).flops
+            for f in ("mapping.onnx", "synthesis_prefix.onnx", "synthesis_suffix.onnx")
+        )
+    except ImportError:
+        return None
+    return frames * (m + p + s) / (m + p + frames * s)
+
+
+def bench_talk(engine: Any, src: ModelSource, settings: Settings, experiments: bool) -> ItemResult:
+    item = ItemResult("2", f"Talk animation, {TALK_FRAMES} frames: cached prefix vs recompute")
+    src.require_model()
+    from assetgen_portraits.plugin import PortraitsGenerator
+
+    gen = PortraitsGenerator(engine.runtime)
+    options = engine.parse_options("portraits", {"animation": "talk"}, animate=True)
+    seed = 3
+    cached = [f.rgba for f in gen.animate(seed, TALK_FRAMES, options).frames]
+    full = talk_full_recompute(gen, seed, TALK_FRAMES, options)
+    item.details["identical_frames"] = all(
+        np.array_equal(a, b) for a, b in zip(cached, full, strict=True)
+    )
+    fns: dict[str, Callable[[], object]] = {
+        "cached": lambda: gen.animate(seed, TALK_FRAMES, options),
+        "full": lambda: talk_full_recompute(gen, seed, TALK_FRAMES, options),
+    }
+    if experiments:
+        batched = talk_batched_suffix(gen, seed, TALK_FRAMES, options)
+        item.details["batched_suffix_max_pixel_diff"] = int(
+            max(
+                np.abs(a.astype(int) - b.astype(int)).max()
+                for a, b in zip(cached, batched, strict=True)
+            )
+        )
+        fns["batched suffix"] = lambda: talk_batched_suffix(gen, seed, TALK_FRAMES, options)
+    times = side_by_side(fns, settings.reps, settings.batch_s)
+    item.details["animation_s"] = {k: summary(v) for k, v in times.items()}
+    item.details["split_layer"] = int(gen._model(options).split_layer)
+    note = "" if item.details["identical_frames"] else "frames differ from the cached ones!"
+    item.row(
+        "talk 8 frames: full recompute time / cached time",
+        ratio(times["full"], times["cached"]),
+        "×",
+        target=3.0,
+        note=note,
+    )
+    bound = talk_flop_bound(src, TALK_FRAMES)
+    if bound is not None:
+        item.details["flop_bound"] = bound
+        item.row(
+            "talk 8 frames: the same ratio in FLOPs (the most caching can give)",
+            bound,
+            "×",
+            note=f"split at layer {item.details['split_layer']}",
+        )
+    item.row("talk 8 frames, cached (generator.animate)", median(times["cached"]), "ms")
+    item.row("talk 8 frames, full recompute", median(times["full"]), "ms")
+    if experiments:
+        diff = item.details["batched_suffix_max_pixel_diff"]
+        item.row(
+            "experiment: batch-8 suffix, full recompute time / its time",
+            ratio(times["full"], times["batched suffix"]),
+            "×",
+            note=f"max pixel difference vs cached: {diff}",
+        )
+    return item
+
+
+# -- 4. batch export vs the model alone ----------------------------------------------------------
+
+#: Opt-in experiments (``--tune``): one export each per repetition, with these flags.
+EXPORT_EXPERIMENTS = {
+    "without fsync (bound for fewer fsyncs)": ("--no-fsync",),
+    "with ONNX Runtime intra_op_threads=1, no spinning": ("--intra-op", "1", "--no-spin"),
+}
+
+JOB = """\
+out = "out"
+
+[[run]]
+name = "portraits"
+generator = "portraits"
+seed = 0
+count = {count}
+formats = ["png"]
+"""
+
+
+def run_export(
+    model_dir: Path, count: int, device: str, extra: Sequence[str] = ()
+) -> dict[str, Any]:
+    """One ``assetgen batch`` of ``count`` portraits as PNG, in a fresh process and folder
+    (``extra``: experiment flags of benchmarks/export_child.py)."""
+    tmp = Path(tempfile.mkdtemp(prefix="assetgen-bench-export-"))
+    try:
+        job = tmp / "job.toml"
+        job.write_text(JOB.format(count=count), encoding="utf-8")
+        command = [
+            sys.executable,
+            "-m",
+            "benchmarks.export_child",
+            "--job",
+            str(job),
+            "--out",
+            str(tmp / "out"),
+            "--model",
+            str(model_dir),
+            "--device",
+            device,
+            *extra,
+        ]
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(
+            [str(Path(__file__).resolve().parents[1]), *filter(None, [env.get("PYTHONPATH")])]
+        )
+        start = time.perf_counter()
+        proc = subprocess.run(command, capture_output=True, text=True, env=env, timeout=3600)
+        wall = time.perf_counter() - start
+        if proc.returncode != 0:
+            raise Skip(f"assetgen batch failed: {proc.stderr.strip()[-500:]}")
+        report: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+        pngs = len(list((tmp / "out" / "portraits").glob("*.png")))
+        if pngs != count:
+            raise Skip(f"assetgen batch wrote {pngs} PNGs, expected {count}")
+        report["process_s"] = wall
+        report["bytes"] = sum(p.stat().st_size for p in (tmp / "out").rglob("*") if p.is_file())
+        return report
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def bench_export(
+    engine: Any, src: ModelSource, settings: Settings, shared: dict[str, Any], experiments: bool
+) -> ItemResult:
+    n = settings.export_count
+    item = ItemResult("4", f"Batch export of {n} portraits as PNG vs the model alone")
+    model_dir = src.require_model()
+    s = PortraitSessions(engine, model_dir)
+
+    def model_only() -> float:
+        start = time.perf_counter()
+        for seed in range(n):
+            s.generator_calls(seed)
+        return time.perf_counter() - start
+
+    s.generator_calls(0)  # warm-up
+    reps = 2 if settings.quick else 3
+    variants = EXPORT_EXPERIMENTS if experiments else {}
+    runners: dict[str, Callable[[], dict[str, Any]]] = {
+        "export": lambda: run_export(model_dir, n, settings.device),
+        "model only": lambda: {"command_s": model_only()},
+        **{
+            name: functools.partial(run_export, model_dir, n, settings.device, flags)
+            for name, flags in variants.items()
+        },
+    }
+    names = list(runners)
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
+    for rep in range(reps):  # all side by side, the order rotating every repetition
+        for name in names[rep % len(names) :] + names[: rep % len(names)]:
+            runs[name].append(runners[name]())
+    exports = runs["export"]
+    models = [r["command_s"] for r in runs["model only"]]
+    tried = {name: runs[name] for name in variants}
+    command_s = [e["command_s"] for e in exports]
+    process_s = [e["process_s"] for e in exports]
+    item.details.update(
+        count=n,
+        model_only_s=summary(models),
+        command_s=summary(command_s),
+        process_s=summary(process_s),
+        reports=exports,
+    )
+    share = ratio(models, command_s)
+    parts = {k: median([e["parts_s"][k] for e in exports]) for k in exports[0]["parts_s"]}
+    cmd = median(command_s)
+    part_share = {k: v / cmd for k, v in parts.items()}
+    part_share["generator overhead beyond the model calls"] = (
+        parts["generate (engine + generator + model)"] - median(models)
+    ) / cmd
+    item.details["parts_share_of_command"] = part_share
+    lost = ", ".join(
+        f"{k.split(' (')[0]} {v * 100:.0f}%"
+        for k, v in part_share.items()
+        if not k.startswith("generate")
+    )
+    item.row(
+        "export throughput / model-only throughput (same calls, batch 1)",
+        share,
+        "%",
+        target=0.8,
+        note=f"time lost: {lost}",
+    )
+    item.row(
+        "export, whole process (start-up included) / model-only",
+        ratio(models, process_s),
+        "%",
+        note=f"start-up + load ≈ {median(process_s) - cmd:.2f} s",
+    )
+    item.row(f"assetgen batch, {n} PNGs", n / cmd, "sprites/s")
+    item.row(
+        f"model only, {n} sprites (mapping + prefix + suffix)", n / median(models), "sprites/s"
+    )
+    rates = shared.get("portraits_rates")
+    if rates:
+        best = max(rates, key=rates.get)
+        item.row(
+            f"export throughput / ONNX Runtime batch-{best} throughput",
+            (n / cmd) / rates[best],
+            "%",
+            note="what batching the export could reach",
+        )
+    for name, exp_runs in tried.items():
+        times = [r["command_s"] for r in exp_runs]
+        item.details.setdefault("experiments", {})[name] = {
+            "command_s": summary(times),
+            "reports": exp_runs,
+        }
+        item.row(
+            f"experiment: export {name} (speed-up)",
+            ratio(command_s, times),
+            "×",
+            note=f"{ratio(models, times) * 100:.0f}% of model-only (product settings)",
+        )
+    if experiments:
+        item.details["png_experiment"] = png_experiment(s, settings)
+        pe = item.details["png_experiment"]
+        item.row(
+            "experiment: PNG encoding, compress_level 1 vs 6 (speed-up)",
+            pe["speedup_level1"],
+            "×",
+            note=f"files {pe['bytes_ratio_level1']:.2f}× the size",
+        )
+        item.row(
+            "experiment: PNG encoding in 2 threads vs 1 (speed-up)", pe["speedup_2_threads"], "×"
+        )
+    return item
+
+
+def png_experiment(s: PortraitSessions, settings: Settings) -> dict[str, Any]:
+    """Encoding the same sprites: PNG compress level 6 (the product's) vs 1; 1 vs 2 threads."""
+    import io
+    from concurrent.futures import ThreadPoolExecutor
+
+    from PIL import Image
+
+    from assetgen.assets import encode_png
+
+    rgba = s.sprite(s.z(64, seed=5))
+    sprites = [
+        np.ascontiguousarray(np.rint(np.clip(x, 0, 1).transpose(1, 2, 0) * 255).astype(np.uint8))
+        for x in rgba
+    ]
+
+    def level(n: int) -> Callable[[np.ndarray], bytes]:
+        def enc(a: np.ndarray) -> bytes:
+            buf = io.BytesIO()
+            Image.fromarray(a, mode="RGBA").save(buf, format="PNG", compress_level=n)
+            return buf.getvalue()
+
+        return enc
+
+    pool = ThreadPoolExecutor(2)
+    try:
+        times = side_by_side(
+            {
+                "level 6 (product)": lambda: [encode_png(a) for a in sprites],
+                "level 1": lambda: [level(1)(a) for a in sprites],
+                "level 6, 2 threads": lambda: list(pool.map(encode_png, sprites)),
+            },
+            settings.reps,
+            settings.batch_s,
+        )
+    finally:
+        pool.shutdown()
+    size6 = sum(len(encode_png(a)) for a in sprites)
+    size1 = sum(len(level(1)(a)) for a in sprites)
+    return {
+        "sprites": len(sprites),
+        "s_per_64": {k: summary(v) for k, v in times.items()},
+        "per_sprite_s_level6": median(times["level 6 (product)"]) / len(sprites),
+        "speedup_level1": ratio(times["level 6 (product)"], times["level 1"]),
+        "speedup_2_threads": ratio(times["level 6 (product)"], times["level 6, 2 threads"]),
+        "bytes_ratio_level1": size1 / size6,
+    }
