@@ -356,26 +356,29 @@ def _sheet(images: np.ndarray, columns: int) -> bytes:
 
 
 def talk_speed(gen: Any, model: Any, repeats: int, frames: int = 8, seed: int = 7) -> dict:
-    """Frames per second for an 8-frame talk: one prefix run + 8 suffix runs (cached) vs
-    prefix + suffix for every frame (recompute from w), timed alternately in one process."""
-    from .plugin import PortraitOptions
+    """Frames per second for an 8-frame talk animation as the generator makes it (one prefix
+    run, the frames in one suffix call) vs recomputing every frame from w (prefix + suffix per
+    frame), timed alternately in one process."""
+    from .plugin import PortraitAnimationOptions
 
-    ws = gen.ws_of(seed, PortraitOptions(), model)
+    options = PortraitAnimationOptions()
     edit = model.edits["mouth"]
-    amounts = np.linspace(0, 1, frames)
 
     def cached() -> None:
-        features, skip = gen.prefix(ws, model)
-        for a in amounts:
-            gen.suffix(features, skip, ws, edit.delta(features[0], a), model)
+        gen.animate(seed, frames, options)
 
     def recompute() -> None:
-        for a in amounts:
+        ws = gen.ws_of(seed, options, model)
+        curve = gen.curve(seed, frames, options)
+        for target in curve:
             features, skip = gen.prefix(ws, model)
-            gen.suffix(features, skip, ws, edit.delta(features[0], a), model)
+            f0 = features[0]
+            where = edit.locate(f0)
+            amount = float(target) - edit.state(f0, where)
+            gen.suffix(features, skip, ws, edit.delta(f0, amount, where), model)
 
     cached()
-    recompute()  # warm up both sessions
+    recompute()  # warm up both paths
     times: dict[str, list[float]] = {"cached": [], "recompute": []}
     for _ in range(repeats):
         for name, fn in (("cached", cached), ("recompute", recompute)):

@@ -302,12 +302,30 @@ class PortraitsGenerator(Generator):
         f0 = features[0]
         where = edit.locate(f0)
         start = edit.state(f0, where)
-        images = []
-        for target in curve:
-            # move from the still's own state toward the curve's; strength 0 keeps the still
-            amount = options.strength * (float(target) - start) if options.strength else 0.0
-            delta = edit.delta(f0, amount, where)
-            images.append(ImageAsset(self.suffix(features, skip, ws, delta, model)))
+        # move from the still's own state toward the curve's; strength 0 keeps the still
+        amounts = [
+            options.strength * (float(t) - start) if options.strength else 0.0 for t in curve
+        ]
+        moving = [i for i, a in enumerate(amounts) if a != 0.0]
+        rendered: dict[int, np.ndarray] = {}
+        if moving:
+            # every moving frame in one suffix call: one graph run instead of one per frame
+            n = len(moving)
+            deltas = np.stack([edit.delta(f0, amounts[i], where) for i in moving])
+            (rgba,) = model.bundle.session("synthesis_suffix.onnx").run(
+                None,
+                {
+                    "features": np.repeat(features, n, axis=0),
+                    "skip": np.repeat(skip, n, axis=0),
+                    "ws": np.repeat(ws[None], n, axis=0),
+                    "delta": deltas,
+                },
+            )
+            rendered = {i: to_uint8(rgba[k]) for k, i in enumerate(moving)}
+        still = None
+        if len(moving) < len(amounts):  # frames at the still's own state are the still
+            still = self.suffix(features, skip, ws, np.zeros_like(f0), model)
+        images = [ImageAsset(rendered[i] if i in rendered else still) for i in range(len(amounts))]
         return AnimationAsset(
             images,
             fps=options.fps,

@@ -226,7 +226,9 @@ def load_run_generator(run_dir: Path) -> tuple[PortraitGenerator, dict[str, Any]
 
 # -- export -------------------------------------------------------------------------------------
 
-EDIT_LAYERS = (3, 4, 5, 6)  # candidate split layers: the 16x16 and 32x32 convolutions
+# candidate split layers: the 16x16 and 32x32 convolutions and the first 64x64 one (the later
+# the layer, the cheaper each animation frame: only the layers after it run per frame)
+EDIT_LAYERS = (3, 4, 5, 6, 7)
 
 
 class _Mapping(torch.nn.Module):
