@@ -33,6 +33,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -42,10 +43,24 @@ from typing import Any
 from . import __version__
 from .assets import ANIMATION, Asset
 from .engine import Engine
-from .errors import InvalidOptionsError, OutputError, UnknownGeneratorError
-from .exporting import OutputFile, check_name, remove_stale_temp_files, write_atomic
+from .errors import InvalidOptionsError, OutputError, UnknownGeneratorError, show_value
+from .exporting import (
+    MAX_FILE_NAME,
+    OutputFile,
+    check_name,
+    check_out_dir,
+    remove_stale_temp_files,
+    write_atomic,
+)
 from .generator import check_seed
-from .limits import MAX_BATCH_RUNS, MAX_COUNT, MAX_FRAMES, MAX_JOB_FILE_BYTES, check_int
+from .limits import (
+    MAX_BATCH_ITEMS,
+    MAX_BATCH_RUNS,
+    MAX_COUNT,
+    MAX_FRAMES,
+    MAX_JOB_FILE_BYTES,
+    check_int,
+)
 from .progress import Progress
 
 JOURNAL_NAME = ".assetgen-journal.jsonl"
@@ -84,6 +99,7 @@ class BatchResult:
     skipped: int = 0
     outputs: list[dict[str, Any]] = field(default_factory=list)
     manifest: Path | None = None
+    paths: set[str] = field(default_factory=set)
 
 
 def _job_error(source: Path, where: str, message: str, parameter: str | None = None) -> Exception:
@@ -97,6 +113,10 @@ def load_job(path: str | Path, engine: Engine, out: str | Path | None = None) ->
         raw = source.read_bytes()
     except OSError as exc:
         raise InvalidOptionsError(f"cannot read job file {source}: {exc.strerror or exc}") from None
+    except ValueError:  # a NUL character in the path
+        raise InvalidOptionsError(
+            f"cannot read job file {show_value(str(path))}: the path contains a NUL character"
+        ) from None
     if len(raw) > MAX_JOB_FILE_BYTES:
         raise InvalidOptionsError(f"job file {source} is over {MAX_JOB_FILE_BYTES} bytes")
     try:
@@ -107,7 +127,9 @@ def load_job(path: str | Path, engine: Engine, out: str | Path | None = None) ->
         raise InvalidOptionsError(f"job file {source} is not valid TOML: {exc}") from None
     unknown = sorted(set(data) - _JOB_KEYS)
     if unknown:
-        raise _job_error(source, "top level", f"unknown key {unknown[0]!r}; allowed: out, run")
+        raise _job_error(
+            source, "top level", f"unknown key {show_value(unknown[0])}; allowed: out, run"
+        )
     runs_raw = data.get("run")
     if not isinstance(runs_raw, list) or not runs_raw:
         raise _job_error(source, "top level", "needs at least one [[run]] table")
@@ -116,17 +138,28 @@ def load_job(path: str | Path, engine: Engine, out: str | Path | None = None) ->
     out_dir = _job_out(source, data.get("out"), out)
     runs: list[RunSpec] = []
     generator_uses: dict[str, int] = {}
+    items = 0
     for index, run in enumerate(runs_raw, start=1):
         spec = _load_run(source, index, run, engine, generator_uses)
-        if any(r.name == spec.name for r in runs):
+        # folder names are compared without case: on Windows and macOS 'Faces' is 'faces'
+        if any(r.name.casefold() == spec.name.casefold() for r in runs):
             raise _job_error(source, f"run {index}", f"name {spec.name!r} is used twice", "name")
+        items += spec.count
+        if items > MAX_BATCH_ITEMS:
+            raise _job_error(
+                source,
+                f"run {index}",
+                f"the job asks for more than {MAX_BATCH_ITEMS} items in all (the sum of every "
+                "run's count); split it into several job files",
+                "count",
+            )
         runs.append(spec)
     return Job(source=source, out=out_dir, runs=runs)
 
 
 def _job_out(source: Path, value: Any, override: str | Path | None) -> Path:
     if override is not None:
-        return Path(override)
+        return check_out_dir(override, "out")
     if value is None:
         return source.parent / "out"
     if not isinstance(value, str) or not value or "\x00" in value:
@@ -141,7 +174,9 @@ def _load_run(source: Path, index: int, run: Any, engine: Engine, uses: dict[str
     unknown = sorted(set(run) - _RUN_KEYS)
     if unknown:
         raise _job_error(
-            source, where, f"unknown key {unknown[0]!r}; allowed: {', '.join(sorted(_RUN_KEYS))}"
+            source,
+            where,
+            f"unknown key {show_value(unknown[0])}; allowed: {', '.join(sorted(_RUN_KEYS))}",
         )
     try:
         generator = run.get("generator")
@@ -149,7 +184,7 @@ def _load_run(source: Path, index: int, run: Any, engine: Engine, uses: dict[str
             raise InvalidOptionsError("generator must be a generator id, e.g. 'portraits'")
         animate = run.get("animate", False)
         if not isinstance(animate, bool):
-            raise InvalidOptionsError(f"animate must be true or false; got {animate!r}")
+            raise InvalidOptionsError(f"animate must be true or false; got {show_value(animate)}")
         count = check_int("count", run.get("count", 1), 1, MAX_COUNT)
         seed = check_seed(run.get("seed", 0), count)
         # absent: the generator decides (e.g. a text-driven talk animation), else 8
@@ -164,9 +199,13 @@ def _load_run(source: Path, index: int, run: Any, engine: Engine, uses: dict[str
         default_name = generator if uses[generator] == 1 else f"{generator}-{uses[generator]}"
         name = check_name(run.get("name", default_name))
         formats = _formats(engine, generator, animate, run.get("formats"))
+        _check_run_name(engine, name, generator, formats)
         model = engine.generator_info(generator).model or {}
     except (InvalidOptionsError, UnknownGeneratorError) as exc:
-        raise _job_error(source, f"{where} ({run.get('generator', '?')})", str(exc)) from None
+        shown = run.get("generator", "?")
+        if not (isinstance(shown, str) and re.fullmatch(r"[\w.-]{1,60}", shown)):
+            shown = show_value(shown)  # quoted and cut: the message stays one short line
+        raise _job_error(source, f"{where} ({shown})", str(exc)) from None
     canonical = {
         "generator": generator,
         "seed": seed,
@@ -191,6 +230,30 @@ def _load_run(source: Path, index: int, run: Any, engine: Engine, uses: dict[str
     )
 
 
+def _check_run_name(engine: Engine, name: str, generator: str, formats: list[str]) -> None:
+    """Refuse a run name whose files would land on another output's path.
+
+    The run's folder sits beside ``manifest.json``; whole-request files are named after the
+    run (``<name>.png``) and per-item files after the generator and seed (``<gen>_<seed>.png``,
+    ``<gen>_<seed>_<frame>.png``), so a run named like a per-item file would overwrite one.
+    """
+    if name.casefold() == MANIFEST_NAME:
+        raise InvalidOptionsError(
+            f"name {name!r} is reserved for the job's manifest; choose another run name",
+            parameter="name",
+            value=name,
+        )
+    per_asset = [f for f in formats if engine.exporter(f).per_asset]
+    grouped = [f for f in formats if not engine.exporter(f).per_asset]
+    if per_asset and grouped and re.match(rf"{re.escape(generator)}_\d", name, re.IGNORECASE):
+        raise InvalidOptionsError(
+            f"name {name!r} looks like the per-item files '{generator}_<seed>' this run writes, "
+            f"so its {grouped[0]} file could overwrite one; choose another run name",
+            parameter="name",
+            value=name,
+        )
+
+
 def _formats(engine: Engine, generator: str, animate: bool, value: Any) -> list[str]:
     kind = ANIMATION if animate else engine.generator_info(generator).kind
     if value is None:
@@ -213,15 +276,15 @@ class Journal:
     def __init__(self, out: Path) -> None:
         self.path = out / JOURNAL_NAME
         self.entries: dict[tuple[str, str, str], dict[str, Any]] = {}
+        self._torn_tail = False
         if self.path.is_file():
             with open(self.path, encoding="utf-8", errors="replace") as fh:
                 for line in fh:
-                    try:
-                        entry = json.loads(line)
-                        key = (entry["run"], entry["fingerprint"], entry["unit"])
-                    except (json.JSONDecodeError, KeyError, TypeError):
-                        continue  # a line torn by a kill mid-write
-                    self.entries[key] = entry
+                    self._torn_tail = not line.endswith("\n")
+                    entry = _journal_entry(line)
+                    if entry is None:
+                        continue  # a line torn by a kill mid-write, or not ours
+                    self.entries[(entry["run"], entry["fingerprint"], entry["unit"])] = entry
 
     def completed(self, out: Path, run: RunSpec, unit: str) -> dict[str, Any] | None:
         entry = self.entries.get((run.name, run.fingerprint, unit))
@@ -236,6 +299,8 @@ class Journal:
     def record(self, run: RunSpec, unit: str, outputs: list[dict[str, Any]]) -> None:
         entry = {"run": run.name, "fingerprint": run.fingerprint, "unit": unit, "outputs": outputs}
         line = json.dumps(entry, sort_keys=True) + "\n"
+        if self._torn_tail:  # end the torn line so that this record stays whole
+            line = "\n" + line
         try:
             with open(self.path, "a", encoding="utf-8") as fh:
                 fh.write(line)
@@ -243,7 +308,36 @@ class Journal:
                 os.fsync(fh.fileno())
         except OSError as exc:
             raise OutputError(f"cannot write {self.path}: {exc.strerror or exc}") from None
+        self._torn_tail = False
         self.entries[(run.name, run.fingerprint, unit)] = entry
+
+
+def _journal_entry(line: str) -> dict[str, Any] | None:
+    """One journal record, or None if the line is torn or malformed. Output paths must be
+    ``<run>/<file>`` with safe names, so a doctored journal cannot point outside ``OUT``."""
+    try:
+        entry = json.loads(line)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(entry, dict) or not all(
+        isinstance(entry.get(k), str) for k in ("run", "fingerprint", "unit")
+    ):
+        return None
+    outputs = entry.get("outputs")
+    if not isinstance(outputs, list):
+        return None
+    for record in outputs:
+        if not isinstance(record, dict) or not isinstance(record.get("sha256"), str):
+            return None
+        parts = record.get("path", "").split("/") if isinstance(record.get("path"), str) else []
+        try:
+            if len(parts) != 2:
+                return None
+            check_name(parts[0])
+            check_name(parts[1], max_length=MAX_FILE_NAME)
+        except InvalidOptionsError:
+            return None
+    return entry
 
 
 def run_job(engine: Engine, job: Job, *, progress: bool = True) -> BatchResult:
@@ -252,7 +346,10 @@ def run_job(engine: Engine, job: Job, *, progress: bool = True) -> BatchResult:
         job.out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"cannot create output folder {job.out}: {exc.strerror or exc}") from None
-    remove_stale_temp_files(job.out)
+    # only where this job writes: OUT itself and each run's folder
+    remove_stale_temp_files(job.out, recursive=False)
+    for run in job.runs:
+        remove_stale_temp_files(job.out / run.name, recursive=False)
     journal = Journal(job.out)
     result = BatchResult()
     for number, run in enumerate(job.runs, start=1):
@@ -291,7 +388,7 @@ def _run_one(
             unit = f"item:{seed}"
             if seed in todo:
                 files = [(fmt, f) for fmt in per_asset for f in engine.render([asset], fmt)]
-                journal.record(run, unit, _write(out, run, files, seeds=[seed]))
+                journal.record(run, unit, _write(out, run, files, seeds=[seed], taken=result.paths))
                 result.written += len(files)
             else:
                 result.skipped += 1
@@ -304,7 +401,8 @@ def _run_one(
         if entry is None:
             files = [(fmt, f) for f in engine.render(kept, fmt, name=run.name)]
             seeds = list(range(run.seed, run.seed + run.count))
-            journal.record(run, f"group:{fmt}", _write(out, run, files, seeds=seeds))
+            records = _write(out, run, files, seeds=seeds, taken=result.paths)
+            journal.record(run, f"group:{fmt}", records)
             result.written += len(files)
         _collect(result, journal.entries[(run.name, run.fingerprint, f"group:{fmt}")])
 
@@ -324,8 +422,22 @@ def _make(engine: Engine, run: RunSpec, seed: int, count: int) -> list[Asset]:
 
 
 def _write(
-    out: Path, run: RunSpec, files: list[tuple[str, OutputFile]], *, seeds: list[int]
+    out: Path,
+    run: RunSpec,
+    files: list[tuple[str, OutputFile]],
+    *,
+    seeds: list[int],
+    taken: set[str],
 ) -> list[dict[str, Any]]:
+    seen: set[str] = set()
+    for _, f in files:  # two outputs of one job on one path: the later would replace the first
+        rel = f"{run.name}/{f.name}".casefold()
+        if rel in taken or rel in seen:
+            raise OutputError(
+                f"run '{run.name}' would write {run.name}/{f.name} twice (two outputs share a "
+                "file name); choose another run name"
+            )
+        seen.add(rel)
     records = []
     for fmt, f in files:
         rel = f"{run.name}/{f.name}"
@@ -348,6 +460,7 @@ def _write(
 
 def _collect(result: BatchResult, entry: dict[str, Any]) -> None:
     result.outputs.extend(entry["outputs"])
+    result.paths.update(record["path"].casefold() for record in entry["outputs"])
 
 
 def _sha256(data: bytes) -> str:

@@ -32,10 +32,24 @@ REQUEST_PARAMETERS = frozenset({"generator_id", "seed", "count", "frames"})
 
 def parse_options_json(options_json: str | None) -> dict[str, Any]:
     """The options object of a request; empty text or ``null`` mean no options."""
-    if options_json is None or not options_json.strip():
+    if options_json is None:
+        return {}
+    if not isinstance(options_json, str):
+        raise InvalidOptionsError(
+            f"options must be JSON text (or null); got {type(options_json).__name__}",
+            parameter="options",
+            value=options_json,
+        )
+    if not options_json.strip():
         return {}
     try:
         options = json.loads(options_json)
+    except RecursionError:
+        raise InvalidOptionsError(
+            "options are nested too deeply to be an options object",
+            parameter="options",
+            value=options_json[:80],
+        ) from None
     except ValueError as exc:  # json.JSONDecodeError and unencodable text
         raise InvalidOptionsError(
             f"options are not valid JSON ({exc}); expected an object such as "

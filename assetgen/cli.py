@@ -17,7 +17,8 @@ import click
 
 from . import __version__
 from .engine import Engine
-from .errors import AssetGenError, InvalidOptionsError
+from .errors import AssetGenError, InvalidOptionsError, show_value
+from .exporting import check_out_dir, write_atomic
 from .limits import MAX_COUNT, MAX_FRAMES
 from .model_commands import add_model_commands
 from .plugin_manager import PluginManager
@@ -51,10 +52,11 @@ def parse_option_pairs(pairs: Sequence[str]) -> dict[str, str]:
         key = key.strip()
         if not sep or not key:
             raise InvalidOptionsError(
-                f"-o expects key=value (e.g. -o truncation=0.7); got {pair!r}", parameter="-o"
+                f"-o expects key=value (e.g. -o truncation=0.7); got {show_value(pair)}",
+                parameter="-o",
             )
         if key in result:
-            raise InvalidOptionsError(f"option '{key}' is given twice", parameter=key)
+            raise InvalidOptionsError(f"option {show_value(key)} is given twice", parameter=key)
         result[key] = value
     return result
 
@@ -251,12 +253,24 @@ def animate_command(
 def _export(
     engine: Engine, assets: list[Any], formats: list[str], out_dir: str, name: str | None
 ) -> None:
-    written = 0
-    for fmt in formats:
-        for path in engine.export(assets, fmt, out_dir, name=name):
-            click.echo(str(path))
-            written += 1
-    click.echo(f"wrote {written} file(s) to {out_dir}", err=True)
+    # Render every format before writing any file: two formats must not write one file name
+    # (png and sheet of a single image are both <stem>.png), the second would replace the first.
+    rendered = [(fmt, f) for fmt in formats for f in engine.render(assets, fmt, name=name)]
+    first: dict[str, str] = {}
+    for fmt, f in rendered:
+        if f.name in first:
+            raise InvalidOptionsError(
+                f"formats {first[f.name]} and {fmt} would both write {f.name}; "
+                "ask for one of them at a time, or use more than one item",
+                parameter="format",
+                value=fmt,
+            )
+        first[f.name] = fmt
+    out = check_out_dir(out_dir, "--out")
+    for _, f in rendered:
+        write_atomic(out / f.name, f.data)
+        click.echo(str(out / f.name))
+    click.echo(f"wrote {len(rendered)} file(s) to {out_dir}", err=True)
 
 
 @cli.command("batch")
@@ -299,12 +313,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Console entry point. Returns the exit status."""
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
+    for arg in args:  # only main(argv) can pass one: a real command line cannot hold NUL
+        if "\x00" in arg:
+            click.echo(
+                f"assetgen: error: argument {show_value(arg)} contains a NUL character", err=True
+            )
+            return 2
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         manager = PluginManager()
+        group = build_cli(manager)  # a plugin's register_commands may fail too
     for w in caught:
         click.echo(f"assetgen: warning: {w.message}", err=True)
-    group = build_cli(manager)
     try:
         result = group.main(
             args=args, prog_name="assetgen", standalone_mode=False, obj=_State(manager)
@@ -338,8 +358,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
+#: Longest error line the CLI prints; click's own messages quote a bad value whole.
+MAX_ERROR_LINE = 1000
+
+
 def _one_line(text: str) -> str:
-    return " ".join(text.split())
+    """The message on one line; a very long word (a 5000-digit --seed quoted by click) is
+    cut in its middle so that what follows it (why it is wrong) still shows."""
+    words = [w if len(w) <= 200 else f"{w[:100]}...{w[-20:]}" for w in text.split()]
+    line = " ".join(words)
+    return line if len(line) <= MAX_ERROR_LINE else line[: MAX_ERROR_LINE - 3] + "..."
 
 
 if __name__ == "__main__":

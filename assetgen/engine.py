@@ -9,13 +9,19 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .assets import AnimationAsset, Asset
-from .errors import AssetGenError, InvalidOptionsError, PluginError, UnknownGeneratorError
-from .exporting import Exporter, OutputFile, check_name, write_atomic
+from .assets import AnimationAsset, Asset, ImageAsset, TextAsset
+from .errors import (
+    AssetGenError,
+    InvalidOptionsError,
+    PluginError,
+    UnknownGeneratorError,
+    show_value,
+)
+from .exporting import MAX_FILE_NAME, Exporter, OutputFile, check_name, check_out_dir, write_atomic
 from .generator import Generator, check_seed
-from .limits import DEFAULT_FRAMES, MAX_COUNT, MAX_FRAMES, check_int
+from .limits import DEFAULT_FRAMES, MAX_COUNT, MAX_FRAMES, MAX_IMAGE_SIDE, check_int
 from .options import Options
-from .plugin_manager import PluginFailure, PluginManager
+from .plugin_manager import PLUGIN_ERRORS, PluginFailure, PluginManager
 from .runtime import Runtime
 
 
@@ -82,8 +88,8 @@ class Engine:
     def generator_info(self, generator_id: str) -> GeneratorInfo:
         cls = self._generator_class(generator_id)
         try:
-            model = self._instance(generator_id).model_info()
-        except AssetGenError as exc:
+            model = self._call_plugin(generator_id, self._instance(generator_id).model_info)
+        except AssetGenError as exc:  # a broken model (or plugin) is shown, not fatal
             model = {"error": str(exc)}
         anim = cls.AnimationOptions
         return GeneratorInfo(
@@ -135,7 +141,7 @@ class Engine:
                 )
             options_cls = cls.AnimationOptions
         parsed = options_cls.parse(options, from_text=from_text)
-        self._instance(generator_id).validate(parsed)
+        self._call_plugin(generator_id, self._instance(generator_id).validate, parsed)
         return parsed
 
     def generate(
@@ -148,10 +154,13 @@ class Engine:
         generator = self._instance(generator_id)
         seeds = list(range(seed, seed + count))
         assets = self._call_plugin(generator_id, generator.generate_batch, seeds, parsed)
-        if len(assets) != count:
+        if not isinstance(assets, list) or len(assets) != count:
+            got = len(assets) if isinstance(assets, Sequence) else type(assets).__name__
             raise self._plugin_error(
-                generator_id, f"generate_batch returned {len(assets)} assets for {count} seeds"
+                generator_id, f"generate_batch returned {got} assets for {count} seeds"
             )
+        for asset in assets:
+            self._check_asset(generator_id, generator.kind, asset)
         for item_seed, asset in zip(seeds, assets, strict=True):
             self._stamp(asset, generator, item_seed, parsed)
         return assets
@@ -176,6 +185,7 @@ class Engine:
         anim = self._call_plugin(generator_id, generator.animate, seed, frames, parsed)
         if not isinstance(anim, AnimationAsset) or len(anim.frames) != frames:
             raise self._plugin_error(generator_id, f"animate did not return {frames} frames")
+        self._check_asset(generator_id, "animation", anim)
         self._stamp(anim, generator, seed, parsed)
         anim.metadata.update(frames=frames, fps=anim.fps)
         for index, frame in enumerate(anim.frames):
@@ -186,10 +196,10 @@ class Engine:
     # -- export ------------------------------------------------------------------------------
 
     def exporter(self, format_id: str) -> Exporter:
-        cls = self._registry.exporters.get(format_id)
+        cls = self._registry.exporters.get(format_id) if isinstance(format_id, str) else None
         if cls is None:
             raise UnknownGeneratorError(
-                f"unknown format {format_id!r}; available formats: "
+                f"unknown format {show_value(format_id)}; available formats: "
                 + (
                     ", ".join(sorted(self._registry.exporters))
                     or "none (no exporter plugin loaded)"
@@ -226,18 +236,20 @@ class Engine:
             files = []
             for asset in assets:
                 prefix = name or str(asset.metadata.get("generator", "asset"))
-                files += exporter.render([asset], f"{prefix}_{asset.metadata.get('seed', 0)}")
+                files += self._call_exporter(
+                    exporter, [asset], f"{prefix}_{asset.metadata.get('seed', 0)}"
+                )
         else:
-            files = exporter.render(list(assets), stem)
+            files = self._call_exporter(exporter, list(assets), stem)
         for f in files:
-            check_name(f.name, "output file name")
+            check_name(f.name, "output file name", max_length=MAX_FILE_NAME)
         return files
 
     def export(
         self, assets: Sequence[Asset], format_id: str, out_dir: str | Path, name: str | None = None
     ) -> list[Path]:
         """Write ``assets`` into ``out_dir`` in ``format_id``; each file is written atomically."""
-        out = Path(out_dir)
+        out = check_out_dir(out_dir)
         paths = []
         for f in self.render(assets, format_id, name):
             path = out / f.name
@@ -248,14 +260,17 @@ class Engine:
     # -- internals ---------------------------------------------------------------------------
 
     def _generator_class(self, generator_id: str) -> type[Generator]:
-        cls = self._registry.generators.get(generator_id)
+        cls = None
+        if isinstance(generator_id, str):
+            cls = self._registry.generators.get(generator_id)
         if cls is None:
             available = ", ".join(sorted(self._registry.generators)) or "none"
             hint = ""
             if self._registry.failures:
                 hint = " (some plugins failed to load: see 'assetgen plugins')"
             raise UnknownGeneratorError(
-                f"unknown generator {generator_id!r}; available generators: {available}{hint}"
+                f"unknown generator {show_value(generator_id)}; "
+                f"available generators: {available}{hint}"
             )
         return cls
 
@@ -276,8 +291,49 @@ class Engine:
             return fn(*args)
         except AssetGenError:
             raise
-        except Exception as exc:
+        except PLUGIN_ERRORS as exc:
             raise self._plugin_error(generator_id, f"{type(exc).__name__}: {exc}") from exc
+
+    def _call_exporter(
+        self, exporter: Exporter, assets: list[Asset], stem: str
+    ) -> list[OutputFile]:
+        try:
+            files = exporter.render(assets, stem)
+        except AssetGenError:
+            raise
+        except PLUGIN_ERRORS as exc:
+            plugin = self._registry.sources.get(("exporter", exporter.id), "?")
+            raise PluginError(
+                f"format '{exporter.id}' (plugin '{plugin}') failed: {type(exc).__name__}: {exc}",
+                plugin=plugin,
+            ) from exc
+        if not isinstance(files, list) or not all(isinstance(f, OutputFile) for f in files):
+            plugin = self._registry.sources.get(("exporter", exporter.id), "?")
+            raise PluginError(
+                f"format '{exporter.id}' (plugin '{plugin}') failed: render must return a list "
+                "of OutputFile",
+                plugin=plugin,
+            )
+        return files
+
+    def _check_asset(self, generator_id: str, kind: str, asset: Any) -> None:
+        """A plugin's output must be what its kind promises, and no image over the size cap
+        (limits.MAX_IMAGE_SIDE) may reach an exporter, a sprite sheet or the bridge."""
+        expected = {"image": ImageAsset, "animation": AnimationAsset, "text": TextAsset}[kind]
+        if not isinstance(asset, expected):
+            got = getattr(asset, "kind", None)
+            what = f"a {got} asset" if isinstance(got, str) else f"a {type(asset).__name__}"
+            raise self._plugin_error(
+                generator_id, f"returned {what} where its declared kind promises {kind} assets"
+            )
+        images = asset.frames if isinstance(asset, AnimationAsset) else [asset]
+        for image in images:
+            if isinstance(image, ImageAsset) and max(image.width, image.height) > MAX_IMAGE_SIDE:
+                raise self._plugin_error(
+                    generator_id,
+                    f"returned a {image.width}x{image.height} image; images may be at most "
+                    f"{MAX_IMAGE_SIDE} pixels on a side",
+                )
 
     def _plugin_error(self, generator_id: str, what: str) -> PluginError:
         plugin = self._registry.sources.get(("generator", generator_id), "?")
@@ -291,7 +347,7 @@ class Engine:
             plugin=self._registry.sources[("generator", generator.id)],
             seed=seed,
             options=options.to_dict(),
-            model_sha256=generator.model_sha256(),
+            model_sha256=self._call_plugin(generator.id, generator.model_sha256),
             assetgen_version=__version__,
         )
 

@@ -10,6 +10,23 @@ from __future__ import annotations
 from typing import Any
 
 
+def show_value(value: Any, limit: int = 60) -> str:
+    """``repr(value)`` cut to ``limit`` characters, for error messages.
+
+    A megabyte of text must not become a megabyte-long error line, and ``repr`` of an integer
+    of more than 4300 digits raises (Python's int-to-text limit), so huge integers are
+    described by their size instead.
+    """
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 256:
+        sign = "a negative" if value < 0 else "an"
+        return f"{sign} integer of about {int(value.bit_length() * 0.30103) + 1} digits"
+    try:
+        text = repr(value)
+    except Exception:  # a caller's object with a broken __repr__
+        text = f"<{type(value).__name__} object>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 class AssetGenError(Exception):
     """Base class of every error the engine raises on purpose."""
 

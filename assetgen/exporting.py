@@ -16,9 +16,19 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from .assets import ASSET_KINDS, Asset
-from .errors import InvalidOptionsError, OutputError
+from .errors import InvalidOptionsError, OutputError, show_value
 
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+#: Longest user-given name (``--name``, batch run names).
+MAX_NAME = 100
+#: Longest file name the core writes: a name of MAX_NAME plus what exporters add (``_<seed>``,
+#: ``_<frame>``, an extension) must fit, and so must the temporary file (``.<name>.<8>.tmp``)
+#: within the 255 bytes file systems allow.
+MAX_FILE_NAME = 200
+#: Names Windows reserves for devices, whatever the extension (Unity runs on Windows).
+_WINDOWS_DEVICES = frozenset(
+    ["con", "prn", "aux", "nul"] + [f"{d}{i}" for d in ("com", "lpt") for i in range(1, 10)]
+)
 
 
 @dataclass(frozen=True)
@@ -58,16 +68,36 @@ def check_exporter_class(cls: Any) -> None:
         raise TypeError(f"{cls.__qualname__} must implement render()")
 
 
-def check_name(name: Any, parameter: str = "name") -> str:
-    """A user-given output name: one plain file-name component, no traversal, no NUL."""
-    if not isinstance(name, str) or not _NAME_RE.match(name) or ".." in name:
+def check_name(name: Any, parameter: str = "name", *, max_length: int = MAX_NAME) -> str:
+    """A user-given output name: one plain file-name component, no traversal, no NUL, not a
+    Windows device name (``con``, ``nul.png``...), not ending in a dot."""
+    if (
+        not isinstance(name, str)
+        or len(name) > max_length
+        or not _NAME_RE.match(name)
+        or ".." in name
+        or name.endswith(".")
+        or name.split(".", 1)[0].lower() in _WINDOWS_DEVICES
+    ):
         raise InvalidOptionsError(
-            f"{parameter} must be 1-100 characters of letters, digits, '.', '_' or '-', "
-            f"starting with a letter or digit (no path separators); got {name!r}",
+            f"{parameter} must be 1-{max_length} characters of letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit, not ending in '.', not a device name such as "
+            f"'con' or 'nul' (no path separators); got {show_value(name)}",
             parameter=parameter,
             value=name,
         )
     return name
+
+
+def check_out_dir(out_dir: Any, parameter: str = "out_dir") -> Path:
+    """An output folder given by a caller: any path, but text (or a path) without NUL."""
+    if not isinstance(out_dir, (str, os.PathLike)) or "\x00" in os.fspath(out_dir):
+        raise InvalidOptionsError(
+            f"{parameter} must be a folder path without NUL characters; got {show_value(out_dir)}",
+            parameter=parameter,
+            value=out_dir,
+        )
+    return Path(out_dir)
 
 
 def write_atomic(path: Path, data: bytes) -> None:
@@ -82,6 +112,8 @@ def write_atomic(path: Path, data: bytes) -> None:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as exc:
         raise OutputError(f"cannot write to {path.parent}: {exc.strerror or exc}") from None
+    except ValueError as exc:  # a NUL character in the path
+        raise OutputError(f"cannot write {show_value(str(path))}: {exc}") from None
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -109,13 +141,19 @@ def replace_dir(new_dir: Path, target: Path) -> None:
         shutil.rmtree(old)
 
 
-def remove_stale_temp_files(directory: Path) -> int:
-    """Delete ``.*.tmp`` files an interrupted run left behind; returns how many."""
+def remove_stale_temp_files(directory: Path, *, recursive: bool = True) -> int:
+    """Delete ``.*.tmp`` files an interrupted run left behind; returns how many.
+
+    ``recursive=False`` looks in ``directory`` itself only (the batch runner names each
+    folder it writes to, so that an output folder such as ``.`` is not searched throughout).
+    """
     removed = 0
     if directory.is_dir():
-        for tmp in directory.rglob(".*.tmp"):
-            _remove_quietly(str(tmp))
-            removed += 1
+        found = directory.rglob(".*.tmp") if recursive else directory.glob(".*.tmp")
+        for tmp in found:
+            if tmp.is_file():
+                _remove_quietly(str(tmp))
+                removed += 1
     return removed
 
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from .assets import ASSET_KINDS, AnimationAsset, Asset
-from .errors import InvalidOptionsError
+from .errors import InvalidOptionsError, show_value
 from .options import NoOptions
 from .options import Options as OptionsBase
 
@@ -108,14 +108,14 @@ def check_seed(seed: Any, count: int = 1) -> int:
     """Seeds are integers in [0, 2**63 - 1]; the last item's seed (seed + count - 1) too."""
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise InvalidOptionsError(
-            f"seed must be an integer from 0 to {MAX_SEED}; got {seed!r}",
+            f"seed must be an integer from 0 to {MAX_SEED}; got {show_value(seed)}",
             parameter="seed",
             value=seed,
         )
     if seed < 0 or seed + count - 1 > MAX_SEED:
         top = MAX_SEED - count + 1
         raise InvalidOptionsError(
-            f"seed must be an integer from 0 to {top} for count={count}; got {seed}",
+            f"seed must be an integer from 0 to {top} for count={count}; got {show_value(seed)}",
             parameter="seed",
             value=seed,
         )

@@ -5,15 +5,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import InvalidOptionsError
+from .errors import InvalidOptionsError, show_value
 
 MAX_COUNT = 10_000
 """Most assets one generate request (or one batch run) may ask for."""
 MAX_FRAMES = 240
-DEFAULT_FRAMES = 8  # an animation's length when neither the caller nor its generator sets one
 """Most frames one animation may have."""
+DEFAULT_FRAMES = 8  # an animation's length when neither the caller nor its generator sets one
+MAX_IMAGE_SIDE = 4096
+"""Widest or tallest image (or animation frame) a generator may return; a request's image size
+is capped first by the generator's own size option, this is the engine's backstop."""
 MAX_BATCH_RUNS = 1_000
 """Most runs one batch job file may list."""
+MAX_BATCH_ITEMS = 100_000
+"""Most items one batch job file may ask for in all (the sum of its runs' counts)."""
 MAX_JOB_FILE_BYTES = 1_000_000
 """Largest batch job file accepted."""
 
@@ -21,7 +26,7 @@ MAX_JOB_FILE_BYTES = 1_000_000
 def check_int(name: str, value: Any, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise InvalidOptionsError(
-            f"{name} must be an integer from {low} to {high}; got {value!r}",
+            f"{name} must be an integer from {low} to {high}; got {show_value(value)}",
             parameter=name,
             value=value,
         )

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from .errors import InvalidOptionsError, UnknownGeneratorError
+from .errors import InvalidOptionsError, UnknownGeneratorError, show_value
 
 
 def _tools(generator: str) -> ModuleType:
@@ -23,7 +23,8 @@ def _tools(generator: str) -> ModuleType:
     cls = registry.generators.get(generator)
     if cls is None:
         raise UnknownGeneratorError(
-            f"unknown generator {generator!r}; available: {', '.join(sorted(registry.generators))}"
+            f"unknown generator {show_value(generator)}; "
+            f"available: {', '.join(sorted(registry.generators))}"
         )
     if not cls.tools:
         trainable = sorted(g for g, c in registry.generators.items() if c.tools)

@@ -25,7 +25,7 @@ import typing
 from collections.abc import Mapping
 from typing import Any, ClassVar, Self
 
-from .errors import InvalidOptionsError
+from .errors import InvalidOptionsError, show_value
 
 #: Longest string any option accepts unless it sets ``max_length`` itself; keeps a stray
 #: megabyte of text from reaching a model or a file name.
@@ -36,6 +36,9 @@ MAX_MAPPING_ENTRIES = 64
 _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0"}
 _INT_RE = re.compile(r"^[+-]?\d+$")
+#: Longest number accepted as text: far beyond any range an option declares, far below the
+#: 4300 digits at which int() refuses to parse.
+_MAX_NUMBER_TEXT = 100
 
 
 @dataclasses.dataclass(frozen=True)
@@ -129,16 +132,18 @@ class OptionSpec:
         elif self.type is float:
             if isinstance(value, bool) or not isinstance(value, numbers.Real):
                 self._fail(value)
-            value = float(value)
-            if not math.isfinite(value):
+            number = _to_float(value)
+            if number is None or not math.isfinite(number):
                 self._fail(value)
+            value = number
         elif self.type is str:
             if not isinstance(value, str):
                 self._fail(value)
             if len(value) > (self.max_length or DEFAULT_MAX_STRING):
                 self._fail(value)
-            if "\x00" in value:
-                self._fail(value, "it contains a NUL character")
+            problem = text_problem(value)
+            if problem:
+                self._fail(value, problem)
         self._check_range(value)
         if self.choices is not None and value not in self.choices:
             self._fail(value)
@@ -160,10 +165,12 @@ class OptionSpec:
                 return False
             self._fail(text)
         if self.type is int:
-            if not _INT_RE.match(text.strip()):
+            if len(text) > _MAX_NUMBER_TEXT or not _INT_RE.match(text.strip()):
                 self._fail(text)
             return int(text)
         if self.type is float:
+            if len(text) > _MAX_NUMBER_TEXT:
+                self._fail(text)
             try:
                 return float(text)
             except ValueError:
@@ -177,8 +184,8 @@ class OptionSpec:
         if stripped.startswith("{"):
             try:
                 parsed = json.loads(stripped)
-            except json.JSONDecodeError:
-                self._fail(text)
+            except (ValueError, RecursionError):  # bad JSON, a 5000-digit number, deep nesting
+                self._fail(text, "not a JSON object of name: number")
             if not isinstance(parsed, dict):
                 self._fail(text)
             return parsed
@@ -188,11 +195,11 @@ class OptionSpec:
             if not sep:
                 key, sep, raw = part.partition("=")
             if not sep:
-                self._fail(text, f"{part!r} is not name:value")
+                self._fail(text, f"{show_value(part)} is not name:value")
             try:
                 result[key.strip()] = float(raw)
             except ValueError:
-                self._fail(text, f"{raw.strip()!r} is not a number")
+                self._fail(text, f"{show_value(raw.strip())} is not a number")
         return result
 
     def _convert_mapping(self, value: Any) -> dict[str, Any]:
@@ -203,15 +210,15 @@ class OptionSpec:
         val_type = typing.get_args(self.type)[1]
         out: dict[str, Any] = {}
         for key, item in value.items():
-            if not isinstance(key, str) or not key or len(key) > 100:
-                self._fail(value, f"key {key!r} is not a name")
+            if not isinstance(key, str) or not key or len(key) > 100 or text_problem(key):
+                self._fail(value, f"key {show_value(key)} is not a name")
             if self.choices is not None and key not in self.choices:
                 self._fail(value, f"unknown name {key!r}")
             if isinstance(item, bool) or not isinstance(item, numbers.Real):
                 self._fail(value, f"{key} is not a number")
-            number = val_type(item)
-            if isinstance(number, float) and not math.isfinite(number):
-                self._fail(value, f"{key} is not finite")
+            number = _to_float(item) if val_type is float else val_type(item)
+            if number is None or (isinstance(number, float) and not math.isfinite(number)):
+                self._fail(value, f"{key} is not a finite number")
             if (self.ge is not None and number < self.ge) or (
                 self.le is not None and number > self.le
             ):
@@ -287,6 +294,12 @@ class Options:
     @classmethod
     def parse(cls, values: Mapping[str, Any] | None = None, *, from_text: bool = False) -> Self:
         """Validate ``values`` (keyword arguments, JSON, or CLI text when ``from_text``)."""
+        if values is not None and not isinstance(values, Mapping):
+            raise InvalidOptionsError(
+                f"options must be a mapping of option names to values; got {_show(values)}",
+                parameter="options",
+                value=values,
+            )
         values = dict(values or {})
         known = {s.name: s for s in cls._specs}
         for key in values:
@@ -342,8 +355,28 @@ def _fmt(number: float) -> str:
 
 
 def _show(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    return show_value(value)
+
+
+def _to_float(value: Any) -> float | None:
+    """``float(value)``, or None for an integer too large for a float (10**400)."""
+    try:
+        return float(value)
+    except (OverflowError, ValueError):
+        return None
+
+
+def text_problem(text: str) -> str | None:
+    """Why ``text`` cannot be an option value, or None: NUL characters end C strings and file
+    names, and lone surrogates (undecodable bytes from a command line, or broken UTF-16 from
+    C#) cannot be written out as UTF-8."""
+    if "\x00" in text:
+        return "it contains a NUL character"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "it is not valid Unicode text (undecodable bytes or a lone surrogate)"
+    return None
 
 
 def _jsonable(value: Any) -> Any:

@@ -19,11 +19,13 @@ from typing import Any
 import pluggy
 
 from . import hookspecs
-from .errors import PluginError
 from .exporting import Exporter, check_exporter_class
 from .generator import Generator, check_generator_class
 
 ENTRY_POINT_GROUP = "assetgen"
+#: What a plugin may raise without taking the engine down: any error, and ``sys.exit()`` (a
+#: module that parses arguments at import, a generator that "quits"); Ctrl-C still stops.
+PLUGIN_ERRORS = (Exception, SystemExit)
 LOAD_ENV = "ASSETGEN_LOAD_PLUGINS"
 
 
@@ -91,14 +93,14 @@ class PluginManager:
     def _add(self, name: str, load: Callable[[], Any]) -> None:
         try:
             plugin = load()
-        except Exception as exc:
+        except PLUGIN_ERRORS as exc:
             self._fail(name, "import", f"{type(exc).__name__}: {exc}")
             return
         try:
             self.pm.register(plugin, name=name)
             # check_pending() finds hooks with misspelled names (pytest does the same).
             self.pm.check_pending()
-        except Exception as exc:
+        except PLUGIN_ERRORS as exc:
             if self.pm.is_registered(plugin):
                 self.pm.unregister(plugin)
             self._fail(name, "hook check", str(exc))
@@ -123,7 +125,7 @@ class PluginManager:
                 added: list[str] = []
                 try:
                     impl.function(register=self._registrar(plugin_name, kind, table, check, added))
-                except Exception as exc:
+                except PLUGIN_ERRORS as exc:
                     for item_id in added:  # a half-registered plugin is worse than none
                         table.pop(item_id, None)
                         self.registry.sources.pop((kind, item_id), None)
@@ -140,11 +142,15 @@ class PluginManager:
         def register(cls: Any) -> None:
             check(cls)
             if cls.id in table:
+                # Only this item is refused: the plugin's other items, and the plugin that
+                # registered the id first, keep working (the clash is reported by name).
                 other = self.registry.sources[(kind, cls.id)]
-                raise PluginError(
+                self._fail(
+                    plugin,
+                    "registration",
                     f"{kind} id '{cls.id}' is already registered by plugin '{other}'",
-                    plugin=plugin,
                 )
+                return
             table[cls.id] = cls
             self.registry.sources[(kind, cls.id)] = plugin
             added.append(cls.id)
@@ -157,7 +163,7 @@ class PluginManager:
             plugin_name = self.pm.get_name(impl.plugin) or "?"
             try:
                 impl.function(cli=cli)
-            except Exception as exc:
+            except PLUGIN_ERRORS as exc:
                 self._fail(plugin_name, "registration", f"{type(exc).__name__}: {exc}")
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import InvalidOptionsError, ModelError
+from .errors import InvalidOptionsError, ModelError, show_value
 
 DEVICES = ("auto", "cpu", "cuda")
 MANIFEST_NAME = "manifest.json"
@@ -63,7 +63,9 @@ class ModelBundle:
         with self._lock:
             sess = self._sessions.get(name)
             if sess is None:
-                sess = self.runtime.create_session(self.path(name))
+                path = self.path(name)  # refuses a name the manifest does not list
+                expected = self.manifest["files"][name]["sha256"]
+                sess = self.runtime.create_session(path, expected_sha256=expected)
                 self._sessions[name] = sess
             return sess
 
@@ -76,7 +78,7 @@ class Runtime:
     ) -> None:
         if device not in DEVICES:
             raise InvalidOptionsError(
-                f"device must be one of {', '.join(DEVICES)}; got {device!r}",
+                f"device must be one of {', '.join(DEVICES)}; got {show_value(device)}",
                 parameter="device",
                 value=device,
             )
@@ -86,7 +88,8 @@ class Runtime:
         ):
             if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 1024:
                 raise InvalidOptionsError(
-                    f"{name} must be an integer from 0 (automatic) to 1024; got {value!r}",
+                    f"{name} must be an integer from 0 (automatic) to 1024; "
+                    f"got {show_value(value)}",
                     parameter=name,
                     value=value,
                 )
@@ -120,13 +123,34 @@ class Runtime:
         opts.inter_op_num_threads = self.inter_op_threads
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         opts.log_severity_level = 3
+        # no busy-waiting between ops: 1.12-2.23x faster on every workload of the benchmark
+        # suite on 2 shared cores (benchmarks/README.md, "Tuning")
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         return opts
 
-    def create_session(self, path: Path) -> Any:
+    def create_session(self, path: Path, expected_sha256: str | None = None) -> Any:
+        """A session for the ONNX file at ``path``. With ``expected_sha256`` the bytes are read
+        once, checked and handed to ONNX Runtime, so a file replaced after the folder was
+        verified (sessions are created lazily) is refused, not run."""
         ort = _import_ort()
+        model: str | bytes = str(path)
+        if expected_sha256 is not None:
+            try:
+                model = Path(path).read_bytes()
+            except OSError as exc:
+                raise ModelError(
+                    f"model file {path} cannot be read ({exc.strerror or exc}); "
+                    f"expected sha256 {expected_sha256}"
+                ) from None
+            actual = hashlib.sha256(model).hexdigest()
+            if actual != expected_sha256:
+                raise ModelError(
+                    f"model file {path} changed after it was verified: sha256 is {actual}, "
+                    f"expected {expected_sha256}; the file is corrupted or was replaced"
+                )
         try:
             return ort.InferenceSession(
-                str(path), sess_options=self.session_options(), providers=self.providers()
+                model, sess_options=self.session_options(), providers=self.providers()
             )
         except ModelError:
             raise
@@ -150,7 +174,7 @@ def read_manifest(directory: Path) -> dict[str, Any]:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ModelError(f"model manifest not found: {manifest_path}") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise ModelError(f"model manifest {manifest_path} is unreadable: {exc}") from None
     files = manifest.get("files") if isinstance(manifest, dict) else None
     if not isinstance(files, dict) or not files:
@@ -163,7 +187,9 @@ def read_manifest(directory: Path) -> dict[str, Any]:
             or "\\" in name
             or name.startswith(".")
         ):
-            raise ModelError(f"model manifest {manifest_path}: bad entry for file {name!r}")
+            raise ModelError(
+                f"model manifest {manifest_path}: bad entry for file {show_value(name)}"
+            )
     return manifest
 
 
@@ -175,7 +201,13 @@ def verify_model_dir(directory: Path, runtime: Runtime) -> ModelBundle:
         expected = entry["sha256"]
         if not path.is_file():
             raise ModelError(f"model file missing: {path} (expected sha256 {expected})")
-        actual = sha256_file(path)
+        try:
+            actual = sha256_file(path)
+        except OSError as exc:
+            raise ModelError(
+                f"model file {path} cannot be read ({exc.strerror or exc}); "
+                f"expected sha256 {expected}"
+            ) from None
         if actual != expected:
             raise ModelError(
                 f"model file {path} does not match its manifest: sha256 is {actual}, "
