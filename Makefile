@@ -35,6 +35,11 @@ install: $(STAMP_DEMO)
 
 demo: $(STAMP_DEMO)
 	$(VENV)/bin/assetgen batch demo/starter.toml --out out
+	@if [ -f plugins/assetgen_portraits/model/manifest.json ]; then \
+		$(VENV)/bin/assetgen batch demo/portraits.toml --out out/portraits; \
+	else \
+		echo "portraits: no shipped model yet (plugins/assetgen_portraits/model/): skipped"; \
+	fi
 	@echo "Starter pack written to out/ (see out/manifest.json)"
 
 lint: $(STAMP_TEST)
