@@ -33,14 +33,18 @@ $(STAMP_BRIDGE): pyproject.toml scripts/install-system-deps.sh | $(PY)
 
 install: $(STAMP_DEMO)
 
+# One job file per generator (demo/<generator>.toml), each into out/<generator>/; a generator
+# whose model has not shipped yet is skipped with a message, so the demo always runs.
 demo: $(STAMP_DEMO)
-	$(VENV)/bin/assetgen batch demo/starter.toml --out out
-	@if [ -f plugins/assetgen_portraits/model/manifest.json ]; then \
-		$(VENV)/bin/assetgen batch demo/portraits.toml --out out/portraits; \
-	else \
-		echo "portraits: no shipped model yet (plugins/assetgen_portraits/model/): skipped"; \
-	fi
-	@echo "Starter pack written to out/ (see out/manifest.json)"
+	@for job in demo/*.toml; do \
+		gen=$$(basename $$job .toml); \
+		if [ -f plugins/assetgen_$$gen/model/manifest.json ]; then \
+			$(VENV)/bin/assetgen batch $$job --out out/$$gen || exit 1; \
+		else \
+			echo "$$gen: no shipped model yet (plugins/assetgen_$$gen/model/): skipped"; \
+		fi; \
+	done
+	@echo "Starter pack written to out/ (one folder per generator, each with manifest.json)"
 
 lint: $(STAMP_TEST)
 	$(VENV)/bin/ruff check .

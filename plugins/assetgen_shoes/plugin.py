@@ -19,7 +19,8 @@ MODEL_DIR = Path(__file__).resolve().parent / "model"
 
 
 def _type_names() -> tuple[str, ...]:
-    """Read from the shipped manifest so the option's choices match the model."""
+    """Read from the shipped manifest so ``assetgen info`` lists the model's types; requests are
+    checked against the model actually loaded (``validate``), which may be another one."""
     try:
         names = json.loads((MODEL_DIR / "manifest.json").read_text())["type_names"]
         return ("random", *names)
@@ -28,7 +29,11 @@ def _type_names() -> tuple[str, ...]:
 
 
 class ShoeOptions(Options):
-    type: str = option("random", "Footwear type, or random.", choices=_type_names())
+    type: str = option(
+        "random",
+        "Footwear type, or random: " + ", ".join(_type_names()) + ".",
+        max_length=100,
+    )
     variety: float = option(
         0.8, "Latent scale (truncation): lower is more typical, higher more varied.", ge=0.0, le=1.5
     )
@@ -59,6 +64,17 @@ class ShoesGenerator(Generator):
                 parameter="model",
             )
         return self.runtime.load_model(MODEL_DIR)
+
+    def validate(self, options: ShoeOptions) -> None:
+        names = self._bundle(options).manifest["type_names"]
+        if options.type != "random" and options.type not in names:
+            raise InvalidOptionsError(
+                "option 'type' must be one of 'random', "
+                + ", ".join(repr(n) for n in names)
+                + f"; got {options.type!r}",
+                parameter="type",
+                value=options.type,
+            )
 
     def generate(self, seed: int, options: ShoeOptions) -> ImageAsset:
         return self.generate_batch([seed], options)[0]
