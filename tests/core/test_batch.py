@@ -169,7 +169,9 @@ def test_cli_batch_prints_progress_and_summary(plugins_env, tmp_path, capsys) ->
 
 def test_sigkilled_batch_resumes_to_the_same_bytes(plugins_env, tmp_path) -> None:
     """Kill the CLI process mid-run (SIGKILL, then SIGINT) and check the resumed result."""
-    job = write_job(tmp_path, JOB.replace("count = 40", "count = 400"))
+    # enough work that the second run is still busy when its signal lands, however far the
+    # first (killed) run got on a fast machine
+    job = write_job(tmp_path, JOB.replace("count = 40", "count = 1500"))
     reference = tmp_path / "reference"
     cmd = [sys.executable, "-m", "assetgen", "batch", str(job), "--quiet"]
     subprocess.run([*cmd, "--out", str(reference)], env=plugins_env, check=True)
@@ -179,6 +181,8 @@ def test_sigkilled_batch_resumes_to_the_same_bytes(plugins_env, tmp_path) -> Non
         proc = subprocess.Popen([*cmd, "--out", str(out)], env=plugins_env, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline and len(list(out.rglob("*.png"))) < before + 30:
+            if proc.poll() is not None:
+                pytest.fail(f"the batch finished before it could be sent {sig.name}")
             time.sleep(0.01)
         os.kill(proc.pid, sig)
         _, err = proc.communicate()
