@@ -6,6 +6,7 @@ import io
 import json
 import math
 import pickle
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,29 @@ class TrainingRun:
                 f"(checkpoints are read with weights_only=True): {_first_line(exc)}"
             ) from None
         return state
+
+    def save_state(self, step: int, parts: dict[str, Any], rng: torch.Generator) -> None:
+        """The usual checkpoint: each part's ``state_dict`` under its name (models and
+        optimisers), the data and PyTorch random states, the step and the recorded config."""
+        state = {name: part.state_dict() for name, part in parts.items()}
+        state.update(
+            rng=rng.get_state(),
+            torch_rng=torch.get_rng_state(),
+            step=step,
+            config=json.dumps(self.config),
+        )
+        self.save(state)
+
+    def restore_state(self, parts: dict[str, Any], rng: torch.Generator) -> int:
+        """Load what :meth:`save_state` wrote back into ``parts`` and ``rng``; returns the step."""
+        state = self.load()
+        for name, part in parts.items():
+            part.load_state_dict(state[name])
+        rng.set_state(state["rng"])
+        torch.set_rng_state(state["torch_rng"])
+        step = int(state["step"])
+        print(f"resuming from step {step}", file=sys.stderr)
+        return step
 
     def log(self, step: int, **metrics: float) -> None:
         record = {"step": step, "elapsed_s": round(time.monotonic() - self._start, 1), **metrics}

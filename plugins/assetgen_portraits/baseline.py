@@ -56,15 +56,9 @@ def train(out: Path, data: Path | None, config: dict[str, Any], resume: bool) ->
     opt_g = torch.optim.Adam(G.parameters(), lr=config["lr"], betas=(config["beta1"], 0.999))
     opt_d = torch.optim.Adam(D.parameters(), lr=config["lr"], betas=(config["beta1"], 0.999))
     step = 0
+    parts = {"G": G, "D": D, "opt_g": opt_g, "opt_d": opt_d}
     if resume:
-        state = run.load()
-        G.load_state_dict(state["G"])
-        D.load_state_dict(state["D"])
-        opt_g.load_state_dict(state["opt_g"])
-        opt_d.load_state_dict(state["opt_d"])
-        rng.set_state(state["rng"])
-        torch.set_rng_state(state["torch_rng"])
-        step = state["step"]
+        step = run.restore_state(parts, rng)
     batch = config["batch_size"]
     zeros = torch.zeros(batch, dtype=torch.long)
     fixed_z = torch.randn(64, config["z_dim"], generator=torch.Generator().manual_seed(7))
@@ -96,10 +90,7 @@ def train(out: Path, data: Path | None, config: dict[str, Any], resume: bool) ->
                 run.save_samples(to_uint8_rgba(G(fixed_z, zeros[:1].expand(64))), step)
             G.train()
         if step % config["checkpoint_every"] == 0 or step == config["steps"]:
-            run.save({"G": G.state_dict(), "D": D.state_dict(), "opt_g": opt_g.state_dict(),
-                      "opt_d": opt_d.state_dict(), "rng": rng.get_state(),
-                      "torch_rng": torch.get_rng_state(), "step": step,
-                      "config": json.dumps(config)})
+            run.save_state(step, parts, rng)
 
 
 def sample(run_dir: Path, n: int, seed: int) -> np.ndarray:

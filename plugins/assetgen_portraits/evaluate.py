@@ -26,6 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from assetgen.training.metrics import frechet, kid, precision_recall, sq_dists
+
 EVAL_CONFIG: dict[str, Any] = {
     "samples": 10000,
     "truncation": 1.0,
@@ -41,13 +43,9 @@ EVAL_CONFIG: dict[str, Any] = {
 }
 
 
-def _classifier(bundle: Any) -> Any:
-    return bundle.session("classifier.onnx")
-
-
 def classify(bundle: Any, images_u8: np.ndarray, batch: int = 256) -> dict[str, np.ndarray]:
     """features (N x F) and per-head probabilities from the shipped classifier."""
-    session = _classifier(bundle)
+    session = bundle.session("classifier.onnx")
     names = [o.name for o in session.get_outputs()]
     parts: dict[str, list[np.ndarray]] = {n: [] for n in names}
     for start in range(0, len(images_u8), batch):
@@ -59,59 +57,6 @@ def classify(bundle: Any, images_u8: np.ndarray, batch: int = 256) -> dict[str, 
         e = np.exp(out[n] - out[n].max(1, keepdims=True))
         out[n] = e / e.sum(1, keepdims=True)
     return out
-
-
-def frechet(a: np.ndarray, b: np.ndarray) -> float:
-    from numpy.linalg import eigvals
-
-    mu = a.mean(0) - b.mean(0)
-    ca, cb = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
-    tr_sqrt = np.sqrt(np.clip(eigvals(ca @ cb).real, 0, None)).sum()
-    return float(mu @ mu + np.trace(ca) + np.trace(cb) - 2 * tr_sqrt)
-
-
-def kid(a: np.ndarray, b: np.ndarray, subset: int = 1000, subsets: int = 50, seed: int = 0):
-    """Kernel inception distance (cubic polynomial kernel), mean over random subsets."""
-    rng = np.random.default_rng(seed)
-    d = a.shape[1]
-    m = min(subset, len(a), len(b))
-    vals = []
-    for _ in range(subsets):
-        x = a[rng.choice(len(a), m, replace=False)]
-        y = b[rng.choice(len(b), m, replace=False)]
-        kxx, kyy, kxy = (x @ x.T / d + 1) ** 3, (y @ y.T / d + 1) ** 3, (x @ y.T / d + 1) ** 3
-        vals.append(
-            (kxx.sum() - np.trace(kxx)) / (m * (m - 1))
-            + (kyy.sum() - np.trace(kyy)) / (m * (m - 1))
-            - 2 * kxy.mean()
-        )
-    return float(np.mean(vals))
-
-
-def _sq_dists(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.maximum((a * a).sum(1)[:, None] + (b * b).sum(1)[None] - 2 * a @ b.T, 0)
-
-
-def _kth_radius(x: np.ndarray, k: int, chunk: int = 1000) -> np.ndarray:
-    out = []
-    for s in range(0, len(x), chunk):
-        d = _sq_dists(x[s : s + chunk], x)
-        out.append(np.sqrt(np.partition(d, k, axis=1)[:, k]))  # index 0 is the point itself
-    return np.concatenate(out)
-
-
-def _covered(query: np.ndarray, ref: np.ndarray, radius: np.ndarray, chunk: int = 1000):
-    hit = []
-    for s in range(0, len(query), chunk):
-        d = np.sqrt(_sq_dists(query[s : s + chunk], ref))
-        hit.append((d <= radius[None]).any(1))
-    return np.concatenate(hit)
-
-
-def precision_recall(real: np.ndarray, fake: np.ndarray, k: int = 3) -> tuple[float, float]:
-    precision = float(_covered(fake, real, _kth_radius(real, k)).mean())
-    recall = float(_covered(real, fake, _kth_radius(fake, k)).mean())
-    return precision, recall
 
 
 def _quality(real: np.ndarray, fake: np.ndarray) -> dict[str, float]:
@@ -140,7 +85,7 @@ def _nearest(query: np.ndarray, ref: np.ndarray, exclude_self: bool = False) -> 
     r = ref.reshape(len(ref), -1).astype(np.float32) / 255
     out = []
     for s in range(0, len(q), 250):
-        d = _sq_dists(q[s : s + 250], r)
+        d = sq_dists(q[s : s + 250], r)
         if exclude_self:
             d[np.arange(len(d)), np.arange(s, s + len(d))] = np.inf
         out.append(np.sqrt(d.min(1)))
@@ -222,19 +167,13 @@ def evaluate(model_dir: Path | None, out: Path | None, config: dict[str, Any]) -
     return report
 
 
-def _readings(probs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    from .analysis import readings
-
-    return readings(probs)
-
-
 def _attributes(engine: Any, bundle: Any, model: Any, config: dict[str, Any]) -> dict[str, Any]:
-    from .analysis import others_kept
+    from .analysis import others_kept, readings
 
     seeds = int(config["attribute_seeds"])
     s0 = int(config["seed"]) + 500000
     base_imgs = np.stack([a.rgba for a in engine.generate("portraits", seed=s0, count=seeds)])
-    base = _readings(classify(bundle, base_imgs))
+    base = readings(classify(bundle, base_imgs))
     results = {}
     for name, attr in sorted(model.attributes.items()):
         lacking = ~base[name]
@@ -248,7 +187,7 @@ def _attributes(engine: Any, bundle: Any, model: Any, config: dict[str, Any]) ->
                             attributes={name: attr["strength"]})[0].rgba
             for i in idx
         ])
-        after = _readings(classify(bundle, imgs))
+        after = readings(classify(bundle, imgs))
         kept_all, kept_mean = others_kept(name, base, after, idx)
         results[name] = {
             "strength": attr["strength"],

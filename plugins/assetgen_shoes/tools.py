@@ -14,6 +14,7 @@ import torch.nn.functional as F
 
 from assetgen.errors import InvalidOptionsError, ModelError
 from assetgen.training.augment import check_policy, diff_augment
+from assetgen.training.metrics import frechet, kid
 from assetgen.training.run import TrainingRun, pick_device, to_uint8_rgba
 
 from .colour import colour_matrix
@@ -93,17 +94,9 @@ def train(out: Path, data: Path | None, config: dict[str, Any], resume: bool) ->
     opt_g = torch.optim.Adam(G.parameters(), lr=config["lr"], betas=(config["beta1"], 0.999))
     opt_d = torch.optim.Adam(D.parameters(), lr=config["lr"], betas=(config["beta1"], 0.999))
     step = 0
+    parts = {"G": G, "D": D, "G_ema": G_ema, "opt_g": opt_g, "opt_d": opt_d}
     if resume:
-        state = run.load()
-        G.load_state_dict(state["G"])
-        D.load_state_dict(state["D"])
-        G_ema.load_state_dict(state["G_ema"])
-        opt_g.load_state_dict(state["opt_g"])
-        opt_d.load_state_dict(state["opt_d"])
-        rng.set_state(state["rng"])
-        torch.set_rng_state(state["torch_rng"])
-        step = state["step"]
-        print(f"resuming from step {step}", file=sys.stderr)
+        step = run.restore_state(parts, rng)
     fixed_z = torch.randn(
         num_types * 4, config["z_dim"], generator=torch.Generator().manual_seed(7)
     )
@@ -154,19 +147,7 @@ def train(out: Path, data: Path | None, config: dict[str, Any], resume: bool) ->
             run.save_samples(to_uint8_rgba(sample), step)
             run.log(step, loss_d=loss_d.item(), loss_g=loss_g.item())
         if step % config["checkpoint_every"] == 0 or step == config["steps"]:
-            run.save(
-                {
-                    "G": G.state_dict(),
-                    "D": D.state_dict(),
-                    "G_ema": G_ema.state_dict(),
-                    "opt_g": opt_g.state_dict(),
-                    "opt_d": opt_d.state_dict(),
-                    "rng": rng.get_state(),
-                    "torch_rng": torch.get_rng_state(),
-                    "step": step,
-                    "config": json.dumps(config),
-                }
-            )
+            run.save_state(step, parts, rng)
     print(f"done: {step} steps; checkpoint in {run.dir}", file=sys.stderr)
 
 
@@ -275,31 +256,6 @@ def _features(clf: ShoeClassifier, images: torch.Tensor) -> np.ndarray:
         return torch.cat([clf.features(b) for b in images.split(256)]).numpy().astype(np.float64)
 
 
-def _frechet(a: np.ndarray, b: np.ndarray) -> float:
-    from numpy.linalg import eigvals
-
-    mu = a.mean(0) - b.mean(0)
-    ca, cb = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
-    # trace of sqrt(ca @ cb) from the eigenvalues of the product (real, non-negative in theory)
-    tr_sqrt = np.sqrt(np.clip(eigvals(ca @ cb).real, 0, None)).sum()
-    return float(mu @ mu + np.trace(ca) + np.trace(cb) - 2 * tr_sqrt)
-
-
-def _kid(a: np.ndarray, b: np.ndarray) -> float:
-    d = a.shape[1]
-
-    def k(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        return (x @ y.T / d + 1) ** 3
-
-    m, n = len(a), len(b)
-    kaa, kbb, kab = k(a, a), k(b, b), k(a, b)
-    return float(
-        (kaa.sum() - np.trace(kaa)) / (m * (m - 1))
-        + (kbb.sum() - np.trace(kbb)) / (n * (n - 1))
-        - 2 * kab.mean()
-    )
-
-
 def _shape_code(images: np.ndarray) -> np.ndarray:
     """Colour-blind pixel code (luma × alpha, alpha) for near-copy search across recolours."""
     x = images.astype(np.float32) / 255
@@ -374,10 +330,10 @@ def evaluate(model_dir: Path | None, out: Path | None, config: dict[str, Any]) -
         "diversity_ratio_mean": float(
             np.mean([d["generated"] / d["real"] for d in diversity.values()])
         ),
-        "fid_generated_vs_real": _frechet(f_gen, f_aug),
-        "fid_real_vs_real_floor": _frechet(f_real, f_aug),
-        "kid_generated_vs_real": _kid(f_gen, f_aug),
-        "kid_real_vs_real_floor": _kid(f_real, f_aug),
+        "fid_generated_vs_real": frechet(f_gen, f_aug),
+        "fid_real_vs_real_floor": frechet(f_real, f_aug),
+        "kid_generated_vs_real": kid(f_gen, f_aug),
+        "kid_real_vs_real_floor": kid(f_real, f_aug),
         "command": "assetgen eval shoes " + " ".join(f"--set {k}={v}" for k, v in config.items()),
     }
     if out is not None:
