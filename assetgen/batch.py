@@ -200,7 +200,7 @@ def _load_run(source: Path, index: int, run: Any, engine: Engine, uses: dict[str
         name = check_name(run.get("name", default_name))
         formats = _formats(engine, generator, animate, run.get("formats"))
         _check_run_name(engine, name, generator, formats)
-        model = engine.generator_info(generator).model or {}
+        model_sha256 = engine.model_sha256(generator, options)
     except (InvalidOptionsError, UnknownGeneratorError) as exc:
         shown = run.get("generator", "?")
         if not (isinstance(shown, str) and re.fullmatch(r"[\w.-]{1,60}", shown)):
@@ -214,7 +214,7 @@ def _load_run(source: Path, index: int, run: Any, engine: Engine, uses: dict[str
         "frames": frames if animate else None,
         "formats": formats,
         "options": options.to_dict(),
-        "model_sha256": model.get("sha256"),
+        "model_sha256": model_sha256,
     }
     digest = hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()[:16]
     return RunSpec(

@@ -103,6 +103,12 @@ class Engine:
             model=model,
         )
 
+    def model_sha256(self, generator_id: str, options: Options | None = None) -> str | None:
+        """The sha256 of the model manifest these options select (None for a procedural
+        generator): what makes two runs with the same seed and options comparable."""
+        generator = self._instance(generator_id)
+        return self._call_plugin(generator_id, generator.model_sha256, options)
+
     def exporters(self) -> list[ExporterInfo]:
         return [
             ExporterInfo(
@@ -347,7 +353,7 @@ class Engine:
             plugin=self._registry.sources[("generator", generator.id)],
             seed=seed,
             options=options.to_dict(),
-            model_sha256=self._call_plugin(generator.id, generator.model_sha256),
+            model_sha256=self._call_plugin(generator.id, generator.model_sha256, options),
             assetgen_version=__version__,
         )
 

@@ -76,7 +76,10 @@ class Generator:
         """A summary of the model card (name, sha256, licence, data), or None if procedural."""
         return None
 
-    def model_sha256(self) -> str | None:
+    def model_sha256(self, options: Any = None) -> str | None:
+        """The sha256 of the manifest of the model ``options`` select (the default model when
+        None); recorded in every asset's metadata. Override it when an option (``model``)
+        picks among several models."""
         info = self.model_info()
         return None if info is None else info.get("sha256")
 

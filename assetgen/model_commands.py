@@ -149,6 +149,82 @@ def eval_command(
     click.echo(json.dumps(report, indent=2))
 
 
+def _model_generator(generator: str) -> str:
+    """``generator`` when it is registered and has a ``model`` option to select models with."""
+    from .cli import _state
+
+    registry = _state().manager.registry
+    cls = registry.generators.get(generator)
+    if cls is None:
+        raise UnknownGeneratorError(
+            f"unknown generator {show_value(generator)}; "
+            f"available: {', '.join(sorted(registry.generators))}"
+        )
+    if not any(spec.name == "model" for spec in cls.Options.specs()):
+        selectable = sorted(
+            g
+            for g, c in registry.generators.items()
+            if any(spec.name == "model" for spec in c.Options.specs())
+        )
+        raise InvalidOptionsError(
+            f"generator '{generator}' has no 'model' option, so installed models cannot be "
+            f"selected for it; generators that take one: {', '.join(selectable) or 'none'}",
+            parameter="generator",
+        )
+    return generator
+
+
+@click.command("install-model")
+@click.argument("generator")
+@click.argument("model_dir", type=click.Path(file_okay=False, exists=True))
+@click.option("--name", required=True, help="Name to select it by: -o model=NAME.")
+@click.option("--force", is_flag=True, help="Replace an installed model of the same name.")
+def install_model_command(generator: str, model_dir: str, name: str, force: bool) -> None:
+    """Install an exported model folder so GENERATOR can use it with -o model=NAME.
+
+    The folder is verified against its manifest, then copied into the models path
+    ($ASSETGEN_MODELS, default ~/.local/share/assetgen/models) atomically.
+    """
+    from . import model_store
+
+    target = model_store.install(_model_generator(generator), Path(model_dir), name, force=force)
+    click.echo(f"installed {generator} model '{name}' at {target}; use it with -o model={name}")
+
+
+@click.command("models")
+@click.argument("generator", required=False)
+def models_command(generator: str | None) -> None:
+    """List the installed models (of GENERATOR, or of every generator)."""
+    from . import model_store
+    from .cli import _state
+
+    registry = _state().manager.registry
+    names = [_model_generator(generator)] if generator else sorted(registry.generators)
+    click.echo(f"models path: {model_store.models_path()}")
+    for gen in names:
+        found = model_store.installed(gen)
+        if generator or found:
+            click.echo(f"{gen}: " + ", ".join([model_store.DEFAULT_MODEL, *found]))
+
+
+@click.command("remove-model")
+@click.argument("generator")
+@click.argument("name")
+def remove_model_command(generator: str, name: str) -> None:
+    """Delete an installed model from the models path."""
+    from . import model_store
+
+    target = model_store.remove(_model_generator(generator), name)
+    click.echo(f"removed {target}")
+
+
 def add_model_commands(cli: click.Group) -> None:
-    for command in (train_command, export_command, eval_command):
+    for command in (
+        train_command,
+        export_command,
+        eval_command,
+        install_model_command,
+        models_command,
+        remove_model_command,
+    ):
         cli.add_command(command)

@@ -195,6 +195,13 @@ def read_manifest(directory: Path) -> dict[str, Any]:
 
 def verify_model_dir(directory: Path, runtime: Runtime) -> ModelBundle:
     """Check each listed file exists and matches its sha256; name the file when it does not."""
+    manifest = check_model_files(directory)
+    digest = sha256_file(directory / MANIFEST_NAME)
+    return ModelBundle(directory=directory, manifest=manifest, sha256=digest, runtime=runtime)
+
+
+def check_model_files(directory: Path) -> dict[str, Any]:
+    """The folder's manifest, once every file it lists exists and matches its sha256."""
     manifest = read_manifest(directory)
     for name, entry in manifest["files"].items():
         path = directory / name
@@ -213,8 +220,7 @@ def verify_model_dir(directory: Path, runtime: Runtime) -> ModelBundle:
                 f"model file {path} does not match its manifest: sha256 is {actual}, "
                 f"expected {expected}; the file is corrupted or was replaced"
             )
-    digest = sha256_file(directory / MANIFEST_NAME)
-    return ModelBundle(directory=directory, manifest=manifest, sha256=digest, runtime=runtime)
+    return manifest
 
 
 def write_manifest(directory: Path, manifest: dict[str, Any], files: list[str]) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from assetgen import (
     ImageAsset,
     InvalidOptionsError,
     Options,
+    model_store,
     option,
 )
 from assetgen.generator import MAX_SEED
@@ -105,7 +106,10 @@ class PortraitOptions(Options):
         choices=_FACTS["attributes"] or None,
     )
     model: str = option(
-        "default", "Model folder name under the models path, or default.", max_length=100
+        "default",
+        "default (the shipped model) or the name of a model installed with "
+        "'assetgen install-model portraits' (see 'assetgen models portraits').",
+        max_length=100,
     )
 
 
@@ -151,7 +155,7 @@ class _Model:
         self.w_avg = np.asarray(m["w_avg"], np.float32)
         self.split_layer = int(m["split_layer"])
         self.attributes = {a["name"]: a for a in read_attributes(bundle.path("attributes.csv"))}
-        self.edits = {name: LocalEdit(spec) for name, spec in m["edits"].items()}
+        self.edits = {name: LocalEdit(spec) for name, spec in m.get("edits", {}).items()}
 
 
 class PortraitsGenerator(Generator):
@@ -169,18 +173,15 @@ class PortraitsGenerator(Generator):
     # -- model -------------------------------------------------------------------------------
 
     def _model(self, options: PortraitOptions | None = None) -> _Model:
-        if options is not None and options.model != "default":
-            raise InvalidOptionsError(
-                "option 'model' must be 'default' (no other portraits models are installed); "
-                f"got {options.model!r}",
-                parameter="model",
-                value=options.model,
-            )
-        bundle = self.runtime.load_model(MODEL_DIR)
+        name = model_store.DEFAULT_MODEL if options is None else options.model
+        bundle = self.runtime.load_model(model_store.resolve(self.id, name, MODEL_DIR))
         model = self._models.get(bundle.sha256)
         if model is None:
             model = self._models[bundle.sha256] = _Model(bundle)
         return model
+
+    def model_sha256(self, options: PortraitOptions | None = None) -> str:
+        return self._model(options).bundle.sha256
 
     def validate(self, options: PortraitOptions) -> None:
         model = self._model(options)
@@ -200,6 +201,14 @@ class PortraitsGenerator(Generator):
                     value=name,
                 )
         if isinstance(options, PortraitAnimationOptions):
+            edit = {"talk": "mouth", "blink": "blink"}.get(options.animation)
+            if edit is not None and edit not in model.edits:
+                raise InvalidOptionsError(
+                    f"option 'animation': model '{options.model}' has no {edit} edit (a model "
+                    "trained on unlabelled art has none); use animation='interpolate'",
+                    parameter="animation",
+                    value=options.animation,
+                )
             if options.text and options.audio:
                 raise InvalidOptionsError(
                     "options 'text' and 'audio' both drive the mouth; give one of them",
@@ -242,13 +251,15 @@ class PortraitsGenerator(Generator):
 
     def prefix(self, ws: np.ndarray, model: _Model) -> tuple[np.ndarray, np.ndarray]:
         """Feature map at the split layer and the RGBA skip image, for one character."""
-        features, skip = model.bundle.session("synthesis_prefix.onnx").run(
-            None, {"ws": ws[None]}
-        )
+        features, skip = model.bundle.session("synthesis_prefix.onnx").run(None, {"ws": ws[None]})
         return features, skip
 
     def suffix(
-        self, features: np.ndarray, skip: np.ndarray, ws: np.ndarray, delta: np.ndarray,
+        self,
+        features: np.ndarray,
+        skip: np.ndarray,
+        ws: np.ndarray,
+        delta: np.ndarray,
         model: _Model,
     ) -> np.ndarray:
         (rgba,) = model.bundle.session("synthesis_suffix.onnx").run(
@@ -289,9 +300,7 @@ class PortraitsGenerator(Generator):
             )
         return n
 
-    def animate(
-        self, seed: int, frames: int, options: PortraitAnimationOptions
-    ) -> AnimationAsset:
+    def animate(self, seed: int, frames: int, options: PortraitAnimationOptions) -> AnimationAsset:
         model = self._model(options)
         if options.animation == "interpolate":
             return self._interpolate(seed, frames, options, model)

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 
 from assetgen.errors import InvalidOptionsError, ModelError
 from assetgen.training.augment import check_policy, diff_augment
+from assetgen.training.image_folder import is_image_folder, load_image_folder
 from assetgen.training.run import TrainingRun, pick_device, to_uint8_rgba
 
 from .model import PortraitDiscriminator, PortraitGenerator
@@ -62,6 +63,10 @@ def default_data_dir() -> Path:
 def load_images(data: Path | None) -> tuple[np.ndarray, np.ndarray, list[str], Path]:
     """uint8 N x 64 x 64 x 4 images, int labels N x K, label names, the npz path."""
     path = data or default_data_dir()
+    if path.is_dir() and not (path / DATA_FILE).is_file() and is_image_folder(path):
+        # your own art: prepared by the documented rules, unlabelled for this generator
+        folder = load_image_folder(path, 64)
+        return folder.images, np.zeros((len(folder.images), 0), np.int64), [], path
     if path.is_dir():
         path = path / DATA_FILE
     if not path.is_file():
@@ -101,13 +106,21 @@ def train(out: Path, data: Path | None, config: dict[str, Any], resume: bool) ->
     device = pick_device(config["device"])
     images, _labels, _names, path = load_images(data)
     holdout = int(config["holdout"])
+    if path.is_dir() and holdout > len(images) // 10:
+        # a folder of your own art: a tenth at most is kept out, whatever the default says
+        print(
+            f"holdout {holdout} is over a tenth of the {len(images)} images in {path}; "
+            f"keeping {len(images) // 10} out",
+            file=sys.stderr,
+        )
+        holdout = len(images) // 10
     if not 0 <= holdout < len(images) - 1:
         raise InvalidOptionsError(
             f"holdout must be 0 to {len(images) - 2} for this data set; got {holdout}",
             parameter="holdout",
         )
     train_images = images[: len(images) - holdout]
-    config = {**config, "data": str(path), "train_images": len(train_images)}
+    config = {**config, "data": str(path), "holdout": holdout, "train_images": len(train_images)}
     run = TrainingRun(out, config, resume=resume)
     torch.manual_seed(config["seed"])
     rng = torch.Generator().manual_seed(config["seed"])
@@ -149,8 +162,9 @@ def train(out: Path, data: Path | None, config: dict[str, Any], resume: bool) ->
         r1 = torch.zeros(())
         if config["r1_gamma"] > 0 and step % config["r1_every"] == 0:
             real_r1 = real.detach().requires_grad_(True)
-            (grad,) = torch.autograd.grad(D(diff_augment(real_r1, policy)).sum(), real_r1,
-                                          create_graph=True)
+            (grad,) = torch.autograd.grad(
+                D(diff_augment(real_r1, policy)).sum(), real_r1, create_graph=True
+            )
             r1 = grad.pow(2).sum(dim=(1, 2, 3)).mean()
             (r1 * (config["r1_gamma"] / 2) * config["r1_every"]).backward()
         opt_d.step()
@@ -205,12 +219,13 @@ def load_run_generator(run_dir: Path) -> tuple[PortraitGenerator, dict[str, Any]
     return G.eval(), config, int(state["step"])
 
 
-
 # -- export -------------------------------------------------------------------------------------
 
 # candidate split layers: the 16x16 and 32x32 convolutions and the first 64x64 one (the later
 # the layer, the cheaper each animation frame: only the layers after it run per frame)
 EDIT_LAYERS = (3, 4, 5, 6, 7)
+# with no edit to place, the split sits where the shipped model's mouth edit was found
+OWN_ART_SPLIT_LAYER = 6
 
 
 class _Mapping(torch.nn.Module):
@@ -304,8 +319,14 @@ def _write_attributes(path: Path, rows: list[dict[str, Any]], w_dim: int) -> Non
     )
     for r in rows:
         writer.writerow(
-            [r["name"], r["group"], f"{r['strength_min']:g}", f"{r['strength_max']:g}",
-             f"{r['strength']:g}"] + [f"{x:.6g}" for x in r["vector"]]
+            [
+                r["name"],
+                r["group"],
+                f"{r['strength_min']:g}",
+                f"{r['strength_max']:g}",
+                f"{r['strength']:g}",
+            ]
+            + [f"{x:.6g}" for x in r["vector"]]
         )
     write_atomic(path, buf.getvalue().encode())
 
@@ -320,49 +341,77 @@ def export(run_dir: Path, out: Path) -> Path:
     from . import classifier as clf_mod
 
     G, config, step = load_run_generator(run_dir)
-    clf, clf_accuracy = _classifier_for(run_dir, config)
-    pairs = _pairs(config)
-    regions = {
-        "mouth": analysis.pixel_region(pairs["closed"], pairs["open"]),
-        "eyes": analysis.pixel_region(pairs["closed"], pairs["eyes_closed"]),
-    }
-    attributes = analysis.attribute_vectors(G, clf)
-    mouth, mouth_trials = analysis.discover_edit(
-        G, clf, "mouth", "mouth_open", regions["mouth"], EDIT_LAYERS
-    )
-    layer = int(mouth["layer"])
-    blink, blink_trials = analysis.discover_edit(
-        G, clf, "blink", "eyes_closed", regions["eyes"], [layer]
-    )
+    # a run on a folder of your own art has no labels: no classifier, attribute vectors or
+    # local edits (stills, style mixing and interpolation work; talk and blink do not)
+    own_art = Path(config["data"]).is_dir()
+    labelled: dict[str, Any] = {}
+    layer = OWN_ART_SPLIT_LAYER
+    if not own_art:
+        labelled = _labelled_analysis(G, run_dir, config)
+        layer = int(labelled["edits"]["mouth"]["layer"])
     out.mkdir(parents=True, exist_ok=True)
     zd, nw, wd = config["z_dim"], G.num_ws, config["w_dim"]
     ws_example = G.ws(torch.randn(2, zd))
     f_example, s_example = G.synthesis.prefix(ws_example, layer)
     batch = {0: "batch"}
-    export_onnx(_Mapping(G), (torch.zeros(2, zd),), out / "mapping.onnx", ["z"], ["w"],
-                {"z": batch, "w": batch})
-    export_onnx(_Synthesis(G), (ws_example,), out / "synthesis.onnx", ["ws"], ["rgba"],
-                {"ws": batch, "rgba": batch})
-    export_onnx(_Prefix(G, layer), (ws_example,), out / "synthesis_prefix.onnx", ["ws"],
-                ["features", "skip"], {"ws": batch, "features": batch, "skip": batch})
     export_onnx(
-        _Suffix(G, layer), (f_example, s_example, ws_example, torch.zeros_like(f_example)),
-        out / "synthesis_suffix.onnx", ["features", "skip", "ws", "delta"], ["rgba"],
+        _Mapping(G),
+        (torch.zeros(2, zd),),
+        out / "mapping.onnx",
+        ["z"],
+        ["w"],
+        {"z": batch, "w": batch},
+    )
+    export_onnx(
+        _Synthesis(G),
+        (ws_example,),
+        out / "synthesis.onnx",
+        ["ws"],
+        ["rgba"],
+        {"ws": batch, "rgba": batch},
+    )
+    export_onnx(
+        _Prefix(G, layer),
+        (ws_example,),
+        out / "synthesis_prefix.onnx",
+        ["ws"],
+        ["features", "skip"],
+        {"ws": batch, "features": batch, "skip": batch},
+    )
+    export_onnx(
+        _Suffix(G, layer),
+        (f_example, s_example, ws_example, torch.zeros_like(f_example)),
+        out / "synthesis_suffix.onnx",
+        ["features", "skip", "ws", "delta"],
+        ["rgba"],
         {"features": batch, "skip": batch, "ws": batch, "delta": batch, "rgba": batch},
     )
-    heads = list(clf_mod.head_classes())
-    export_onnx(_Classifier(clf, heads), (torch.zeros(2, 4, 64, 64),), out / "classifier.onnx",
-                ["rgba"], ["features", *heads], {"rgba": batch, **{h: batch for h in heads}})
+    files = [
+        "mapping.onnx",
+        "synthesis.onnx",
+        "synthesis_prefix.onnx",
+        "synthesis_suffix.onnx",
+        "attributes.csv",
+    ]
+    if labelled:
+        heads = list(clf_mod.head_classes())
+        export_onnx(
+            _Classifier(labelled["classifier"], heads),
+            (torch.zeros(2, 4, 64, 64),),
+            out / "classifier.onnx",
+            ["rgba"],
+            ["features", *heads],
+            {"rgba": batch, **{h: batch for h in heads}},
+        )
+        files.append("classifier.onnx")
     parity = _parity(G, layer, out, ort)
     if max(parity.values()) > 1e-3:
         raise ModelError(f"ONNX parity check failed: {parity} (max abs difference > 1e-3)")
-    _write_attributes(out / "attributes.csv", attributes, wd)
+    _write_attributes(out / "attributes.csv", labelled.get("attributes", []), wd)
     previous = {}
     if (out / "manifest.json").is_file():
         previous = json.loads((out / "manifest.json").read_text()).get("metrics", {})
-    files = ["mapping.onnx", "synthesis.onnx", "synthesis_prefix.onnx", "synthesis_suffix.onnx",
-             "classifier.onnx", "attributes.csv"]
-    manifest = {
+    manifest: dict[str, Any] = {
         "name": "portraits-stylegan2-lite",
         "generator": "portraits",
         "format": "onnx",
@@ -385,18 +434,9 @@ def export(run_dir: Path, out: Path) -> Path:
                 "ws": ["batch", nw, wd],
                 "delta": ["batch", *f_example.shape[1:]],
             },
-            "classifier.onnx": {"rgba": ["batch", 4, 64, 64]},
         },
-        "classifier": {
-            "heads": clf_mod.head_classes(),
-            "held_out_accuracy": clf_accuracy,
-        },
-        "edits": {"mouth": analysis.serialisable(mouth), "blink": analysis.serialisable(blink)},
-        "edit_trials": {"mouth": mouth_trials, "blink": blink_trials},
-        "regions": {k: _bits(v) for k, v in regions.items()},
-        "attributes": [
-            {k: v for k, v in a.items() if k != "vector"} for a in attributes
-        ],
+        "edits": {},
+        "attributes": [],
         "training": {
             "steps": step,
             "images_seen": step * config["batch_size"],
@@ -407,11 +447,61 @@ def export(run_dir: Path, out: Path) -> Path:
         "license": "MIT (weights); training data: 'Adventurer' by Lisa Wischofsky, CC BY 4.0",
         "metrics": previous,
     }
+    if labelled:
+        manifest["inputs"]["classifier.onnx"] = {"rgba": ["batch", 4, 64, 64]}
+        manifest.update(
+            classifier={
+                "heads": clf_mod.head_classes(),
+                "held_out_accuracy": labelled["classifier_accuracy"],
+            },
+            edits={k: analysis.serialisable(v) for k, v in labelled["edits"].items()},
+            edit_trials=labelled["edit_trials"],
+            regions={k: _bits(v) for k, v in labelled["regions"].items()},
+            attributes=[
+                {k: v for k, v in a.items() if k != "vector"} for a in labelled["attributes"]
+            ],
+        )
+    else:
+        manifest.update(
+            name="portraits-own-art",
+            data=f"your own art: {config['train_images']} images from the folder "
+            f"{Path(config['data']).name!r} (assetgen.training.image_folder rules)",
+            license="set by the model's owner: the licence of the art it was trained on",
+        )
     if (out / "MODEL_CARD.md").is_file():
         files.append("MODEL_CARD.md")
     write_manifest(out, manifest, files)
     print(f"exported step {step}; split layer {layer}; parity {parity}", file=sys.stderr)
     return out / "synthesis.onnx"
+
+
+def _labelled_analysis(
+    G: PortraitGenerator, run_dir: Path, config: dict[str, Any]
+) -> dict[str, Any]:
+    """Classifier, attribute vectors and the mouth/blink edits, from the labelled data set."""
+    from . import analysis
+
+    clf, clf_accuracy = _classifier_for(run_dir, config)
+    pairs = _pairs(config)
+    regions = {
+        "mouth": analysis.pixel_region(pairs["closed"], pairs["open"]),
+        "eyes": analysis.pixel_region(pairs["closed"], pairs["eyes_closed"]),
+    }
+    attributes = analysis.attribute_vectors(G, clf)
+    mouth, mouth_trials = analysis.discover_edit(
+        G, clf, "mouth", "mouth_open", regions["mouth"], EDIT_LAYERS
+    )
+    blink, blink_trials = analysis.discover_edit(
+        G, clf, "blink", "eyes_closed", regions["eyes"], [int(mouth["layer"])]
+    )
+    return {
+        "classifier": clf,
+        "classifier_accuracy": clf_accuracy,
+        "regions": regions,
+        "attributes": attributes,
+        "edits": {"mouth": mouth, "blink": blink},
+        "edit_trials": {"mouth": mouth_trials, "blink": blink_trials},
+    }
 
 
 def _parity(G: PortraitGenerator, layer: int, out: Path, ort: Any) -> dict[str, float]:

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 import assetgen
-from assetgen import Generator, ImageAsset, InvalidOptionsError, Options, option
+from assetgen import Generator, ImageAsset, InvalidOptionsError, Options, model_store, option
 from assetgen.runtime import ModelBundle
 
 from .colour import recolour
@@ -45,7 +45,10 @@ class ShoeOptions(Options):
     )
     saturation: float = option(1.0, "Colour saturation multiplier.", ge=0.0, le=2.0)
     model: str = option(
-        "default", "Model folder name under the models path, or default.", max_length=100
+        "default",
+        "default (the shipped model) or the name of a model installed with "
+        "'assetgen install-model shoes' (see 'assetgen models shoes').",
+        max_length=100,
     )
 
 
@@ -57,13 +60,11 @@ class ShoesGenerator(Generator):
     tools = "assetgen_shoes.tools"
 
     def _bundle(self, options: ShoeOptions | None = None) -> ModelBundle:
-        if options is not None and options.model != "default":
-            raise InvalidOptionsError(
-                f"option 'model' must be 'default' (no other shoes models are installed); "
-                f"got {options.model!r}",
-                parameter="model",
-            )
-        return self.runtime.load_model(MODEL_DIR)
+        name = model_store.DEFAULT_MODEL if options is None else options.model
+        return self.runtime.load_model(model_store.resolve(self.id, name, MODEL_DIR))
+
+    def model_sha256(self, options: ShoeOptions | None = None) -> str:
+        return self._bundle(options).sha256
 
     def validate(self, options: ShoeOptions) -> None:
         names = self._bundle(options).manifest["type_names"]

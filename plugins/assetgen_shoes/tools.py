@@ -14,6 +14,7 @@ import torch.nn.functional as F
 
 from assetgen.errors import InvalidOptionsError, ModelError
 from assetgen.training.augment import check_policy, diff_augment
+from assetgen.training.image_folder import LABELS_FILE, is_image_folder, load_image_folder
 from assetgen.training.metrics import frechet, kid
 from assetgen.training.run import TrainingRun, pick_device, to_uint8_rgba
 
@@ -44,8 +45,12 @@ DEFAULT_CONFIG: dict[str, Any] = {
 EVAL_CONFIG: dict[str, Any] = {"per_type": 50, "seed": 1234, "classifier_steps": 1500}
 
 
-def load_data(data: Path | None) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+def load_data(data: Path | None) -> tuple[torch.Tensor, torch.Tensor, list[str], Path]:
+    """Images in [-1, 1] (N x 4 x 64 x 64), type labels, type names, and the source read: the
+    npz file of a built data set, or the folder of your own art."""
     path = data or DEFAULT_DATA
+    if path.is_dir() and not (path / "shoes_64.npz").is_file() and is_image_folder(path):
+        return (*_own_art(path), path)
     if path.is_dir():
         path = path / "shoes_64.npz"
     if not path.is_file():
@@ -58,6 +63,23 @@ def load_data(data: Path | None) -> tuple[torch.Tensor, torch.Tensor, list[str]]
         images = torch.from_numpy(npz["images"]).permute(0, 3, 1, 2).float() / 127.5 - 1
         labels = torch.from_numpy(npz["labels"]).long()
         names = [str(n) for n in npz["type_names"]]
+    return images, labels, names, path
+
+
+def _own_art(folder: Path) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+    """A folder of your own icons; labels.csv's ``type`` column names the classes (else one
+    class, ``item``)."""
+    loaded = load_image_folder(folder, 64)
+    if loaded.labels and "type" not in loaded.labels:
+        raise InvalidOptionsError(
+            f"--data: {folder / LABELS_FILE} needs a 'type' column for shoes; it has "
+            + ", ".join(sorted(loaded.labels)),
+            parameter="--data",
+        )
+    types = loaded.labels.get("type", ["item"] * len(loaded.images))
+    names = sorted(set(types))
+    images = torch.from_numpy(loaded.images).permute(0, 3, 1, 2).float() / 127.5 - 1
+    labels = torch.tensor([names.index(t) for t in types], dtype=torch.long)
     return images, labels, names
 
 
@@ -81,8 +103,8 @@ def train(out: Path, data: Path | None, config: dict[str, Any], resume: bool) ->
     if config["threads"]:
         torch.set_num_threads(config["threads"])
     device = pick_device(config["device"])
-    images, labels, type_names = load_data(data)
-    config = {**config, "type_names": type_names, "data": str(data or DEFAULT_DATA)}
+    images, labels, type_names, source = load_data(data)
+    config = {**config, "type_names": type_names, "data": str(source)}
     run = TrainingRun(out, config, resume=resume)
     torch.manual_seed(config["seed"])
     rng = torch.Generator().manual_seed(config["seed"])
@@ -223,6 +245,13 @@ def export(run_dir: Path, out: Path) -> Path:
         "license": "MIT (weights); training data CC BY 3.0 / CC BY 4.0 / Apache-2.0 / MIT",
         "metrics": previous,
     }
+    if Path(config["data"]).is_dir():  # trained on a folder of your own art
+        manifest.update(
+            name="shoes-own-art",
+            data=f"your own art: the images in the folder {Path(config['data']).name!r} "
+            "(assetgen.training.image_folder rules)",
+            license="set by the model's owner: the licence of the art it was trained on",
+        )
     files = ["shoes.onnx"] + (["MODEL_CARD.md"] if (out / "MODEL_CARD.md").is_file() else [])
     write_manifest(out, manifest, files)
     print(f"exported step {step}; parity max abs diff {parity:.2e}", file=sys.stderr)
@@ -271,7 +300,7 @@ def evaluate(model_dir: Path | None, out: Path | None, config: dict[str, Any]) -
 
     if model_dir is not None:
         plugin.MODEL_DIR = model_dir.resolve()
-    images, labels, names = load_data(None)
+    images, labels, names, _ = load_data(None)
     clf = _train_classifier(images, labels, len(names), config["classifier_steps"], config["seed"])
     with torch.no_grad():
         real_acc = float((clf(images).argmax(1) == labels).float().mean())
