@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from assetgen import Engine, InvalidOptionsError, ModelError
+from assetgen.bridge import Bridge
 from assetgen.cli import main
 from assetgen.runtime import sha256_file
 from assetgen.training.image_folder import load_image_folder, prepare
@@ -143,6 +144,11 @@ def test_shoes_own_art_train_export_install_select(
     # the asset records the model it came from, not the shipped one
     assert asset.metadata["model_sha256"] == sha256_file(installed_manifest)
     assert asset.metadata["type"] == "clog"
+    # the bridge's Python half (what C# calls with its options JSON) gives the same pixels
+    width, height, raw = Bridge(Engine()).generate_rgba(
+        "shoes", 5, '{"model": "my-boots", "type": "clog"}'
+    )
+    assert np.array_equal(np.frombuffer(raw, np.uint8).reshape(height, width, 4), cli_png)
     # the model's own types: the shipped model's are refused for it
     with pytest.raises(InvalidOptionsError, match="'boot', 'clog'"):
         Engine().generate("shoes", seed=5, model="my-boots", type="sneaker")
