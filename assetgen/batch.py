@@ -51,6 +51,7 @@ from .exporting import (
     check_out_dir,
     remove_stale_temp_files,
     write_atomic,
+    write_atomic_many,
 )
 from .generator import check_seed
 from .limits import (
@@ -296,9 +297,16 @@ class Journal:
                 return None
         return entry
 
-    def record(self, run: RunSpec, unit: str, outputs: list[dict[str, Any]]) -> None:
-        entry = {"run": run.name, "fingerprint": run.fingerprint, "unit": unit, "outputs": outputs}
-        line = json.dumps(entry, sort_keys=True) + "\n"
+    def record(self, run: RunSpec, units: list[tuple[str, list[dict[str, Any]]]]) -> None:
+        """Append one line per completed unit, flushed to disk once for all of them (a chunk's
+        items together: one flush per chunk instead of one per item)."""
+        entries: list[dict[str, Any]] = [
+            {"run": run.name, "fingerprint": run.fingerprint, "unit": unit, "outputs": outputs}
+            for unit, outputs in units
+        ]
+        if not entries:
+            return
+        line = "".join(json.dumps(entry, sort_keys=True) + "\n" for entry in entries)
         if self._torn_tail:  # end the torn line so that this record stays whole
             line = "\n" + line
         try:
@@ -309,7 +317,8 @@ class Journal:
         except OSError as exc:
             raise OutputError(f"cannot write {self.path}: {exc.strerror or exc}") from None
         self._torn_tail = False
-        self.entries[(run.name, run.fingerprint, unit)] = entry
+        for entry in entries:
+            self.entries[(run.name, run.fingerprint, entry["unit"])] = entry
 
 
 def _journal_entry(line: str) -> dict[str, Any] | None:
@@ -384,15 +393,21 @@ def _run_one(
             bar.advance(len(chunk_seeds))
             continue
         assets = _make(engine, run, chunk_seeds[0], len(chunk_seeds))
-        for seed, asset in zip(chunk_seeds, assets, strict=True):
-            unit = f"item:{seed}"
-            if seed in todo:
-                files = [(fmt, f) for fmt in per_asset for f in engine.render([asset], fmt)]
-                journal.record(run, unit, _write(out, run, files, seeds=[seed], taken=result.paths))
-                result.written += len(files)
-            else:
-                result.skipped += 1
-            _collect(result, journal.entries[(run.name, run.fingerprint, unit)])
+        # the chunk's files are written (and flushed) together, then journaled together
+        groups = [
+            ([seed], [(fmt, f) for fmt in per_asset for f in engine.render([asset], fmt)])
+            for seed, asset in zip(chunk_seeds, assets, strict=True)
+            if seed in todo
+        ]
+        records = _write(out, run, groups, taken=result.paths)
+        journal.record(
+            run,
+            [(f"item:{seeds[0]}", recs) for (seeds, _), recs in zip(groups, records, strict=True)],
+        )
+        result.written += sum(len(files) for _, files in groups)
+        result.skipped += len(chunk_seeds) - len(groups)
+        for seed in chunk_seeds:
+            _collect(result, journal.entries[(run.name, run.fingerprint, f"item:{seed}")])
         if need_all:
             kept.extend(assets)
         bar.advance(len(chunk_seeds))
@@ -401,8 +416,8 @@ def _run_one(
         if entry is None:
             files = [(fmt, f) for f in engine.render(kept, fmt, name=run.name)]
             seeds = list(range(run.seed, run.seed + run.count))
-            records = _write(out, run, files, seeds=seeds, taken=result.paths)
-            journal.record(run, f"group:{fmt}", records)
+            (written,) = _write(out, run, [(seeds, files)], taken=result.paths)
+            journal.record(run, [(f"group:{fmt}", written)])
             result.written += len(files)
         _collect(result, journal.entries[(run.name, run.fingerprint, f"group:{fmt}")])
 
@@ -424,27 +439,27 @@ def _make(engine: Engine, run: RunSpec, seed: int, count: int) -> list[Asset]:
 def _write(
     out: Path,
     run: RunSpec,
-    files: list[tuple[str, OutputFile]],
+    groups: list[tuple[list[int], list[tuple[str, OutputFile]]]],
     *,
-    seeds: list[int],
     taken: set[str],
-) -> list[dict[str, Any]]:
+) -> list[list[dict[str, Any]]]:
+    """Write every group's files atomically, all flushed together; one record list per group
+    (a group: the seeds an output covers, and its files)."""
     seen: set[str] = set()
-    for _, f in files:  # two outputs of one job on one path: the later would replace the first
-        rel = f"{run.name}/{f.name}".casefold()
-        if rel in taken or rel in seen:
-            raise OutputError(
-                f"run '{run.name}' would write {run.name}/{f.name} twice (two outputs share a "
-                "file name); choose another run name"
-            )
-        seen.add(rel)
-    records = []
-    for fmt, f in files:
-        rel = f"{run.name}/{f.name}"
-        write_atomic(out / rel, f.data)
-        records.append(
+    for _, files in groups:
+        for _, f in files:  # two outputs of one job on one path: the later would replace it
+            rel = f"{run.name}/{f.name}".casefold()
+            if rel in taken or rel in seen:
+                raise OutputError(
+                    f"run '{run.name}' would write {run.name}/{f.name} twice (two outputs share "
+                    "a file name); choose another run name"
+                )
+            seen.add(rel)
+    write_atomic_many([(out / run.name / f.name, f.data) for _, files in groups for _, f in files])
+    return [
+        [
             {
-                "path": rel,
+                "path": f"{run.name}/{f.name}",
                 "sha256": _sha256(f.data),
                 "bytes": len(f.data),
                 "run": run.name,
@@ -454,8 +469,10 @@ def _write(
                 "count": len(seeds),
                 "options": run.options,
             }
-        )
-    return records
+            for fmt, f in files
+        ]
+        for seeds, files in groups
+    ]
 
 
 def _collect(result: BatchResult, entry: dict[str, Any]) -> None:

@@ -106,6 +106,33 @@ def write_atomic(path: Path, data: bytes) -> None:
     The bytes go to a temporary file in the same folder, are flushed to disk, and the file is
     renamed over the target; a crash leaves at worst a stray ``.tmp`` file, never a torn one.
     """
+    write_atomic_many([(Path(path), data)])
+
+
+def write_atomic_many(files: Sequence[tuple[Path, bytes]]) -> None:
+    """:func:`write_atomic` for several files at once: every file is written to its temporary
+    file first, then all are flushed to disk, then all are renamed into place. Each target
+    still holds its old content or the whole new one; the flushes come back to back, so the
+    file system commits them together (one journal commit instead of one per file: batch
+    export's writes took 17-24% of its time with a flush per file, benchmarks/README.md)."""
+    pending: list[tuple[Path, str]] = []
+    try:
+        for path, data in files:
+            pending.append((path, _write_temp(path, data)))
+        for path, tmp in pending:
+            _flush(path, tmp)
+        for path, tmp in pending:
+            try:
+                os.replace(tmp, path)
+            except OSError as exc:
+                raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
+    except BaseException:
+        for _, tmp in pending:
+            _remove_quietly(tmp)
+        raise
+
+
+def _write_temp(path: Path, data: bytes) -> str:
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -117,15 +144,24 @@ def write_atomic(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
     except OSError as exc:
         _remove_quietly(tmp)
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
     except BaseException:
         _remove_quietly(tmp)
         raise
+    return tmp
+
+
+def _flush(path: Path, tmp: str) -> None:
+    try:
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def replace_dir(new_dir: Path, target: Path) -> None:

@@ -5,6 +5,8 @@ set -euo pipefail
 
 PACKAGES=(
   mono-devel  # the .NET bridge: mcs, mono, and the netstandard facade Python.Runtime.dll needs
+  chromium         # AssetGen Studio's browser tests (tests/studio), run headless
+  chromium-driver  # ...driven by Selenium through chromedriver
 )
 
 missing=()

@@ -118,6 +118,7 @@ def test_info_shows_options_ranges_and_defaults(plugins_env, capsys) -> None:
         (["animate", "blob", "--frames", "100000"], "frames must be an integer from 1 to 240"),
         (["batch", "missing.toml"], "cannot read job file missing.toml"),
         (["frobnicate"], "No such command 'frobnicate'"),
+        (["--threads", "-1", "plugins"], "'--threads': -1 is not in the range 0<=x<=1024"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(plugins_env, tmp_path, args, fragment) -> None:
@@ -169,3 +170,25 @@ def test_runtime_path_never_imports_torch(plugins_env, tmp_path) -> None:
         [sys.executable, "-c", code], env=plugins_env, capture_output=True, text=True
     )
     assert proc.returncode == 0, proc.stderr
+
+
+def test_threads_option_reaches_the_engine_and_keeps_the_pixels(
+    engine: Engine, tmp_path, capsys, monkeypatch
+) -> None:
+    made: list[int] = []
+    real_init = Engine.__init__
+
+    def spy(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        made.append(kwargs.get("intra_op_threads", 0))
+        real_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(Engine, "__init__", spy)
+    for threads in ("0", "1"):
+        out = tmp_path / threads
+        assert (
+            main(["--threads", threads, "generate", "blob", "--seed", "3", "--out", str(out)]) == 0
+        )
+    assert made == [0, 1]
+    assert (tmp_path / "0" / "blob_3.png").read_bytes() == (
+        tmp_path / "1" / "blob_3.png"
+    ).read_bytes()

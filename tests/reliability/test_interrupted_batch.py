@@ -240,13 +240,14 @@ def run_until_crash(engine: Engine, job_path: Path, point: int) -> int:
                 if crash.tick():
                     os._exit(77)  # renamed, not yet in the journal
 
-            def record(self, run, unit, outputs):  # type: ignore[no-untyped-def]
+            def record(self, run, units):  # type: ignore[no-untyped-def]
                 if crash.tick():
+                    unit, outputs = units[0]
                     line = json.dumps({"run": run.name, "unit": unit, "outputs": outputs})
                     with open(self.path, "a", encoding="utf-8") as fh:
                         fh.write(line[: len(line) // 2])  # a torn journal line
                     os._exit(77)
-                real_record(self, run, unit, outputs)
+                real_record(self, run, units)
 
             os.replace = replace  # only in this child process
             Journal.record = record  # type: ignore[method-assign]
