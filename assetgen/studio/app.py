@@ -1,0 +1,138 @@
+"""The Studio's web layer (Starlette): the page, its static files and a small JSON API.
+
+| route | what |
+|---|---|
+| ``GET /`` | the page (``static/index.html``) |
+| ``GET /static/...`` | its script and style sheet |
+| ``GET /api/generators`` | generators (options schemas, model or its error) and exporters |
+| ``POST /api/generate`` | images or lines for seeds ``seed .. seed+count-1`` |
+| ``POST /api/animate`` | one animation's frames |
+| ``POST /api/recipe`` | the CLI command, C# call and Python call that reproduce a request |
+| ``POST /api/export`` | the files the CLI command writes (one file, or a zip of several) |
+
+A request body is ``{"generator", "seed", "count", "frames", "mode", "options", "format"}``
+(see :mod:`assetgen.studio.service`). Bad input is answered ``400`` with the engine's own
+message, ``{"error": ..., "type": ..., "parameter": ...}``; a model or plugin failure ``500``
+with the same shape.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from ..engine import Engine
+from ..errors import AssetGenError, InvalidOptionsError
+from .service import Studio
+
+STATIC = Path(__file__).resolve().parent / "static"
+#: Largest request body read (a line of text and a few dozen options are far less).
+MAX_BODY = 256 * 1024
+_TYPES = {".png": "image/png", ".gif": "image/gif", ".json": "application/json",
+          ".zip": "application/zip", ".yarn": "text/plain; charset=utf-8",
+          ".jsonl": "application/jsonl", ".csv": "text/csv; charset=utf-8"}
+_NO_STORE = {"Cache-Control": "no-store"}
+
+
+def error_response(exc: Exception) -> JSONResponse:
+    """The engine's message as JSON: 400 for bad input (the CLI's exit status 2), else 500."""
+    if isinstance(exc, AssetGenError):
+        status = 400 if exc.exit_code == 2 else 500
+        message = str(exc)
+    else:
+        status, message = 500, f"internal error: {type(exc).__name__}: {exc}"
+    body = {
+        "error": message,
+        "type": type(exc).__name__,
+        "parameter": getattr(exc, "parameter", None),
+    }
+    return JSONResponse(body, status_code=status, headers=_NO_STORE)
+
+
+async def _body(request: Request) -> Any:
+    data = await request.body()
+    if len(data) > MAX_BODY:
+        raise InvalidOptionsError(
+            f"the request body is {len(data)} bytes; at most {MAX_BODY} are read",
+            parameter="request",
+        )
+    try:
+        return json.loads(data or b"{}")
+    except (ValueError, RecursionError) as exc:
+        raise InvalidOptionsError(
+            f"the request body is not valid JSON ({exc})", parameter="request"
+        ) from None
+
+
+def create_app(engine: Engine, *, allowed_hosts: list[str] | None = None) -> Starlette:
+    """The Studio as an ASGI app over ``engine``.
+
+    ``allowed_hosts`` are the host names requests may address (``Host`` header); the default
+    is the loopback names, which keeps other web sites from reaching the server through DNS
+    rebinding. ``["*"]`` allows any.
+    """
+    studio = Studio(engine)
+
+    def json_route(fn: Callable[[Any], Any]) -> Callable[[Request], Any]:
+        async def endpoint(request: Request) -> Response:
+            try:
+                body = await _body(request)
+                result = await run_in_threadpool(fn, body)
+            except Exception as exc:  # every failure reaches the page as a message
+                return error_response(exc)
+            return JSONResponse(result, headers=_NO_STORE)
+
+        return endpoint
+
+    async def index(request: Request) -> Response:
+        return FileResponse(STATIC / "index.html", headers=_NO_STORE)
+
+    async def generators(request: Request) -> Response:
+        try:
+            result = await run_in_threadpool(studio.catalogue)
+        except Exception as exc:
+            return error_response(exc)
+        return JSONResponse(result, headers=_NO_STORE)
+
+    async def export(request: Request) -> Response:
+        try:
+            body = await _body(request)
+            download = await run_in_threadpool(studio.export, body)
+        except Exception as exc:
+            return error_response(exc)
+        suffix = Path(download.name).suffix
+        return Response(
+            download.data,
+            media_type=_TYPES.get(suffix, "application/octet-stream"),
+            headers={
+                "Content-Disposition": f'attachment; filename="{download.name}"',
+                "X-AssetGen-Files": ",".join(download.files),
+                **_NO_STORE,
+            },
+        )
+
+    routes = [
+        Route("/", index),
+        Route("/api/generators", generators),
+        Route("/api/generate", json_route(studio.generate), methods=["POST"]),
+        Route("/api/animate", json_route(studio.animate), methods=["POST"]),
+        Route("/api/recipe", json_route(studio.recipe), methods=["POST"]),
+        Route("/api/export", export, methods=["POST"]),
+        Mount("/static", StaticFiles(directory=STATIC), name="static"),
+    ]
+    hosts = allowed_hosts or ["127.0.0.1", "localhost", "[::1]", "::1"]
+    middleware = [Middleware(TrustedHostMiddleware, allowed_hosts=hosts)]
+    app = Starlette(routes=routes, middleware=middleware)
+    app.state.studio = studio
+    return app

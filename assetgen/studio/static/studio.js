@@ -1,0 +1,873 @@
+// AssetGen Studio: the page's script. Plain JavaScript, no build step, no libraries.
+//
+// Every picture, line and file comes from the server's JSON API (assetgen/studio/app.py),
+// which hands each request to the same assetgen.Engine as the CLI and the C# bridge. Controls
+// are built from each generator's options JSON schema, so a third-party generator gets them
+// too. Seeds are kept as text and BigInt: JavaScript numbers are exact only up to 2**53.
+"use strict";
+
+const $ = (selector, root = document) => root.querySelector(selector);
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key === "class") node.className = value;
+    else if (key === "dataset") Object.assign(node.dataset, value);
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else if (key in node && typeof value !== "string") node[key] = value;
+    else node.setAttribute(key, value === true ? "" : value);
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+const PINS_KEY = "assetgen-studio-pins";
+const PAGE = { image: 16, text: 8 };
+
+const state = {
+  catalogue: null,
+  gen: null, // the selected generator's info from /api/generators
+  seed: "0",
+  gridStart: 0n,
+  options: {}, // option name -> value the user set (JSON value or -o text)
+  animOptions: {}, // animation-only options
+  animation: null, // last animation kind played
+  frames: "",
+  exportWhat: "selected",
+  pickTarget: null, // [store, name] while a *_seed option waits for a grid click
+  lineSeed: null,
+  anim: { frames: [], fps: 12, index: 0, timer: null, playing: false, label: "" },
+  errors: {},
+};
+
+// -- talking to the server ----------------------------------------------------------------
+
+class ApiError extends Error {}
+
+const sequence = {};
+const timers = {};
+let inFlight = 0;
+
+function later(channel, ms, fn) {
+  clearTimeout(timers[channel]);
+  timers[channel] = setTimeout(() => {
+    delete timers[channel];
+    fn();
+  }, ms);
+}
+
+// True when no request is in flight and no change waits to be sent (for tests and scripts).
+window.studioIdle = () => inFlight === 0 && Object.keys(timers).length === 0;
+
+async function api(path, body, channel) {
+  const ticket = (sequence[channel] = (sequence[channel] || 0) + 1);
+  const started = performance.now();
+  const response = await fetch(path, {
+    method: body === undefined ? "GET" : "POST",
+    headers: { "Content-Type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (!response.ok) {
+    let message = `HTTP ${response.status}`;
+    try {
+      message = (await response.json()).error || message;
+    } catch (_) { /* not JSON */ }
+    if (sequence[channel] !== ticket) return { stale: true };
+    throw new ApiError(message);
+  }
+  const stale = sequence[channel] !== ticket;
+  return { response, stale, ms: performance.now() - started };
+}
+
+// Run a request on a channel: a newer request on the same channel wins, errors go to the
+// banner until the channel succeeds again.
+async function request(channel, path, body, onResult, { raw = false, onError = null } = {}) {
+  inFlight += 1;
+  showStatus();
+  try {
+    const { response, stale, ms } = await api(path, body, channel);
+    if (stale) return;
+    const result = raw ? response : await response.json();
+    clearError(channel);
+    await onResult(result, ms);
+    state.lastMs = ms;
+  } catch (err) {
+    setError(channel, err.message || String(err));
+    if (onError) onError(err);
+  } finally {
+    inFlight -= 1;
+    showStatus();
+  }
+}
+
+function showStatus() {
+  const status = $("#status");
+  if (inFlight > 0) status.textContent = "working…";
+  else if (state.lastMs !== undefined) status.textContent = `ready · last request ${Math.round(state.lastMs)} ms`;
+  else status.textContent = "ready";
+  document.body.dataset.busy = inFlight > 0 ? "1" : "0";
+}
+
+function setError(channel, message) {
+  state.errors[channel] = message;
+  renderErrors();
+}
+
+function clearError(channel) {
+  delete state.errors[channel];
+  renderErrors();
+}
+
+function renderErrors() {
+  const messages = [...new Set(Object.values(state.errors))];
+  const box = $("#error");
+  box.hidden = messages.length === 0;
+  box.textContent = messages.join("\n");
+}
+
+// -- generators and their options -----------------------------------------------------------
+
+function schemaType(schema) {
+  const type = Array.isArray(schema.type) ? schema.type.find((t) => t !== "null") : schema.type;
+  return type || "string";
+}
+
+function optionsSchema() {
+  return (state.gen && state.gen.options_schema.properties) || {};
+}
+
+function animationOnlySchema() {
+  const anim = (state.gen && state.gen.animation_options_schema) || { properties: {} };
+  const still = optionsSchema();
+  return Object.fromEntries(Object.entries(anim.properties).filter(([name]) => !(name in still)));
+}
+
+function animationKinds() {
+  const anim = state.gen && state.gen.animation_options_schema;
+  const prop = anim && anim.properties.animation;
+  return prop && Array.isArray(prop.enum) ? prop.enum : null;
+}
+
+// An animation option described as "talk: ..." or "talk/blink: ..." (names from the
+// animation enum) applies to those animations only and is left out of the others.
+function appliesTo(schema, kind) {
+  const kinds = animationKinds();
+  const match = /^([a-z_]+(?:\/[a-z_]+)*):/.exec(schema.description || "");
+  if (!kinds || !match) return true;
+  const named = match[1].split("/");
+  if (!named.every((k) => kinds.includes(k))) return true;
+  return named.includes(kind);
+}
+
+function outputKind() {
+  if (state.exportWhat === "animation") return "animation";
+  return state.gen.kind;
+}
+
+function modelList(name) {
+  const model = state.gen.model || {};
+  for (const key of [name, `${name}s`, `${name}es`]) {
+    const list = model[key];
+    if (Array.isArray(list) && list.length && list.every((x) => typeof x === "string")) return list;
+  }
+  return null;
+}
+
+function sameValue(a, b) {
+  if (a === b) return true;
+  if (a === undefined || b === undefined) return false;
+  const na = Number(a);
+  const nb = Number(b);
+  if (typeof a !== "object" && typeof b !== "object" && String(a).trim() !== "" &&
+      String(b).trim() !== "" && !Number.isNaN(na) && !Number.isNaN(nb)) return na === nb;
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+function decimals(step) {
+  const text = String(step);
+  return text.includes(".") ? text.split(".")[1].length : 0;
+}
+
+function niceStep(schema) {
+  if (schemaType(schema) === "integer") return 1;
+  const span = Number(schema.maximum) - Number(schema.minimum);
+  return 10 ** Math.floor(Math.log10(span / 100));
+}
+
+function sliderFits(schema) {
+  const { minimum: lo, maximum: hi } = schema;
+  if (typeof lo !== "number" || typeof hi !== "number") return false;
+  return schemaType(schema) === "number" || hi - lo <= 1000;
+}
+
+// One control row: label, widget, reset button, description.
+function controlRow(name, schema, store, { label = name, compact = false, onChange = null } = {}) {
+  const row = el("div", { class: "control", dataset: { option: name } });
+  const fallback = schema.default;
+  const current = () => (name in store ? store[name] : fallback);
+  const set = (value) => {
+    if (sameValue(value, fallback)) delete store[name];
+    else store[name] = value;
+    row.classList.toggle("changed", name in store);
+    if (onChange) onChange();
+    else optionsChanged(store !== state.animOptions);
+  };
+  const widget = el("div", { class: "widget" });
+  const type = schemaType(schema);
+  let sync = () => {};
+
+  if (Array.isArray(schema.enum) || (type === "string" && modelList(name))) {
+    const choices = Array.isArray(schema.enum) ? schema.enum
+      : [...new Set([fallback, ...modelList(name)])];
+    const select = el("select", { "aria-label": name, dataset: { option: name } },
+      choices.map((c) => el("option", { value: String(c) }, String(c))));
+    select.addEventListener("change", () => set(select.value));
+    sync = () => { select.value = String(current()); };
+    widget.append(select);
+  } else if (type === "boolean") {
+    const box = el("input", { type: "checkbox", "aria-label": name, dataset: { option: name } });
+    box.addEventListener("change", () => set(box.checked));
+    sync = () => { box.checked = Boolean(current()); };
+    widget.append(box);
+  } else if ((type === "number" || type === "integer") && sliderFits(schema)) {
+    const step = niceStep(schema);
+    const range = el("input", {
+      type: "range", min: schema.minimum, max: schema.maximum, step,
+      "aria-label": name, dataset: { option: name },
+    });
+    const box = el("input", { type: "text", class: "num", inputmode: "decimal",
+      "aria-label": `${name} value`, dataset: { option: name, role: "value" } });
+    range.addEventListener("input", () => { box.value = range.value; set(range.value); });
+    box.addEventListener("change", () => { range.value = box.value; set(box.value.trim()); });
+    sync = () => {
+      const value = current();
+      range.value = value;
+      box.value = typeof value === "number" ? value.toFixed(decimals(step)) : value;
+    };
+    widget.append(range, box);
+  } else if (type === "object") {
+    return mappingGroup(name, schema, store);
+  } else {
+    // a line of text gets a text box; a file name (or short text) one line
+    const long = type === "string" && (schema.maxLength || 0) >= 400 &&
+      !/\bfile\b/i.test(schema.description || "");
+    const input = el(long ? "textarea" : "input", {
+      type: long ? undefined : "text", rows: long ? 2 : undefined,
+      class: "wide", "aria-label": name, dataset: { option: name },
+    });
+    if (type === "integer" || type === "number") input.setAttribute("inputmode", "numeric");
+    input.addEventListener("input", () => later(`type-${name}`, 250, () => set(input.value)));
+    input.addEventListener("change", () => set(input.value));
+    sync = () => { input.value = current() === null ? "" : String(current()); };
+    widget.append(input);
+    if (type === "integer" && name.endsWith("_seed")) {
+      const pick = el("button", { title: "pick this seed from the grid", class: "pick" }, "pick");
+      pick.addEventListener("click", () => startPicking(store, name, pick));
+      widget.append(pick);
+    }
+  }
+  const reset = el("button", { class: "reset", title: `reset to ${JSON.stringify(fallback)}` }, "↺");
+  reset.addEventListener("click", () => { delete store[name]; sync(); set(fallback); });
+  row.append(el("label", { title: schema.description || "" }, label), widget, reset);
+  if (!compact && schema.description) row.append(el("small", {}, schema.description));
+  sync();
+  row.classList.toggle("changed", name in store);
+  row.sync = sync;
+  return row;
+}
+
+// A name -> number option (attribute vectors): a slider per name the model knows.
+function mappingGroup(name, schema, store) {
+  const item = schema.additionalProperties || {};
+  const names = (schema.propertyNames && schema.propertyNames.enum) || modelList(name);
+  const box = el("div", { class: "control mapping", dataset: { option: name } });
+  box.append(el("label", { title: schema.description || "" }, name));
+  if (!names) { // names unknown: the CLI's text form, name:value,...
+    const input = el("input", { type: "text", class: "wide", placeholder: "name:1.5,other:-1",
+      "aria-label": name, dataset: { option: name } });
+    input.addEventListener("change", () => {
+      if (input.value.trim()) store[name] = input.value; else delete store[name];
+      optionsChanged(true);
+    });
+    box.append(el("div", { class: "widget" }, input));
+    if (schema.description) box.append(el("small", {}, schema.description));
+    return box;
+  }
+  const values = { ...(store[name] || {}) };
+  const group = el("div", { class: "group" });
+  const itemSchema = {
+    type: "number",
+    minimum: typeof item.minimum === "number" ? item.minimum : -5,
+    maximum: typeof item.maximum === "number" ? item.maximum : 5,
+    default: 0,
+  };
+  const sub = {};
+  // each slider writes sub; the option holds its non-zero numbers
+  const copy = () => {
+    const numbers = {};
+    for (const [key, value] of Object.entries(sub)) {
+      const number = Number(value);
+      if (Number.isNaN(number)) numbers[key] = value; // the engine names the problem
+      else if (number !== 0) numbers[key] = number;
+    }
+    if (Object.keys(numbers).length) store[name] = numbers; else delete store[name];
+    box.classList.toggle("changed", name in store);
+    optionsChanged(true);
+  };
+  for (const key of names) {
+    if (key in values) sub[key] = values[key];
+    const row = controlRow(key, itemSchema, sub, { compact: true, onChange: copy });
+    row.dataset.option = name;
+    row.dataset.key = key;
+    for (const input of row.querySelectorAll("input")) {
+      input.dataset.option = name;
+      input.dataset.key = key;
+    }
+    group.append(row);
+  }
+  box.classList.toggle("changed", name in store);
+  box.append(el("div", { class: "widget" }, group));
+  if (schema.description) box.append(el("small", {}, schema.description));
+  return box;
+}
+
+function startPicking(store, name, button) {
+  if (state.pickTarget && state.pickTarget[1] === name) {
+    stopPicking();
+    return;
+  }
+  state.pickTarget = [store, name, button];
+  button.classList.add("active");
+  $("#browse").classList.add("picking");
+}
+
+function stopPicking() {
+  if (state.pickTarget) state.pickTarget[2].classList.remove("active");
+  state.pickTarget = null;
+  $("#browse").classList.remove("picking");
+}
+
+function buildControls() {
+  const controls = $("#controls");
+  controls.replaceChildren();
+  for (const [name, schema] of Object.entries(optionsSchema())) {
+    controls.append(controlRow(name, schema, state.options));
+  }
+  if (!Object.keys(optionsSchema()).length) controls.append(el("p", { class: "muted" }, "No options."));
+
+  const panel = $("#animate-panel");
+  panel.hidden = !state.gen.can_animate;
+  const buttons = $("#play-buttons");
+  buttons.replaceChildren();
+  const anim = $("#anim-controls");
+  anim.replaceChildren();
+  if (!state.gen.can_animate) return;
+  for (const kind of animationKinds() || [null]) {
+    const button = el("button", { class: "play", dataset: { animation: kind || "" } },
+      `▶ ${kind || "play"}`);
+    button.addEventListener("click", () => playAnimation(kind));
+    buttons.append(button);
+  }
+  for (const [name, schema] of Object.entries(animationOnlySchema())) {
+    if (name === "animation") continue;
+    const row = controlRow(name, schema, state.animOptions);
+    if (name === "text" && textGenerator()) {
+      const line = el("button", { id: "say-generate",
+        title: `write a line with the ${textGenerator().id} generator` },
+      `new ${textGenerator().id} line`);
+      line.addEventListener("click", () => generateLine(row));
+      const say = el("button", { id: "say-play", class: "primary" }, "▶ say it");
+      say.addEventListener("click", () => playAnimation(animationKinds() ? "talk" : null));
+      row.append(el("div", { class: "row", style: "grid-column: 1 / 4" }, line, say));
+    }
+    anim.append(row);
+  }
+}
+
+function textGenerator() {
+  const gens = state.catalogue.generators.filter((g) => g.kind === "text" && !(g.model || {}).error);
+  return gens.find((g) => g.id === "dialogue") || gens[0] || null;
+}
+
+// -- requests the page makes -------------------------------------------------------------
+
+function cleanOptions(store) {
+  return JSON.parse(JSON.stringify(store));
+}
+
+function stillRequest(seed, count) {
+  return { generator: state.gen.id, seed: String(seed), count, options: cleanOptions(state.options) };
+}
+
+function animationRequest(kind) {
+  const options = cleanOptions(state.options);
+  for (const [name, schema] of Object.entries(animationOnlySchema())) {
+    if (name in state.animOptions && appliesTo(schema, kind)) options[name] = state.animOptions[name];
+  }
+  if (kind) options.animation = kind;
+  const frames = state.frames.trim();
+  return {
+    mode: "animate",
+    generator: state.gen.id,
+    seed: state.seed,
+    frames: frames === "" ? null : (/^\d+$/.test(frames) ? Number(frames) : frames),
+    options,
+  };
+}
+
+function exportRequest() {
+  const format = $("#export-format").value;
+  if (state.exportWhat === "animation") {
+    return { ...animationRequest(state.animation || (animationKinds() || [null])[0]), format };
+  }
+  if (state.exportWhat === "grid") {
+    return { ...stillRequest(state.gridStart, pageSize()), format };
+  }
+  return { ...stillRequest(state.seed, 1), format };
+}
+
+function pageSize() {
+  return PAGE[state.gen.kind] || PAGE.image;
+}
+
+// A still option changed (stillToo) or only an animation option: refresh what shows it.
+function optionsChanged(stillToo = true) {
+  if (stillToo) {
+    refreshMainSoon();
+    later("grid", 400, refreshGrid);
+  }
+  later("recipe", 120, refreshRecipe);
+  if (state.anim.frames.length) later("anim", 300, () => loadAnimation(state.animation, true));
+}
+
+// While a slider is dragged: one request at a time, each with the latest values, so the
+// image follows the slider as fast as the engine answers.
+const mainLoop = { busy: false, dirty: false };
+
+function refreshMainSoon() {
+  if (mainLoop.busy) {
+    mainLoop.dirty = true;
+    return;
+  }
+  mainLoop.busy = true;
+  refreshMain().finally(() => {
+    mainLoop.busy = false;
+    if (mainLoop.dirty) {
+      mainLoop.dirty = false;
+      refreshMainSoon();
+    }
+  });
+}
+
+function refreshMain() {
+  return request("main", "/api/generate", stillRequest(state.seed, 1), (result, ms) => {
+    const item = result.items[0];
+    if (result.kind === "text") {
+      $("#line-speaker").textContent = item.speaker;
+      $("#line-text").textContent = item.text;
+      $("#line-text").dataset.seed = item.seed;
+      $("#line-caption").textContent = `seed ${item.seed} · ${Math.round(ms)} ms`;
+    } else {
+      const still = $("#still");
+      still.src = item.png;
+      still.dataset.seed = item.seed;
+      $("#still-caption").textContent = `seed ${item.seed} · ${item.width}×${item.height} · ${Math.round(ms)} ms`;
+    }
+  });
+}
+
+function refreshGrid() {
+  const start = state.gridStart;
+  return request("grid", "/api/generate", stillRequest(start, pageSize()), (result) => {
+    const grid = $("#grid");
+    grid.classList.toggle("text", result.kind === "text");
+    grid.replaceChildren(...result.items.map((item) => gridCell(item, result.kind)));
+    markSelected();
+  });
+}
+
+function gridCell(item, kind) {
+  const pinned = isPinned(item.seed);
+  const pin = el("button", { class: "pin", title: pinned ? "unpin" : "pin this seed" }, pinned ? "★" : "☆");
+  pin.addEventListener("click", (event) => {
+    event.stopPropagation();
+    togglePin(item, kind);
+  });
+  const cell = kind === "text"
+    ? el("div", { class: "cell text-cell", dataset: { seed: item.seed } },
+      el("div", { class: "speaker" }, `${item.speaker} · seed ${item.seed}`),
+      el("div", { class: "line" }, item.text), pin)
+    : el("div", { class: "cell", dataset: { seed: item.seed }, title: `seed ${item.seed}` },
+      el("img", { src: item.png, alt: `seed ${item.seed}` }),
+      el("div", { class: "seed" }, item.seed), pin);
+  cell.addEventListener("click", () => cellClicked(item.seed));
+  return cell;
+}
+
+function cellClicked(seed) {
+  if (state.pickTarget) {
+    const [store, name] = state.pickTarget;
+    store[name] = seed;
+    stopPicking();
+    const row = document.querySelector(`.control[data-option="${name}"]`);
+    if (row && row.sync) row.sync();
+    if (row) row.classList.add("changed");
+    optionsChanged(store === state.options);
+    return;
+  }
+  selectSeed(seed);
+}
+
+function selectSeed(seed) {
+  state.seed = String(seed);
+  $("#seed").value = state.seed;
+  state.lineSeed = null;
+  markSelected();
+  later("main", 0, refreshMain);
+  later("recipe", 50, refreshRecipe);
+  if (state.anim.frames.length) later("anim", 100, () => loadAnimation(state.animation, true));
+  writeHash();
+}
+
+function markSelected() {
+  for (const cell of document.querySelectorAll("#grid .cell")) {
+    cell.classList.toggle("selected", cell.dataset.seed === state.seed);
+  }
+  $("#pin-current").textContent = isPinned(state.seed) ? "★ pinned" : "☆ pin";
+}
+
+function refreshRecipe() {
+  if (!$("#export-format").value) return Promise.resolve();
+  const show = (recipe) => {
+    $("#cli-command").textContent = recipe.cli;
+    $("#csharp-call").textContent = recipe.csharp;
+    $("#python-call").textContent = recipe.python;
+  };
+  const unknown = "(fix the error above to see this)";
+  return request("recipe", "/api/recipe", exportRequest(), (result) => show(result.recipe), {
+    onError: () => show({ cli: unknown, csharp: unknown, python: unknown }),
+  });
+}
+
+// -- animation ------------------------------------------------------------------------------
+
+function playAnimation(kind) {
+  state.animation = kind;
+  for (const button of document.querySelectorAll("#play-buttons .play")) {
+    button.classList.toggle("active", button.dataset.animation === (kind || ""));
+  }
+  if (state.exportWhat !== "animation") {
+    state.exportWhat = "animation";
+    fillExport();
+  }
+  return loadAnimation(kind, false);
+}
+
+function loadAnimation(kind, keepPosition) {
+  return request("anim", "/api/animate", animationRequest(kind), (result) => {
+    const anim = state.anim;
+    anim.frames = result.frames;
+    anim.fps = result.fps;
+    anim.label = kind || "animation";
+    if (!keepPosition || anim.index >= anim.frames.length) anim.index = 0;
+    $("#anim-box").hidden = false;
+    $("#anim-scrub").max = anim.frames.length - 1;
+    showFrame();
+    if (!keepPosition || anim.playing) startPlaying();
+    refreshRecipe();
+  });
+}
+
+function showFrame() {
+  const anim = state.anim;
+  const frame = $("#anim-frame");
+  frame.src = anim.frames[anim.index];
+  frame.dataset.frame = String(anim.index);
+  $("#anim-scrub").value = anim.index;
+  $("#anim-info").textContent =
+    `${anim.label} · frame ${anim.index + 1}/${anim.frames.length} · ${anim.fps} fps`;
+}
+
+function startPlaying() {
+  const anim = state.anim;
+  clearInterval(anim.timer);
+  anim.playing = true;
+  $("#anim-toggle").textContent = "pause";
+  anim.timer = setInterval(() => {
+    anim.index = (anim.index + 1) % anim.frames.length;
+    showFrame();
+  }, 1000 / anim.fps);
+  document.body.dataset.playing = "1";
+}
+
+function stopPlaying() {
+  clearInterval(state.anim.timer);
+  state.anim.playing = false;
+  $("#anim-toggle").textContent = "play";
+  document.body.dataset.playing = "0";
+}
+
+async function generateLine(row) {
+  const gen = textGenerator();
+  if (state.lineSeed === null) state.lineSeed = BigInt(state.seed);
+  const seed = state.lineSeed;
+  state.lineSeed += 1n;
+  await request("line", "/api/generate", { generator: gen.id, seed: String(seed), count: 1 }, (result) => {
+    state.animOptions.text = result.items[0].text;
+    row.sync();
+    row.classList.add("changed");
+    optionsChanged(false);
+  });
+}
+
+// -- pins -------------------------------------------------------------------------------------
+
+function loadPins() {
+  try {
+    const pins = JSON.parse(localStorage.getItem(PINS_KEY) || "[]");
+    return Array.isArray(pins) ? pins : [];
+  } catch (_) {
+    return [];
+  }
+}
+
+function savePins(pins) {
+  localStorage.setItem(PINS_KEY, JSON.stringify(pins));
+  renderPins();
+  for (const cell of document.querySelectorAll("#grid .cell")) {
+    const pin = cell.querySelector(".pin");
+    const on = isPinned(cell.dataset.seed);
+    pin.textContent = on ? "★" : "☆";
+    pin.title = on ? "unpin" : "pin this seed";
+  }
+  markSelected();
+}
+
+function isPinned(seed) {
+  return loadPins().some((p) => p.generator === state.gen.id && p.seed === String(seed));
+}
+
+function togglePin(item, kind) {
+  const pins = loadPins();
+  const at = pins.findIndex((p) => p.generator === state.gen.id && p.seed === String(item.seed));
+  if (at >= 0) pins.splice(at, 1);
+  else {
+    pins.push({
+      generator: state.gen.id,
+      seed: String(item.seed),
+      options: cleanOptions(state.options),
+      png: kind === "text" ? null : item.png,
+      text: kind === "text" ? `${item.speaker}: ${item.text}` : null,
+    });
+  }
+  savePins(pins);
+}
+
+function renderPins() {
+  const pins = loadPins();
+  $("#pins-empty").hidden = pins.length > 0;
+  $("#pins").replaceChildren(...pins.map((pin, index) => {
+    const remove = el("button", { title: "unpin" }, "×");
+    remove.addEventListener("click", (event) => {
+      event.stopPropagation();
+      const all = loadPins();
+      all.splice(index, 1);
+      savePins(all);
+    });
+    const node = el("div", { class: "pinned", dataset: { seed: pin.seed, generator: pin.generator },
+      title: `${pin.generator} seed ${pin.seed} ${JSON.stringify(pin.options)}` },
+    pin.png ? el("img", { src: pin.png, alt: "" }) : null,
+    el("span", { class: "label" }, pin.text || `${pin.generator} ${pin.seed}`), remove);
+    node.addEventListener("click", () => openPin(pin));
+    return node;
+  }));
+}
+
+async function openPin(pin) {
+  if (pin.generator !== state.gen.id) await selectGenerator(pin.generator, pin.seed);
+  state.options = { ...pin.options };
+  buildControls();
+  selectSeed(pin.seed);
+  optionsChanged(true);
+}
+
+// -- export -----------------------------------------------------------------------------------
+
+function fillExport() {
+  const what = $("#export-what");
+  const choices = [["selected", state.gen.kind === "text" ? "this line" : "this image"],
+    ["grid", state.gen.kind === "text" ? "the lines in the grid" : "the whole grid"]];
+  if (state.gen.can_animate) choices.push(["animation", "the animation"]);
+  what.replaceChildren(...choices.map(([value, label]) => el("option", { value }, label)));
+  if (!choices.some(([value]) => value === state.exportWhat)) state.exportWhat = "selected";
+  what.value = state.exportWhat;
+  const kind = outputKind();
+  const formats = state.catalogue.exporters.filter((e) => e.accepts.includes(kind)).map((e) => e.id);
+  const format = $("#export-format");
+  const before = format.dataset.kind === kind ? format.value : null;
+  format.replaceChildren(...formats.map((id) => el("option", { value: id }, id)));
+  format.dataset.kind = kind;
+  const preferred = { image: "png", animation: "gif", text: "yarn" }[kind];
+  format.value = formats.includes(before) ? before
+    : (formats.includes(preferred) ? preferred : formats[0] || "");
+  later("recipe", 0, refreshRecipe);
+}
+
+async function exportNow() {
+  const result = $("#export-result");
+  result.textContent = "exporting…";
+  await request("export", "/api/export", exportRequest(), async (response) => {
+    const blob = await response.blob();
+    const disposition = response.headers.get("Content-Disposition") || "";
+    const match = /filename="([^"]+)"/.exec(disposition);
+    const name = match ? match[1] : "assetgen-export";
+    const link = el("a", { href: URL.createObjectURL(blob), download: name });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    const files = response.headers.get("X-AssetGen-Files") || name;
+    result.textContent = `downloaded ${name} (${files.split(",").join(", ")})`;
+    result.dataset.file = name;
+  }, { raw: true });
+  if (state.errors.export) result.textContent = "";
+}
+
+async function copyText(id, button) {
+  const text = $(`#${id}`).textContent;
+  try {
+    await navigator.clipboard.writeText(text);
+  } catch (_) {
+    const range = document.createRange();
+    range.selectNodeContents($(`#${id}`));
+    getSelection().removeAllRanges();
+    getSelection().addRange(range);
+    document.execCommand("copy");
+  }
+  button.textContent = "copied";
+  setTimeout(() => { button.textContent = "copy"; }, 1200);
+}
+
+// -- choosing a generator ---------------------------------------------------------------------
+
+function readHash() {
+  const params = new URLSearchParams(location.hash.slice(1));
+  return { generator: params.get("generator"), seed: params.get("seed") };
+}
+
+function writeHash() {
+  history.replaceState(null, "", `#generator=${encodeURIComponent(state.gen.id)}&seed=${state.seed}`);
+}
+
+async function selectGenerator(id, seed) {
+  const gen = state.catalogue.generators.find((g) => g.id === id);
+  if (!gen) return;
+  stopPlaying();
+  stopPicking();
+  state.gen = gen;
+  state.options = {};
+  state.animOptions = {};
+  state.animation = null;
+  state.anim.frames = [];
+  state.errors = {};
+  state.exportWhat = gen.kind === "text" ? "grid" : "selected";
+  for (const channel of Object.keys(sequence)) sequence[channel] += 1; // drop answers in flight
+  renderErrors();
+  $("#generator").value = id;
+  $("#anim-box").hidden = true;
+  $("#still-box").hidden = gen.kind === "text";
+  $("#line-box").hidden = gen.kind !== "text";
+  $("#pin-current").hidden = false;
+  const model = gen.model || {};
+  $("#model-line").textContent = model.error ? "" :
+    [model.name && `model ${model.name}`, model.sha256 && `sha256 ${String(model.sha256).slice(0, 12)}…`,
+      model.license && `licence ${model.license}`].filter(Boolean).join(" · ");
+  const notice = $("#notice");
+  notice.hidden = !model.error;
+  notice.textContent = model.error ? `This generator's model cannot be used: ${model.error}` : "";
+  if (seed !== undefined && seed !== null && /^\d+$/.test(seed)) state.seed = seed;
+  state.gridStart = BigInt(state.seed) - (BigInt(state.seed) % BigInt(pageSize()));
+  $("#grid-start").value = String(state.gridStart);
+  $("#seed").value = state.seed;
+  $("#grid").replaceChildren();
+  buildControls();
+  fillExport();
+  renderPins();
+  writeHash();
+  await Promise.all([refreshMain(), refreshGrid()]);
+}
+
+function setGridStart(start) {
+  state.gridStart = start < 0n ? 0n : start;
+  $("#grid-start").value = String(state.gridStart);
+  refreshGrid();
+  if (state.exportWhat === "grid") later("recipe", 50, refreshRecipe);
+}
+
+function wire() {
+  $("#generator").addEventListener("change", (e) => selectGenerator(e.target.value));
+  $("#grid-prev").addEventListener("click", () => setGridStart(state.gridStart - BigInt(pageSize())));
+  $("#grid-next").addEventListener("click", () => setGridStart(state.gridStart + BigInt(pageSize())));
+  $("#grid-random").addEventListener("click", () =>
+    setGridStart(BigInt(Math.floor(Math.random() * 2 ** 31)) * BigInt(pageSize())));
+  $("#grid-start").addEventListener("change", (e) => {
+    const text = e.target.value.trim();
+    if (/^\d+$/.test(text)) {
+      e.target.classList.remove("invalid");
+      setGridStart(BigInt(text));
+    } else e.target.classList.add("invalid");
+  });
+  $("#seed").addEventListener("change", (e) => selectSeed(e.target.value.trim()));
+  $("#pin-current").addEventListener("click", () => {
+    const item = state.gen.kind === "text"
+      ? { seed: state.seed, speaker: $("#line-speaker").textContent, text: $("#line-text").textContent }
+      : { seed: state.seed, png: $("#still").src };
+    togglePin(item, state.gen.kind);
+  });
+  $("#frames").addEventListener("change", (e) => {
+    state.frames = e.target.value;
+    if (state.anim.frames.length) loadAnimation(state.animation, false);
+    else clearError("anim");
+    later("recipe", 50, refreshRecipe);
+  });
+  $("#anim-toggle").addEventListener("click", () => (state.anim.playing ? stopPlaying() : startPlaying()));
+  $("#anim-scrub").addEventListener("input", (e) => {
+    stopPlaying();
+    state.anim.index = Number(e.target.value);
+    showFrame();
+  });
+  $("#export-what").addEventListener("change", (e) => {
+    state.exportWhat = e.target.value;
+    fillExport();
+  });
+  $("#export-format").addEventListener("change", () => refreshRecipe());
+  $("#export-button").addEventListener("click", exportNow);
+  for (const button of document.querySelectorAll(".copy")) {
+    button.addEventListener("click", () => copyText(button.dataset.copy, button));
+  }
+}
+
+async function start() {
+  wire();
+  await request("catalogue", "/api/generators", undefined, async (catalogue) => {
+    state.catalogue = catalogue;
+    const select = $("#generator");
+    select.replaceChildren(...catalogue.generators.map((g) =>
+      el("option", { value: g.id }, (g.model || {}).error ? `${g.id} (no model)` : g.id)));
+    if (!catalogue.generators.length) {
+      setError("catalogue", "No generators are loaded: see `assetgen plugins`.");
+      return;
+    }
+    const wanted = readHash();
+    const usable = catalogue.generators.filter((g) => !(g.model || {}).error);
+    const first = catalogue.generators.find((g) => g.id === wanted.generator) ||
+      usable.find((g) => g.kind === "image") || usable[0] || catalogue.generators[0];
+    await selectGenerator(first.id, wanted.seed);
+  });
+  document.body.dataset.ready = "1";
+}
+
+start();

@@ -1,0 +1,189 @@
+"""Retake the Studio screenshots in docs/studio/ (docs/studio.md shows them).
+
+    .venv/bin/python scripts/studio_screenshots.py                     # the shipped models
+    .venv/bin/python scripts/studio_screenshots.py --portraits-model DIR
+    .venv/bin/python scripts/studio_screenshots.py --tiny              # no portraits model yet
+
+It starts the Studio on a free port over the shipped models, drives headless Chromium (Debian's
+chromium and chromium-driver, as the tests do) through the main views and saves one PNG per
+view. ``--portraits-model`` uses another portraits model folder (an export of your own run);
+``--tiny`` trains the test suite's tiny portraits model first (about a minute; needs the train
+extra), which draws blurry blobs: use it only until a real model ships. Retake the screenshots
+whenever the page or a shipped model changes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import io
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def build_tiny_portraits_model(folder: Path) -> Path:
+    """The tiny model tests/portraits/conftest.py builds, with the same settings."""
+    from assetgen_portraits import analysis, classifier, dataset, tools
+
+    spec = importlib.util.spec_from_file_location(
+        "_tiny_settings", ROOT / "tests" / "portraits" / "conftest.py"
+    )
+    assert spec is not None and spec.loader is not None
+    settings = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(settings)
+    data, run, out = folder / "data", folder / "run", folder / "model"
+    dataset.build_dataset(data, 96, seed=3, pairs=12, workers=1, write_png=False, progress=False)
+    tools.train(run, data, {**tools.DEFAULT_CONFIG, **settings.TINY_GAN}, resume=False)
+    images, targets = classifier.load_labelled(data / "portraits_64.npz")
+    clf, acc = classifier.train_classifier(images, targets, settings.TINY_CLASSIFIER, holdout=16)
+    classifier.save(clf, settings.TINY_CLASSIFIER, acc, run / "classifier.pt")
+    saved = dict(analysis.SIZES)
+    analysis.SIZES.update(settings.TINY_SIZES)
+    try:
+        tools.export(run, out)
+    finally:
+        analysis.SIZES.update(saved)
+    return out
+
+
+def wait(driver: Any, test: Callable[[Any], Any], timeout: float = 30) -> Any:
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, timeout).until(test)
+
+
+def settled(driver: Any) -> None:
+    """Wait until the page has no request in flight, then a little for the debounces."""
+    time.sleep(0.6)
+    wait(driver, lambda d: d.execute_script("return document.body.dataset.busy") == "0")
+    time.sleep(0.3)
+
+
+def shoot(driver: Any, path: Path, width: int = 1440) -> None:
+    """The whole page, however tall (up to 2400 pixels)."""
+    height = int(driver.execute_script("return document.documentElement.scrollHeight"))
+    metrics = {"width": width, "height": min(height, 2400), "deviceScaleFactor": 1,
+               "mobile": False}
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
+    time.sleep(0.3)
+    png = driver.get_screenshot_as_png()
+    driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    # 256 colours keep the page sharp at a third of the size (these files are committed)
+    with Image.open(io.BytesIO(png)) as image:
+        image.convert("RGB").quantize(256, dither=Image.Dither.NONE).save(path, optimize=True)
+    print(f"wrote {path} ({path.stat().st_size // 1024} KiB)")
+
+
+def set_slider(driver: Any, option: str, value: str, key: str | None = None) -> None:
+    """Move a slider the way the page sees a drag: set its value and fire its input event."""
+    selector = f'input[type=range][data-option="{option}"]'
+    if key is not None:
+        selector += f'[data-key="{key}"]'
+    slider = driver.find_element("css selector", selector)
+    driver.execute_script(
+        "arguments[0].value = arguments[1];"
+        "arguments[0].dispatchEvent(new Event('input', {bubbles: true}));",
+        slider,
+        value,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "studio")
+    parser.add_argument("--portraits-model", type=Path, default=None)
+    parser.add_argument("--tiny", action="store_true", help="train a tiny portraits model first")
+    args = parser.parse_args(argv)
+
+    from assetgen_portraits import plugin as portraits_plugin
+    from assetgen_shoes import plugin as shoes_plugin
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    from assetgen import Engine
+    from assetgen.studio.browser import open_browser
+    from assetgen.studio.server import start_in_thread
+
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.tiny:
+            print("training the tiny portraits model (about a minute)...")
+            portraits_plugin.MODEL_DIR = build_tiny_portraits_model(Path(tmp))
+        elif args.portraits_model is not None:
+            portraits_plugin.MODEL_DIR = args.portraits_model.resolve()
+        engine = Engine(device="cpu")
+        studio = start_in_thread(engine)
+        driver = open_browser(Path(tmp))
+        args.out.mkdir(parents=True, exist_ok=True)
+        try:
+            # 1. portraits with sliders: truncation, two attribute vectors, a mixed-in seed
+            driver.get(studio.url + "#generator=portraits&seed=7")
+            wait(driver, lambda d: d.execute_script("return document.body.dataset.ready"))
+            settled(driver)
+            set_slider(driver, "truncation", "0.9")
+            attributes = engine.generator_info("portraits").model.get("attributes", [])
+            for name, value in zip(attributes[:2], ("2.5", "-1.5"), strict=False):
+                set_slider(driver, "attributes", value, key=name)
+            driver.find_element(By.CSS_SELECTOR, '.control[data-option="mix_seed"] .pick').click()
+            driver.find_element(By.CSS_SELECTOR, '#grid .cell[data-seed="3"]').click()
+            set_slider(driver, "mix_layer", "6")
+            settled(driver)
+            shoot(driver, args.out / "portraits.png")
+
+            # 2. a talk animation driven by a typed line, playing
+            text = driver.find_element(By.CSS_SELECTOR, 'textarea[data-option="text"]')
+            text.clear()
+            text.send_keys("Well met, traveller! The road north is closed.")
+            driver.find_element(By.ID, "say-play").click()
+            wait(driver, lambda d: d.execute_script("return document.body.dataset.playing") == "1")
+            settled(driver)
+            shoot(driver, args.out / "talk.png")
+
+            # 3. a bad value: the engine's message on the page
+            frames = driver.find_element(By.ID, "frames")
+            frames.send_keys("500\n")
+            wait(driver, lambda d: d.find_element(By.ID, "error").is_displayed())
+            driver.execute_script("window.scrollTo(0, 0)")
+            shoot(driver, args.out / "error.png")
+            frames.clear()
+            frames.send_keys("\n")
+
+            # 4. dialogue: archetype, temperature, prompt; Yarn export selected
+            Select(driver.find_element(By.ID, "generator")).select_by_value("dialogue")
+            settled(driver)
+            Select(driver.find_element(By.CSS_SELECTOR, 'select[data-option="archetype"]')) \
+                .select_by_value("soldier")
+            set_slider(driver, "temperature", "0.6")
+            prompt = driver.find_element(By.CSS_SELECTOR, '[data-option="prompt"].wide')
+            prompt.send_keys("Halt")
+            prompt.send_keys("\t")
+            settled(driver)
+            shoot(driver, args.out / "dialogue.png")
+
+            # 5. shoes, once its model ships: a type and a colour
+            if (shoes_plugin.MODEL_DIR / "manifest.json").is_file():
+                Select(driver.find_element(By.ID, "generator")).select_by_value("shoes")
+                settled(driver)
+                types = engine.generator_info("shoes").model["types"]
+                Select(driver.find_element(By.CSS_SELECTOR, 'select[data-option="type"]')) \
+                    .select_by_value(types[0])
+                set_slider(driver, "hue_shift", "120")
+                settled(driver)
+                shoot(driver, args.out / "shoes.png")
+            else:
+                print("shoes: no shipped model yet; no screenshot")
+        finally:
+            driver.quit()
+            studio.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
