@@ -6,6 +6,7 @@ import importlib
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -51,3 +52,17 @@ def plugins_env(testkit_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(testkit_path), env.get("PYTHONPATH", "")])
     return env
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_models_path(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Installed models come from an empty folder of the suite's own, never from the user's
+    ~/.local/share/assetgen/models (tests that install models point it elsewhere)."""
+    path = tmp_path_factory.mktemp("installed-models")
+    previous = os.environ.get("ASSETGEN_MODELS")
+    os.environ["ASSETGEN_MODELS"] = str(path)
+    yield
+    if previous is None:
+        os.environ.pop("ASSETGEN_MODELS", None)
+    else:
+        os.environ["ASSETGEN_MODELS"] = previous

@@ -65,7 +65,7 @@ def test_type_and_colour_options(engine: Engine) -> None:
         ({"type": "spaceboot"}, "option 'type' must be one of 'random', 'boot'"),
         ({"hue_shift": 400.0}, "option 'hue_shift' must be a number from -180 to 180"),
         ({"variety": -1.0}, "option 'variety' must be a number from 0 to 1.5"),
-        ({"model": "other"}, "option 'model' must be 'default'"),
+        ({"model": "other"}, "option 'model': no shoes model named 'other' is installed"),
     ],
 )
 def test_bad_options(engine: Engine, options, fragment) -> None:
