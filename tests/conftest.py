@@ -66,3 +66,68 @@ def _private_models_path(tmp_path_factory: pytest.TempPathFactory) -> Iterator[N
         os.environ.pop("ASSETGEN_MODELS", None)
     else:
         os.environ["ASSETGEN_MODELS"] = previous
+
+
+# -- the tiny portraits model --------------------------------------------------------------------
+# A tiny portraits data set and a tiny trained + exported model, built once per test session and
+# shared by tests/portraits and tests/studio (which monkeypatch it in as ``plugin.MODEL_DIR``), so
+# they need no shipped model and no long training: 96 faces, a StyleGAN with 4-16 channels
+# trained for a few steps, a classifier trained for a few steps, the analysis on a few dozen faces.
+
+TINY_GAN = {
+    "steps": 3,
+    "batch_size": 8,
+    "z_dim": 16,
+    "w_dim": 16,
+    "mapping_layers": 2,
+    "channels": {"4": 16, "8": 16, "16": 8, "32": 8, "64": 4},
+    "holdout": 16,
+    "checkpoint_every": 3,
+    "sample_every": 3,
+    "device": "cpu",
+}
+TINY_CLASSIFIER = {"steps": 40, "batch_size": 8, "lr": 2e-3, "width": 4, "feature_dim": 8,
+                   "seed": 0}
+TINY_SIZES = {
+    "attr_samples": 48,
+    "attr_test": 16,
+    "attr_min_group": 1,
+    "edit_samples": 48,
+    "edit_val": 8,
+    "edit_min_group": 1,
+}
+
+
+@pytest.fixture(scope="session")
+def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from assetgen_portraits import dataset
+
+    out = tmp_path_factory.mktemp("portraits-data") / "data"
+    dataset.build_dataset(out, 96, seed=3, pairs=12, workers=1, write_png=False, progress=False)
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tiny_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from assetgen_portraits import classifier, tools
+
+    run = tmp_path_factory.mktemp("portraits-run") / "run"
+    tools.train(run, tiny_data, {**tools.DEFAULT_CONFIG, **TINY_GAN}, resume=False)
+    images, targets = classifier.load_labelled(tiny_data / "portraits_64.npz")
+    clf, acc = classifier.train_classifier(images, targets, TINY_CLASSIFIER, holdout=16)
+    classifier.save(clf, TINY_CLASSIFIER, acc, run / "classifier.pt")
+    return run
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tiny_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from assetgen_portraits import analysis, tools
+
+    saved = dict(analysis.SIZES)
+    analysis.SIZES.update(TINY_SIZES)
+    try:
+        out = tmp_path_factory.mktemp("portraits-model") / "model"
+        tools.export(tiny_run, out)
+    finally:
+        analysis.SIZES.update(saved)
+    return out

@@ -1,5 +1,5 @@
 """The Studio under test: a server on a free port in a background thread, over an engine with
-the tiny trained portraits model (built by tests/portraits/conftest.py, reused here), the
+the tiny trained portraits model (built by tests/conftest.py, shared with tests/portraits), the
 shipped dialogue model, and shoes when its model is shipped; and headless Chromium.
 
 Without chromium and chromedriver the browser tests are skipped on a developer's machine and
@@ -8,7 +8,6 @@ fail in CI (``CI`` set), where `make test` installs them (scripts/install-system
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,21 +26,6 @@ from assetgen.studio.server import RunningStudio, start_in_thread  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 
-
-def _portraits_fixtures() -> Any:
-    """tests/portraits/conftest.py as a module: its tiny data, run and model fixtures."""
-    path = ROOT / "tests" / "portraits" / "conftest.py"
-    spec = importlib.util.spec_from_file_location("_studio_portraits_fixtures", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_fixtures = _portraits_fixtures()
-tiny_data = _fixtures.tiny_data
-tiny_run = _fixtures.tiny_run
-tiny_model = _fixtures.tiny_model
 
 PLUGINS = "portraits,dialogue,shoes,exporters"
 
