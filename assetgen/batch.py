@@ -26,6 +26,12 @@ in a journal (``.assetgen-journal.jsonl``) once a unit of work (one item, or one
 file such as a sprite sheet) is complete. Rerunning the same job skips units whose files are
 on disk with the recorded sha256, so an interrupted job resumes where it stopped and the
 result is byte-identical to an uninterrupted run. ``manifest.json`` is written last.
+
+How the items are made is pluggable: :func:`run_job` hands a stream of :class:`ChunkTask` (a run
+and up to :data:`CHUNK` consecutive seeds) to a *chunk maker* and takes back one
+:class:`ChunkResult` per task, in order. The default maker runs each task in this process as
+it is needed (:func:`make_chunk`); :mod:`assetgen.ray_batch` runs them on Ray workers. Writing,
+the journal, progress and the manifest stay here, so every maker gives the same files.
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ import json
 import os
 import re
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -85,6 +91,8 @@ class RunSpec:
     formats: tuple[str, ...]
     options: dict[str, Any]
     fingerprint: str
+    #: the sha256 of the model the options select when the job was loaded (None: procedural)
+    model_sha256: str | None = None
 
 
 @dataclass
@@ -228,6 +236,7 @@ def _load_run(source: Path, index: int, run: Any, engine: Engine, uses: dict[str
         formats=tuple(formats),
         options=options.to_dict(),
         fingerprint=digest,
+        model_sha256=model_sha256,
     )
 
 
@@ -349,8 +358,74 @@ def _journal_entry(line: str) -> dict[str, Any] | None:
     return entry
 
 
-def run_job(engine: Engine, job: Job, *, progress: bool = True) -> BatchResult:
-    """Produce every output of ``job`` that is not already complete, then the manifest."""
+@dataclass(frozen=True)
+class ChunkTask:
+    """Up to :data:`CHUNK` consecutive seeds of one run: the unit a chunk maker works on.
+
+    ``todo`` are the seeds whose per-item files are not complete yet (they are rendered);
+    ``keep`` asks for the assets themselves too (a whole-request format such as a sprite sheet
+    is still to be written from all of the run's assets). A task with neither needs no work.
+    """
+
+    run: RunSpec
+    seeds: tuple[int, ...]
+    todo: tuple[int, ...]
+    keep: bool
+
+    @property
+    def needs_work(self) -> bool:
+        return bool(self.todo) or self.keep
+
+
+@dataclass
+class ChunkResult:
+    """What a chunk maker returns for one task: each ``todo`` seed's per-item files (format and
+    file, in the run's format order) and, when the task asked to keep them, the assets."""
+
+    task: ChunkTask
+    files: dict[int, list[tuple[str, OutputFile]]] = field(default_factory=dict)
+    assets: list[Asset] | None = None
+
+
+#: Turns the job's tasks (pulled lazily, in order) into one result per task, in the same order.
+ChunkMaker = Callable[[Iterator[ChunkTask]], Iterable[ChunkResult]]
+
+
+def make_chunk(engine: Engine, task: ChunkTask) -> ChunkResult:
+    """Generate one chunk's assets and render its per-item files (the work of every maker)."""
+    if not task.needs_work:
+        return ChunkResult(task)
+    run = task.run
+    assets = _make(engine, run, task.seeds[0], len(task.seeds))
+    per_asset = [f for f in run.formats if engine.exporter(f).per_asset]
+    todo = set(task.todo)
+    files = {
+        seed: [(fmt, f) for fmt in per_asset for f in engine.render([asset], fmt)]
+        for seed, asset in zip(task.seeds, assets, strict=True)
+        if seed in todo
+    }
+    return ChunkResult(task, files, assets if task.keep else None)
+
+
+def local_chunks(engine: Engine) -> ChunkMaker:
+    """The default maker: each task in this process, one at a time, when it is needed (so an
+    interruption loses at most the chunk in hand)."""
+
+    def make(tasks: Iterator[ChunkTask]) -> Iterator[ChunkResult]:
+        for task in tasks:
+            yield make_chunk(engine, task)
+
+    return make
+
+
+def run_job(
+    engine: Engine, job: Job, *, progress: bool = True, chunks: ChunkMaker | None = None
+) -> BatchResult:
+    """Produce every output of ``job`` that is not already complete, then the manifest.
+
+    ``chunks`` makes the items (default: :func:`local_chunks`, in this process); whatever makes
+    them, the files, the journal and the manifest are written here, in the job's order.
+    """
     try:
         job.out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -361,9 +436,20 @@ def run_job(engine: Engine, job: Job, *, progress: bool = True) -> BatchResult:
         remove_stale_temp_files(job.out / run.name, recursive=False)
     journal = Journal(job.out)
     result = BatchResult()
+    # whole-request files already complete, per run; a run with one missing keeps its assets
+    group_done = [
+        {
+            fmt: journal.completed(job.out, run, f"group:{fmt}")
+            for fmt in run.formats
+            if not engine.exporter(fmt).per_asset
+        }
+        for run in job.runs
+    ]
+    maker = chunks or local_chunks(engine)
+    results = iter(maker(_tasks(job, journal, group_done)))
     for number, run in enumerate(job.runs, start=1):
         bar = Progress(run.count, f"[{number}/{len(job.runs)}] {run.name}", enabled=progress)
-        _run_one(engine, job.out, run, journal, result, bar)
+        _run_one(engine, job.out, run, journal, result, bar, results, group_done[number - 1])
         bar.close()
     manifest = {
         "assetgen_version": __version__,
@@ -376,29 +462,45 @@ def run_job(engine: Engine, job: Job, *, progress: bool = True) -> BatchResult:
     return result
 
 
+def _tasks(
+    job: Job, journal: Journal, group_done: list[dict[str, dict[str, Any] | None]]
+) -> Iterator[ChunkTask]:
+    """Every chunk of the job, in order; whether an item is complete is checked when its task
+    is pulled (a maker that works ahead pulls early: the journal only grows meanwhile)."""
+    for run, groups in zip(job.runs, group_done, strict=True):
+        keep = any(entry is None for entry in groups.values())
+        for chunk_seeds in _chunks(run.seed, run.count):
+            todo = tuple(
+                s for s in chunk_seeds if journal.completed(job.out, run, f"item:{s}") is None
+            )
+            yield ChunkTask(run, tuple(chunk_seeds), todo, keep)
+
+
 def _run_one(
-    engine: Engine, out: Path, run: RunSpec, journal: Journal, result: BatchResult, bar: Progress
+    engine: Engine,
+    out: Path,
+    run: RunSpec,
+    journal: Journal,
+    result: BatchResult,
+    bar: Progress,
+    results: Iterator[ChunkResult],
+    group_done: dict[str, dict[str, Any] | None],
 ) -> None:
-    per_asset = [f for f in run.formats if engine.exporter(f).per_asset]
-    grouped = [f for f in run.formats if not engine.exporter(f).per_asset]
-    group_done = {f: journal.completed(out, run, f"group:{f}") for f in grouped}
-    need_all = any(entry is None for entry in group_done.values())
+    grouped = list(group_done)
     kept: list[Asset] = []
     for chunk_seeds in _chunks(run.seed, run.count):
-        todo = [s for s in chunk_seeds if journal.completed(out, run, f"item:{s}") is None]
-        if not todo and not need_all:
+        chunk = next(results)
+        task = chunk.task
+        if (task.run.name, list(task.seeds)) != (run.name, chunk_seeds):
+            raise RuntimeError(f"chunk maker returned {task.run.name} {task.seeds} out of order")
+        if not task.needs_work:
             for s in chunk_seeds:
                 _collect(result, journal.entries[(run.name, run.fingerprint, f"item:{s}")])
             result.skipped += len(chunk_seeds)
             bar.advance(len(chunk_seeds))
             continue
-        assets = _make(engine, run, chunk_seeds[0], len(chunk_seeds))
         # the chunk's files are written (and flushed) together, then journaled together
-        groups = [
-            ([seed], [(fmt, f) for fmt in per_asset for f in engine.render([asset], fmt)])
-            for seed, asset in zip(chunk_seeds, assets, strict=True)
-            if seed in todo
-        ]
+        groups = [([seed], chunk.files[seed]) for seed in chunk_seeds if seed in task.todo]
         records = _write(out, run, groups, taken=result.paths)
         journal.record(
             run,
@@ -408,8 +510,10 @@ def _run_one(
         result.skipped += len(chunk_seeds) - len(groups)
         for seed in chunk_seeds:
             _collect(result, journal.entries[(run.name, run.fingerprint, f"item:{seed}")])
-        if need_all:
-            kept.extend(assets)
+        if task.keep:
+            if chunk.assets is None:
+                raise RuntimeError(f"chunk maker dropped the assets of {run.name} {task.seeds}")
+            kept.extend(chunk.assets)
         bar.advance(len(chunk_seeds))
     for fmt in grouped:
         entry = group_done[fmt]

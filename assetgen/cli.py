@@ -296,13 +296,69 @@ def _export(
     help="Output folder (default: the job's 'out', relative to the job file).",
 )
 @click.option("--quiet", is_flag=True, help="No progress output.")
-def batch_command(job: str, out_dir: str | None, quiet: bool) -> None:
+@click.option(
+    "--engine",
+    "engine_name",
+    type=click.Choice(["local", "ray"]),
+    default="local",
+    show_default=True,
+    help="Where items are made: this process, or Ray workers (docs/distributed.md).",
+)
+@click.option(
+    "--address",
+    default=None,
+    help="Ray cluster to use with --engine ray, e.g. auto, HEAD:6379 or ray://HEAD:10001 "
+    "(default: $RAY_ADDRESS, else a new local Ray instance).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 100_000),
+    default=None,
+    help="Ray workers (one Engine each) with --engine ray (default: one per CPU of the cluster).",
+)
+@click.option(
+    "--shard-size",
+    type=click.IntRange(1, MAX_COUNT),
+    default=None,
+    help="Items per Ray task with --engine ray (default 64).",
+)
+def batch_command(
+    job: str,
+    out_dir: str | None,
+    quiet: bool,
+    engine_name: str,
+    address: str | None,
+    workers: int | None,
+    shard_size: int | None,
+) -> None:
     """Run a TOML job file: many runs, resumable, with a manifest.json of every output."""
     from .batch import load_job, run_job
 
-    engine = _state().engine
-    spec = load_job(job, engine, out=out_dir)
-    result = run_job(engine, spec, progress=not quiet)
+    if engine_name != "ray":
+        for flag, value in (("--address", address), ("--workers", workers)):
+            if value is not None:
+                raise InvalidOptionsError(f"{flag} needs --engine ray", parameter=flag)
+        if shard_size is not None:
+            raise InvalidOptionsError("--shard-size needs --engine ray", parameter="--shard-size")
+        engine = _state().engine
+        spec = load_job(job, engine, out=out_dir)
+        result = run_job(engine, spec, progress=not quiet)
+    else:
+        from .ray_batch import DEFAULT_SHARD, RayChunks, import_ray
+
+        import_ray()  # not installed: say so before anything else
+        engine = _state().engine
+        spec = load_job(job, engine, out=out_dir)
+        with RayChunks(
+            address=address,
+            workers=workers,
+            shard_size=shard_size or DEFAULT_SHARD,
+            device=_state().device,
+            threads=_state().threads,
+            progress=not quiet,
+            engine=engine,
+        ) as chunks:
+            result = run_job(engine, spec, progress=not quiet, chunks=chunks)
     click.echo(
         f"{result.written} file(s) written, {result.skipped} item(s) already complete; "
         f"manifest: {result.manifest}",

@@ -92,7 +92,10 @@ def train_command(
     config_file: str | None,
     overrides: tuple[str, ...],
 ) -> None:
-    """Train GENERATOR's model; progress, sample sheets and checkpoints go to --out."""
+    """Train GENERATOR's model; progress, sample sheets and checkpoints go to --out.
+
+    Runs under torchrun too (data-parallel over the processes it starts): docs/distributed.md.
+    """
     tools = _tools(generator)
     defaults = dict(tools.DEFAULT_CONFIG)
     recorded = Path(out_dir) / "config.json"
@@ -101,7 +104,18 @@ def train_command(
         saved = json.loads(recorded.read_text(encoding="utf-8"))
         defaults.update({k: v for k, v in saved.items() if k in defaults})
     config = _config_from(defaults, config_file, overrides)
-    tools.train(Path(out_dir), Path(data) if data else None, config, resume)
+    from .training.distributed import teardown, world_size_from_env
+
+    if world_size_from_env() > 1 and not getattr(tools, "SUPPORTS_DISTRIBUTED", False):
+        raise InvalidOptionsError(
+            f"training '{generator}' does not support several processes (WORLD_SIZE="
+            f"{world_size_from_env()}); run it without torchrun",
+            parameter="generator",
+        )
+    try:
+        tools.train(Path(out_dir), Path(data) if data else None, config, resume)
+    finally:
+        teardown()
 
 
 @click.command("export")

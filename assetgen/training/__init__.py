@@ -9,5 +9,7 @@ generator's ``tools`` attribute at a module that defines::
     def export(run_dir: Path, out: Path) -> Path
     def evaluate(model_dir: Path, out: Path | None, config: dict) -> dict
 
-and the shared commands handle config files, overrides, resume and error reporting.
+and the shared commands handle config files, overrides, resume and error reporting. A module
+that also sets ``SUPPORTS_DISTRIBUTED = True`` (and uses :mod:`assetgen.training.distributed`
+in ``train``) may be run under ``torchrun``; without it, ``assetgen train`` refuses to.
 """

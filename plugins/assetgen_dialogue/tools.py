@@ -38,6 +38,7 @@ import torch.nn.functional as F
 
 from assetgen.errors import InvalidOptionsError, ModelError
 from assetgen.exporting import write_atomic
+from assetgen.training import distributed
 from assetgen.training.run import TrainingRun, pick_device
 
 from . import corpus
@@ -82,6 +83,8 @@ EVAL_CONFIG: dict[str, Any] = {
     "batch_size": 256,
     "novel_min_chars": 30,
 }
+#: ``assetgen train dialogue`` runs under torchrun (docs/distributed.md); batch_size is per process.
+SUPPORTS_DISTRIBUTED = True
 
 
 # -- data -------------------------------------------------------------------------------------
@@ -314,7 +317,8 @@ def sample_lines(
 def train(out: Path, data: Path | None, config: dict[str, Any], resume: bool) -> None:
     if config["threads"]:
         torch.set_num_threads(config["threads"])
-    device = pick_device(config["device"])
+    dist = distributed.setup(pick_device(config["device"]))
+    device = dist.device
     recorded = out / "config.json"
     if data is None and resume and recorded.is_file():
         # a resumed run reads the corpus it started with unless --data says otherwise
@@ -325,11 +329,12 @@ def train(out: Path, data: Path | None, config: dict[str, Any], resume: bool) ->
     archetypes = corpus_archetypes(path)
     vocab = build_vocab(train_records)
     config = {**config, "data": str(path), "vocab": vocab, "archetypes": archetypes}
-    run = TrainingRun(out, config, resume=resume)
+    run = TrainingRun(out, config, resume=resume, dist=dist)
     train_split = encode_split(train_records, vocab, archetypes)
     val_split = encode_split(val_records, vocab, archetypes)
     torch.manual_seed(config["seed"])
     model = make_model(config, len(SPECIAL_TOKENS) + len(vocab), len(archetypes)).to(device)
+    dist.reseed_torch(config["seed"])  # each rank its own dropout (rank 0: unchanged)
     opt = torch.optim.AdamW(
         model.parameters(), lr=config["lr"], weight_decay=config["weight_decay"]
     )
@@ -352,30 +357,48 @@ def train(out: Path, data: Path | None, config: dict[str, Any], resume: bool) ->
                 parameter="--resume",
             ) from None
         opt.load_state_dict(state["opt"])
-        torch.set_rng_state(state["torch_rng"])
-        if device.type == "cuda" and state.get("cuda_rng") is not None:
-            torch.cuda.set_rng_state(state["cuda_rng"], device)
         step, best_val = int(state["step"]), float(state["best_val"])
-        print(f"resuming from step {step}", file=sys.stderr)
+        torch_rng, cuda_rng = run.own_state(state, "torch_rng"), run.own_state(state, "cuda_rng")
+        if torch_rng is not None:
+            torch.set_rng_state(torch_rng)
+        else:  # a rank the checkpoint has no state for (written by fewer processes)
+            torch.manual_seed(dist.rank_seed(config["seed"]) + step)
+        if device.type == "cuda" and cuda_rng is not None:
+            torch.cuda.set_rng_state(cuda_rng, device)
+        if dist.is_main:
+            print(f"resuming from step {step}", file=sys.stderr)
     n_params = sum(p.numel() for p in model.parameters())
-    print(
-        f"dialogue LSTM: {n_params / 1e6:.2f} M parameters, vocabulary {len(vocab)} + "
-        f"{len(SPECIAL_TOKENS)} special, {len(archetypes)} archetypes, "
-        f"{len(train_split.lines)} training lines, device {device}",
-        file=sys.stderr,
-    )
-    schedule = BatchSchedule(train_split.lengths, config["batch_size"], config["seed"])
+    if dist.is_main:
+        print(
+            f"dialogue LSTM: {n_params / 1e6:.2f} M parameters, vocabulary {len(vocab)} + "
+            f"{len(SPECIAL_TOKENS)} special, {len(archetypes)} archetypes, "
+            f"{len(train_split.lines)} training lines, device {device}"
+            + (
+                f"; {dist.world_size} processes: effective batch {config['batch_size']} x "
+                f"{dist.world_size} = {config['batch_size'] * dist.world_size}"
+                if dist.enabled
+                else ""
+            ),
+            file=sys.stderr,
+        )
+    # this process's share of the lines (all of them when alone), in batches of batch_size
+    shard = dist.shard(len(train_split.lines))
+    schedule = BatchSchedule(train_split.lengths[shard], config["batch_size"], config["seed"])
+    train_model = dist.wrap(model)  # DDP under torchrun, else the model itself
 
     def checkpoint() -> None:
+        cuda_rng = torch.cuda.get_rng_state(device) if device.type == "cuda" else None
+        ranks = run.rank_states(torch_rng=torch.get_rng_state(), cuda_rng=cuda_rng)
         run.save(
             {
                 "model": model.state_dict(),
                 "opt": opt.state_dict(),
                 "torch_rng": torch.get_rng_state(),
-                "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
+                "cuda_rng": cuda_rng,
                 "step": step,
                 "best_val": best_val,
                 "config": json.dumps(config),
+                **ranks,
             }
         )
 
@@ -387,8 +410,8 @@ def train(out: Path, data: Path | None, config: dict[str, Any], resume: bool) ->
             lr = lr_at(step, config)
             for group in opt.param_groups:
                 group["lr"] = lr
-            tokens, arch = train_split.batch(schedule(step))
-            loss_total, symbols = sequence_loss(model, tokens.to(device), arch.to(device))
+            tokens, arch = train_split.batch(shard[schedule(step)])
+            loss_total, symbols = sequence_loss(train_model, tokens.to(device), arch.to(device))
             loss = loss_total / max(symbols, 1)
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -400,7 +423,7 @@ def train(out: Path, data: Path | None, config: dict[str, Any], resume: bool) ->
             sym_sum += symbols
             chars_done += symbols
             now = time.monotonic()
-            if now - last_print > 5 or step == config["steps"]:
+            if dist.is_main and (now - last_print > 5 or step == config["steps"]):
                 last_print = now
                 elapsed = max(now - started, 1e-9)
                 rate = (step - start_step) / elapsed
@@ -412,7 +435,9 @@ def train(out: Path, data: Path | None, config: dict[str, Any], resume: bool) ->
                     file=sys.stderr,
                     flush=True,
                 )
+            # validation, samples and best.pt on rank 0 only (the model is the same everywhere)
             validate = step % config["val_every"] == 0 or step == config["steps"]
+            validate = validate and dist.is_main
             if validate:
                 val = split_nats_per_char(model, val_split, device, config["val_max_lines"])
                 run.log(
@@ -441,21 +466,26 @@ def train(out: Path, data: Path | None, config: dict[str, Any], resume: bool) ->
                     file=sys.stderr,
                     flush=True,
                 )
-            if step % config["sample_every"] == 0 or step == config["steps"]:
+            if dist.is_main and (step % config["sample_every"] == 0 or step == config["steps"]):
                 lines = sample_lines(model, vocab, range(len(archetypes)), device, seed=step)
                 text = "".join(f"{a}: {t}\n" for a, t in zip(archetypes, lines, strict=True))
                 write_atomic(run.dir / "samples" / f"step_{step:07d}.txt", text.encode())
             if step % config["checkpoint_every"] == 0 or step == config["steps"]:
                 checkpoint()
     except KeyboardInterrupt:
-        # keep what an interrupted run learnt: --resume continues from this step
-        checkpoint()
-        print(f"interrupted: checkpoint at step {step} in {run.dir}", file=sys.stderr)
+        # keep what an interrupted run learnt: --resume continues from this step (alone only:
+        # under torchrun the ranks stop at different points, so the last periodic checkpoint
+        # is what --resume continues from)
+        if not dist.enabled:
+            checkpoint()
+            print(f"interrupted: checkpoint at step {step} in {run.dir}", file=sys.stderr)
         raise
-    print(
-        f"done: {step} steps; best validation {best_val:.4f} nats/char; checkpoint in {run.dir}",
-        file=sys.stderr,
-    )
+    if dist.is_main:
+        print(
+            f"done: {step} steps; best validation {best_val:.4f} nats/char; checkpoint in "
+            f"{run.dir}",
+            file=sys.stderr,
+        )
 
 
 # -- export -----------------------------------------------------------------------------------

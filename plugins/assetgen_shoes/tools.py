@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from assetgen.errors import InvalidOptionsError, ModelError
+from assetgen.training import distributed
 from assetgen.training.augment import check_policy, diff_augment
 from assetgen.training.image_folder import LABELS_FILE, is_image_folder, load_image_folder
 from assetgen.training.metrics import frechet, kid
@@ -43,6 +44,8 @@ DEFAULT_CONFIG: dict[str, Any] = {
 }
 
 EVAL_CONFIG: dict[str, Any] = {"per_type": 50, "seed": 1234, "classifier_steps": 1500}
+#: ``assetgen train shoes`` runs under torchrun (docs/distributed.md): ``batch_size`` per process.
+SUPPORTS_DISTRIBUTED = True
 
 
 def load_data(data: Path | None) -> tuple[torch.Tensor, torch.Tensor, list[str], Path]:
@@ -102,12 +105,14 @@ def augment_real(
 def train(out: Path, data: Path | None, config: dict[str, Any], resume: bool) -> None:
     if config["threads"]:
         torch.set_num_threads(config["threads"])
-    device = pick_device(config["device"])
+    dist = distributed.setup(pick_device(config["device"]))
+    device = dist.device
     images, labels, type_names, source = load_data(data)
     config = {**config, "type_names": type_names, "data": str(source)}
-    run = TrainingRun(out, config, resume=resume)
+    run = TrainingRun(out, config, resume=resume, dist=dist)
     torch.manual_seed(config["seed"])
-    rng = torch.Generator().manual_seed(config["seed"])
+    rng = torch.Generator().manual_seed(dist.rank_seed(config["seed"]))
+    shard = torch.from_numpy(dist.shard(len(images)))  # this process's share of the icons
     num_types = len(type_names)
     G = ShoeGenerator(config["z_dim"], num_types, config["width"]).to(device)
     D = ShoeDiscriminator(num_types, config["width"]).to(device)
@@ -117,8 +122,16 @@ def train(out: Path, data: Path | None, config: dict[str, Any], resume: bool) ->
     opt_d = torch.optim.Adam(D.parameters(), lr=config["lr"], betas=(config["beta1"], 0.999))
     step = 0
     parts = {"G": G, "D": D, "G_ema": G_ema, "opt_g": opt_g, "opt_d": opt_d}
+    dist.reseed_torch(config["seed"])  # each rank its own noise (rank 0: unchanged)
     if resume:
         step = run.restore_state(parts, rng)
+    G_train, D_train = dist.wrap(G), dist.wrap(D)  # DDP under torchrun, else G and D
+    if dist.enabled and dist.is_main:
+        print(
+            f"{dist.world_size} processes: effective batch {config['batch_size']} x "
+            f"{dist.world_size} = {config['batch_size'] * dist.world_size}",
+            file=sys.stderr,
+        )
     fixed_z = torch.randn(
         num_types * 4, config["z_dim"], generator=torch.Generator().manual_seed(7)
     )
@@ -127,22 +140,23 @@ def train(out: Path, data: Path | None, config: dict[str, Any], resume: bool) ->
     started, last_print = time.monotonic(), 0.0
     start_step = step
     while step < config["steps"]:
-        idx = torch.randint(0, len(images), (config["batch_size"],), generator=rng)
+        idx = shard[torch.randint(0, len(shard), (config["batch_size"],), generator=rng)]
         real = augment_real(images[idx], rng, config).to(device)
         types = labels[idx].to(device)
         z = torch.randn(config["batch_size"], config["z_dim"], device=device)
         fake_types = torch.randint(0, num_types, (config["batch_size"],), device=device)
-        fake = G(z, fake_types)
-        d_real = D(diff_augment(real, policy), types)
-        d_fake = D(diff_augment(fake.detach(), policy), fake_types)
+        fake = G_train(z, fake_types)
+        d_real = D_train(diff_augment(real, policy), types)
+        d_fake = D_train(diff_augment(fake.detach(), policy), fake_types)
         loss_d = F.softplus(-d_real).mean() + F.softplus(d_fake).mean()
         opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
         opt_d.step()
-        loss_g = F.softplus(-D(diff_augment(fake, policy), fake_types)).mean()
+        loss_g = F.softplus(-D_train(diff_augment(fake, policy), fake_types)).mean()
         opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         opt_g.step()
+        dist.sync_buffers(G, D)  # batch-norm statistics: rank 0's on every rank
         with torch.no_grad():
             # ramp the EMA up: a plain 0.999 average keeps mostly initial weights for the first
             # thousand steps, which with batch norm gives blank grey samples (seen in run 1)
@@ -153,7 +167,7 @@ def train(out: Path, data: Path | None, config: dict[str, Any], resume: bool) ->
                 b_ema.copy_(b)
         step += 1
         now = time.monotonic()
-        if now - last_print > 5 or step == config["steps"]:
+        if dist.is_main and (now - last_print > 5 or step == config["steps"]):
             last_print = now
             rate = (step - start_step) / max(now - started, 1e-9)
             eta = (config["steps"] - step) / max(rate, 1e-9)
@@ -163,14 +177,15 @@ def train(out: Path, data: Path | None, config: dict[str, Any], resume: bool) ->
                 file=sys.stderr,
                 flush=True,
             )
-        if step % config["sample_every"] == 0 or step == config["steps"]:
+        if dist.is_main and (step % config["sample_every"] == 0 or step == config["steps"]):
             with torch.no_grad():
                 sample = G_ema(fixed_z.to(device), fixed_t.to(device))
             run.save_samples(to_uint8_rgba(sample), step)
             run.log(step, loss_d=loss_d.item(), loss_g=loss_g.item())
         if step % config["checkpoint_every"] == 0 or step == config["steps"]:
-            run.save_state(step, parts, rng)
-    print(f"done: {step} steps; checkpoint in {run.dir}", file=sys.stderr)
+            run.save_state(step, parts, rng)  # every rank takes part; rank 0 writes
+    if dist.is_main:
+        print(f"done: {step} steps; checkpoint in {run.dir}", file=sys.stderr)
 
 
 class _ExportWrapper(torch.nn.Module):
@@ -245,10 +260,11 @@ def export(run_dir: Path, out: Path) -> Path:
         "license": "MIT (weights); training data CC BY 3.0 / CC BY 4.0 / Apache-2.0 / MIT",
         "metrics": previous,
     }
-    if Path(config["data"]).is_dir():  # trained on a folder of your own art
+    source = config.get("data")  # absent in runs made before own-art training existed
+    if source and Path(source).is_dir():  # trained on a folder of your own art
         manifest.update(
             name="shoes-own-art",
-            data=f"your own art: the images in the folder {Path(config['data']).name!r} "
+            data=f"your own art: the images in the folder {Path(source).name!r} "
             "(assetgen.training.image_folder rules)",
             license="set by the model's owner: the licence of the art it was trained on",
         )
