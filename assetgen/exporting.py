@@ -132,6 +132,17 @@ def write_atomic_many(files: Sequence[tuple[Path, bytes]]) -> None:
         raise
 
 
+def _process_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+#: Read once at import (setting it is process-wide): written files get the mode a plain open()
+#: would give them (0o666 less the umask), not mkstemp's private 0o600.
+_FILE_MODE = 0o666 & ~_process_umask()
+
+
 def _write_temp(path: Path, data: bytes) -> str:
     path = Path(path)
     try:
@@ -143,6 +154,7 @@ def _write_temp(path: Path, data: bytes) -> str:
         raise OutputError(f"cannot write {show_value(str(path))}: {exc}") from None
     try:
         with os.fdopen(fd, "wb") as fh:
+            os.fchmod(fh.fileno(), _FILE_MODE)
             fh.write(data)
     except OSError as exc:
         _remove_quietly(tmp)

@@ -114,3 +114,16 @@ def test_user_name_cannot_escape_the_output_folder(engine: Engine, tmp_path) -> 
 def test_writes_are_atomic_and_leave_no_temp_files(engine: Engine, tmp_path) -> None:
     engine.export(engine.generate("blob", count=5), "png", tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == [f"blob_{i}.png" for i in range(5)]
+
+
+def test_written_files_get_the_umask_mode_not_a_private_one(tmp_path) -> None:
+    """Assets go to build pipelines and other users: a file is readable as a plain open()
+    would make it (mkstemp alone would leave it 0o600)."""
+    import os
+
+    from assetgen.exporting import write_atomic
+
+    mask = os.umask(0o022)
+    os.umask(mask)
+    write_atomic(tmp_path / "a.png", b"x")
+    assert (tmp_path / "a.png").stat().st_mode & 0o777 == 0o666 & ~mask
