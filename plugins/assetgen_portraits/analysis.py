@@ -32,6 +32,14 @@ from .model import AttributeClassifier, PortraitGenerator
 ATTRIBUTE_GRID = (0.5, 1.0, 1.5, 2.0, 3.0, 4.0)
 FLIP_TARGET = 0.8
 #: Sample counts of the analysis (tests shrink them for tiny models).
+# How far past its tuned strength an attribute vector is pushed to find a paired edit. The
+# tuned strength (chosen to flip the attribute while keeping the rest, e.g. 4 for mouth_open)
+# moves the mouth in the feature maps too little to draw: on the shipped model, x1 and x3 gave
+# edits no face read as opened (effective 0.00-0.04), x6 gave 0.29 at locality 0.65, with
+# mouths visibly opening on a contact sheet. The edit stays local whatever the push: only the
+# region's channels change.
+PAIRED_PUSH = 6.0
+
 SIZES = {
     "attr_samples": 10000,  # faces classified to find the vectors
     "attr_test": 200,  # faces the strength of each vector is tuned on
@@ -246,8 +254,41 @@ def locality(still: np.ndarray, edited: np.ndarray, region: np.ndarray) -> np.nd
 def build_edit(
     name: str, layer: int, feats: np.ndarray, on: np.ndarray, k: int, max_shift: int
 ) -> dict[str, Any]:
+    """An edit from two groups of faces (the classifier's "on" and "off" readings)."""
     delta = feats[on].mean(0) - feats[~on].mean(0)  # C x H x W
+    return _edit_spec(name, layer, delta, feats[~on], k, max_shift)
+
+
+def build_paired_edit(
+    name: str, layer: int, off: np.ndarray, on: np.ndarray, region: np.ndarray, k: int,
+    max_shift: int,
+) -> dict[str, Any]:
+    """An edit from the same faces before and after a latent push toward the state: the
+    difference of paired feature maps is free of the faces' other differences (identity, hair,
+    pose), which swamp a comparison of two groups when the model rarely draws the state.
+    ``region`` (H x W, from the labelled pairs) keeps the pattern where the state lives."""
+    delta = (on - off).mean(0)
+    return _edit_spec(name, layer, delta, off, k, max_shift, region)
+
+
+def region_at(region_px: np.ndarray, size: int) -> np.ndarray:
+    """A 64 x 64 pixel region at a feature map's resolution, grown by one cell."""
+    px = np.asarray(region_px, dtype=bool)
+    cell = px.shape[0] // size
+    grid = px.reshape(size, cell, size, cell).any(axis=(1, 3))
+    grown = grid.copy()
+    for dy, dx in ((0, 1), (0, -1), (1, 0), (-1, 0), (1, 1), (1, -1), (-1, 1), (-1, -1)):
+        grown |= np.roll(np.roll(grid, dy, 0), dx, 1)
+    return grown
+
+
+def _edit_spec(
+    name: str, layer: int, delta: np.ndarray, off: np.ndarray, k: int, max_shift: int,
+    region: np.ndarray | None = None,
+) -> dict[str, Any]:
     energy = np.abs(delta).sum(0)
+    if region is not None and (energy * region).max() > 0:
+        energy = energy * region
     soft = energy / energy.max()
     soft = np.where(soft >= 0.25, soft, 0.0)  # the region: where the difference lives
     scores = (np.abs(delta) * (soft > 0)).sum((1, 2))
@@ -257,11 +298,11 @@ def build_edit(
         "layer": layer,
         "channels": channels.tolist(),
         "pattern": (delta[channels] * soft).astype(np.float32),
-        "reference": feats[~on].mean(0)[channels].astype(np.float32),
-        "template": np.abs(feats[:, channels]).mean((0, 1)).astype(np.float32),
+        "reference": off.mean(0)[channels].astype(np.float32),
+        "template": np.abs(off[:, channels]).mean((0, 1)).astype(np.float32),
         "max_shift": max_shift,
         "gain": 1.0,
-        "shape": list(feats.shape[1:]),
+        "shape": list(off.shape[1:]),
     }
 
 
@@ -284,32 +325,43 @@ def edit_frames(
 
 def discover_edit(
     G: PortraitGenerator, clf: AttributeClassifier, name: str, head: str, region_px: np.ndarray,
-    layers: Sequence[int], seed: int = 21,
+    layers: Sequence[int], seed: int = 21, direction: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Find the best (layer, channel count, gain) local edit that turns ``head`` on and off."""
+    """Find the best (layer, channel count, gain) local edit that turns ``head`` on and off.
+
+    With ``direction`` (the attribute vector for ``head``: name, vector, strength), each
+    candidate comes from paired feature maps (:func:`build_paired_edit`); without it, from the
+    faces the classifier reads as on and off (:func:`build_edit`)."""
     n, n_val = SIZES["edit_samples"], SIZES["edit_val"]
-    log(f"edit '{name}': classifying {n} generated faces")
+    if direction is not None:  # a paired difference needs far fewer faces than two groups
+        n = min(n, 512)
     ws = sample_ws(G, n, seed, 0.8)
-    probs = clf_mod.predict(clf, render(G, ws))[head][:, 1]
-    on = probs > 0.5
-    split = "p > 0.5"
-    if min(on.sum(), (~on).sum()) < SIZES["edit_min_group"]:
-        # a model that (almost) never draws one state: compare its likeliest half with the rest
-        log(f"  only {on.sum()} of {n} faces read as on: splitting at the median reading")
-        on = probs > np.median(probs)
-        split = "median"
-        if on.sum() == 0 or on.all():
-            raise RuntimeError(f"edit '{name}': the classifier reads every face the same")
+    on = np.zeros(0, bool)
+    if direction is not None:
+        push = PAIRED_PUSH * float(direction["strength"]) * torch.from_numpy(
+            np.asarray(direction["vector"], np.float32)
+        )
+        ws_on = ws + push
+        split = f"paired: latent '{direction['name']}' x {PAIRED_PUSH * direction['strength']:g}"
+        log(f"edit '{name}': {n} faces, each before and after the latent push ({split})")
+    else:
+        log(f"edit '{name}': classifying {n} generated faces")
+        on, split = _classifier_split(G, clf, ws, head, name)
     val_ws = sample_ws(G, n_val, seed + 1, 0.7)
     trials = []
     best: tuple[tuple[float, float], dict[str, Any]] | None = None
     for layer in layers:
         feats, _ = prefix_features(G, ws, layer)
         f_np = feats.numpy()
+        f_on = prefix_features(G, ws_on, layer)[0].numpy() if direction is not None else None
         val_feats, val_skips = prefix_features(G, val_ws, layer)
         channels = f_np.shape[1]
         for k in sorted({max(2, channels // 8), max(2, channels // 4), max(2, channels // 2)}):
-            spec = build_edit(name, layer, f_np, on, k, max_shift=1)
+            if f_on is not None:
+                region = region_at(region_px, f_np.shape[-1])
+                spec = build_paired_edit(name, layer, f_np, f_on, region, k, max_shift=1)
+            else:
+                spec = build_edit(name, layer, f_np, on, k, max_shift=1)
             for gain in (1.0, 1.5, 2.0, 3.0):
                 spec["gain"] = gain
                 edit = LocalEdit(spec)
@@ -328,6 +380,23 @@ def discover_edit(
                     best = (score, {**spec, "discovery": {**trial, "split": split}})
     assert best is not None
     return best[1], trials
+
+
+def _classifier_split(
+    G: PortraitGenerator, clf: AttributeClassifier, ws: torch.Tensor, head: str, name: str
+) -> tuple[np.ndarray, str]:
+    n = len(ws)
+    probs = clf_mod.predict(clf, render(G, ws))[head][:, 1]
+    on = probs > 0.5
+    split = "p > 0.5"
+    if min(on.sum(), (~on).sum()) < SIZES["edit_min_group"]:
+        # a model that (almost) never draws one state: compare its likeliest half with the rest
+        log(f"  only {on.sum()} of {n} faces read as on: splitting at the median reading")
+        on = probs > np.median(probs)
+        split = "median"
+        if on.sum() == 0 or on.all():
+            raise RuntimeError(f"edit '{name}': the classifier reads every face the same")
+    return on, split
 
 
 def serialisable(spec: dict[str, Any]) -> dict[str, Any]:

@@ -38,6 +38,9 @@ from .local_edits import LocalEdit
 MODEL_DIR = Path(__file__).resolve().parent / "model"
 ANIMATIONS = ("talk", "blink", "interpolate")
 MAX_ATTRIBUTE_STRENGTH = 5.0
+#: faces per ONNX call when generating stills (benchmarks/README.md: batch 32 was 1.4-1.7x
+#: faster than one by one)
+CALL_BATCH = 32
 
 
 def _shipped() -> dict[str, Any]:
@@ -283,13 +286,19 @@ class PortraitsGenerator(Generator):
         independently of the others, so a face's pixels do not depend on the batch it was in
         (the seeding rule; tests compare every batch with its single-seed requests)."""
         model = self._model(options)
-        ws = np.stack([self.ws_of(s, options, model) for s in seeds])
-        features, skip = model.bundle.session("synthesis_prefix.onnx").run(None, {"ws": ws})
-        (rgba,) = model.bundle.session("synthesis_suffix.onnx").run(
-            None,
-            {"features": features, "skip": skip, "ws": ws, "delta": np.zeros_like(features)},
-        )
-        return [ImageAsset(to_uint8(img)) for img in rgba]
+        assets = []
+        # at most CALL_BATCH faces per graph run: the gain is in the first few dozen, and
+        # memory grows with the batch (10,000 faces in one call need over 20 GB)
+        for start in range(0, len(seeds), CALL_BATCH):
+            part = seeds[start : start + CALL_BATCH]
+            ws = np.stack([self.ws_of(s, options, model) for s in part])
+            features, skip = model.bundle.session("synthesis_prefix.onnx").run(None, {"ws": ws})
+            (rgba,) = model.bundle.session("synthesis_suffix.onnx").run(
+                None,
+                {"features": features, "skip": skip, "ws": ws, "delta": np.zeros_like(features)},
+            )
+            assets.extend(ImageAsset(to_uint8(img)) for img in rgba)
+        return assets
 
     def frame_count(self, options: PortraitAnimationOptions) -> int | None:
         if options.animation != "talk":

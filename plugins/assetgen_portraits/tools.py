@@ -100,10 +100,17 @@ def _mixed_ws(G: PortraitGenerator, batch: int, config: dict[str, Any], device: 
     return ws
 
 
+#: ``assetgen train portraits`` runs under torchrun (docs/distributed.md); batch_size per process.
+SUPPORTS_DISTRIBUTED = True
+
+
 def train(out: Path, data: Path | None, config: dict[str, Any], resume: bool) -> None:
+    from assetgen.training import distributed
+
     if config["threads"]:
         torch.set_num_threads(config["threads"])
-    device = pick_device(config["device"])
+    dist = distributed.setup(pick_device(config["device"]))
+    device = dist.device
     images, _labels, _names, path = load_images(data)
     holdout = int(config["holdout"])
     if path.is_dir() and holdout > len(images) // 10:
@@ -121,9 +128,10 @@ def train(out: Path, data: Path | None, config: dict[str, Any], resume: bool) ->
         )
     train_images = images[: len(images) - holdout]
     config = {**config, "data": str(path), "holdout": holdout, "train_images": len(train_images)}
-    run = TrainingRun(out, config, resume=resume)
+    run = TrainingRun(out, config, resume=resume, dist=dist)
     torch.manual_seed(config["seed"])
-    rng = torch.Generator().manual_seed(config["seed"])
+    rng = torch.Generator().manual_seed(dist.rank_seed(config["seed"]))
+    shard = torch.from_numpy(dist.shard(len(train_images)))  # this process's share
     G, D, G_ema = _make_models(config, device)
     betas = (0.0, 0.99)
     opt_g = torch.optim.Adam(G.parameters(), lr=config["lr"], betas=betas, eps=1e-8)
@@ -134,22 +142,26 @@ def train(out: Path, data: Path | None, config: dict[str, Any], resume: bool) ->
     )
     step = 0
     parts = {"G": G, "D": D, "G_ema": G_ema, "opt_g": opt_g, "opt_d": opt_d}
+    dist.reseed_torch(config["seed"])  # each rank its own noise (rank 0: unchanged)
     if resume:
         step = run.restore_state(parts, rng)
     n_g = sum(p.numel() for p in G.parameters())
     n_d = sum(p.numel() for p in D.parameters())
-    print(
-        f"portraits StyleGAN: G {n_g / 1e6:.2f} M, D {n_d / 1e6:.2f} M parameters, "
-        f"{len(train_images)} training images, device {device}",
-        file=sys.stderr,
-    )
+    effective = f", effective batch {config['batch_size']} x {dist.world_size}"
+    if dist.is_main:
+        print(
+            f"portraits StyleGAN: G {n_g / 1e6:.2f} M, D {n_d / 1e6:.2f} M parameters, "
+            f"{len(train_images)} training images, device {device}"
+            + (effective if dist.enabled else ""),
+            file=sys.stderr,
+        )
     fixed_z = torch.randn(64, config["z_dim"], generator=torch.Generator().manual_seed(7))
     policy = check_policy(list(config["augment"]))
     batch = config["batch_size"]
     started, last_print = time.monotonic(), 0.0
     start_step = step
     while step < config["steps"]:
-        idx = torch.randint(0, len(train_images), (batch,), generator=rng)
+        idx = shard[torch.randint(0, len(shard), (batch,), generator=rng)]
         real = to_model_range(train_images[idx.numpy()]).to(device)
         # discriminator
         with torch.no_grad():
@@ -167,6 +179,9 @@ def train(out: Path, data: Path | None, config: dict[str, Any], resume: bool) ->
             )
             r1 = grad.pow(2).sum(dim=(1, 2, 3)).mean()
             (r1 * (config["r1_gamma"] / 2) * config["r1_every"]).backward()
+        # under torchrun: gradients averaged over the ranks by hand, as StyleGAN3 does (DDP's
+        # backward hooks do not cover the R1 term taken with autograd.grad)
+        dist.average_gradients(D)
         opt_d.step()
         # generator
         for p in D.parameters():
@@ -175,10 +190,12 @@ def train(out: Path, data: Path | None, config: dict[str, Any], resume: bool) ->
         loss_g = F.softplus(-D(diff_augment(fake, policy))).mean()
         opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
+        dist.average_gradients(G)
         opt_g.step()
         for p in D.parameters():
             p.requires_grad_(True)
         step += 1
+        dist.sync_buffers(G)  # w_avg: rank 0's on every rank
         with torch.no_grad():
             ema_nimg = min(config["ema_kimg"] * 1000, step * batch * config["ema_rampup"])
             beta = 0.5 ** (batch / max(ema_nimg, 1e-8))
@@ -187,7 +204,7 @@ def train(out: Path, data: Path | None, config: dict[str, Any], resume: bool) ->
             for b_ema, b in zip(G_ema.buffers(), G.buffers(), strict=True):
                 b_ema.copy_(b)
         now = time.monotonic()
-        if now - last_print > 10 or step == config["steps"]:
+        if dist.is_main and (now - last_print > 10 or step == config["steps"]):
             last_print = now
             rate = (step - start_step) / max(now - started, 1e-9)
             eta = (config["steps"] - step) / max(rate, 1e-9)
@@ -198,14 +215,15 @@ def train(out: Path, data: Path | None, config: dict[str, Any], resume: bool) ->
                 file=sys.stderr,
                 flush=True,
             )
-        if step % config["sample_every"] == 0 or step == config["steps"]:
+        if dist.is_main and (step % config["sample_every"] == 0 or step == config["steps"]):
             with torch.no_grad():
                 sample = G_ema(fixed_z.to(device))
             run.save_samples(to_uint8_rgba(sample), step)
             run.log(step, loss_d=loss_d.item(), loss_g=loss_g.item(), r1=r1.item())
         if step % config["checkpoint_every"] == 0 or step == config["steps"]:
-            run.save_state(step, parts, rng)
-    print(f"done: {step} steps; checkpoint in {run.dir}", file=sys.stderr)
+            run.save_state(step, parts, rng)  # every rank takes part; rank 0 writes
+    if dist.is_main:
+        print(f"done: {step} steps; checkpoint in {run.dir}", file=sys.stderr)
 
 
 def load_run_generator(run_dir: Path) -> tuple[PortraitGenerator, dict[str, Any], int]:
@@ -488,11 +506,16 @@ def _labelled_analysis(
         "eyes": analysis.pixel_region(pairs["closed"], pairs["eyes_closed"]),
     }
     attributes = analysis.attribute_vectors(G, clf)
+    # each edit is found from paired feature maps, the same faces before and after the
+    # attribute vector's push, kept to the region the labelled pairs show (analysis.py)
+    vectors = {a["name"]: a for a in attributes}
     mouth, mouth_trials = analysis.discover_edit(
-        G, clf, "mouth", "mouth_open", regions["mouth"], EDIT_LAYERS
+        G, clf, "mouth", "mouth_open", regions["mouth"], EDIT_LAYERS,
+        direction=vectors.get("mouth_open"),
     )
     blink, blink_trials = analysis.discover_edit(
-        G, clf, "blink", "eyes_closed", regions["eyes"], [int(mouth["layer"])]
+        G, clf, "blink", "eyes_closed", regions["eyes"], [int(mouth["layer"])],
+        direction=vectors.get("eyes_closed"),
     )
     return {
         "classifier": clf,

@@ -69,6 +69,16 @@ def test_seeding_rule_and_determinism(engine: Engine) -> None:
     assert [a.to_png() for a in again] == [a.to_png() for a in batch]
 
 
+def test_a_large_request_matches_single_requests_across_call_batches(engine: Engine) -> None:
+    """Stills run CALL_BATCH faces per graph call; a face's pixels must not depend on the
+    call it was in, nor on its place in it (the seeding rule)."""
+    n = plugin.CALL_BATCH + 8
+    batch = engine.generate("portraits", seed=100, count=n)
+    for k in (0, 1, plugin.CALL_BATCH - 1, plugin.CALL_BATCH, n - 1):
+        (single,) = engine.generate("portraits", seed=100 + k)
+        assert batch[k].to_png() == single.to_png(), k
+
+
 def test_truncation_zero_gives_the_average_face(engine: Engine) -> None:
     faces = engine.generate("portraits", seed=0, count=3, truncation=0.0)
     assert faces[0].to_png() == faces[1].to_png() == faces[2].to_png()
