@@ -163,6 +163,11 @@ def eval_command(
     click.echo(json.dumps(report, indent=2))
 
 
+def _takes_model(cls: Any) -> bool:
+    """Whether a generator class has a ``model`` option to select installed models with."""
+    return any(spec.name == "model" for spec in cls.Options.specs())
+
+
 def _model_generator(generator: str) -> str:
     """``generator`` when it is registered and has a ``model`` option to select models with."""
     from .cli import _state
@@ -213,12 +218,15 @@ def models_command(generator: str | None) -> None:
     from .cli import _state
 
     registry = _state().manager.registry
-    names = [_model_generator(generator)] if generator else sorted(registry.generators)
+    names = (
+        [_model_generator(generator)]
+        if generator
+        else [g for g, cls in sorted(registry.generators.items()) if _takes_model(cls)]
+    )
     click.echo(f"models path: {model_store.models_path()}")
     for gen in names:
         found = model_store.installed(gen)
-        if generator or found:
-            click.echo(f"{gen}: " + ", ".join([model_store.DEFAULT_MODEL, *found]))
+        click.echo(f"{gen}: " + ", ".join([model_store.DEFAULT_MODEL, *found]))
 
 
 @click.command("remove-model")
