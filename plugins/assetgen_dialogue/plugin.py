@@ -63,6 +63,13 @@ class DialogueOptions(Options):
         200, "Most characters in the line, prompt included.", ge=1, le=MAX_CHARS
     )
     prompt: str = option("", "Text the line begins with (optional).", max_length=MAX_CHARS)
+    archetype_guidance: float = option(
+        0.0,
+        "Strengthen the archetype's voice: each character's log-probabilities are pushed away "
+        "from their mean over all archetypes by this factor (0 = off; about 3x slower when on).",
+        ge=0.0,
+        le=8.0,
+    )
 
 
 class DialogueGenerator(Generator):
@@ -170,16 +177,24 @@ class DialogueGenerator(Generator):
         eos, newline = special["eos"], index.get("\n")
         banned = np.array([special["pad"], special["bos"]])
         layers, hidden = bundle.manifest["layers"], bundle.manifest["hidden"]
-        h = np.zeros((layers, 1, hidden), np.float32)
+        guidance = float(options.archetype_guidance)
+        # with guidance, one batch: the requested archetype, then every archetype (their mean
+        # is the "any speaker" reference the line is pushed away from)
+        rows = [arch_id, *range(len(archetypes))] if guidance > 0 else [arch_id]
+        h = np.zeros((layers, len(rows), hidden), np.float32)
         c = np.zeros_like(h)
-        arch = np.array([arch_id], np.int64)
+        arch = np.array(rows, np.int64)
 
         def step(token: int) -> np.ndarray:
             nonlocal h, c
-            logits, h, c = session.run(
-                None, {"char": np.array([token], np.int64), "archetype": arch, "h": h, "c": c}
-            )
-            return np.asarray(logits[0], dtype=np.float64)
+            chars = np.full(len(rows), token, np.int64)
+            logits, h, c = session.run(None, {"char": chars, "archetype": arch, "h": h, "c": c})
+            out = np.asarray(logits, dtype=np.float64)
+            if guidance == 0:
+                return out[0]
+            logp = out - out.max(1, keepdims=True)
+            logp -= np.log(np.exp(logp).sum(1, keepdims=True))
+            return logp[0] + guidance * (logp[0] - logp[1:].mean(0))
 
         logits = step(special["bos"])
         for ch in options.prompt:

@@ -82,6 +82,7 @@ EVAL_CONFIG: dict[str, Any] = {
     "kn_order": 5,  # 0 skips the Kneser-Ney baseline
     "batch_size": 256,
     "novel_min_chars": 30,
+    "archetype_guidance": 0.0,  # the generator option of that name, for the generated lines
 }
 #: ``assetgen train dialogue`` runs under torchrun (docs/distributed.md); batch_size is per process.
 SUPPORTS_DISTRIBUTED = True
@@ -867,6 +868,7 @@ def evaluate(model_dir: Path | None, out: Path | None, config: dict[str, Any]) -
             top_k=config["top_k"],
             top_p=config["top_p"],
             max_chars=config["max_chars"],
+            archetype_guidance=config["archetype_guidance"],
         )
         generated[name] = [a.text for a in assets]  # type: ignore[union-attr]
     seconds = time.monotonic() - started

@@ -92,6 +92,21 @@ def test_sampling_options(engine: Engine) -> None:
     assert any(a.metadata["stop"] == "max_chars" for a in short)
 
 
+def test_archetype_guidance_is_deterministic_and_off_by_default(engine: Engine) -> None:
+    base = texts(engine.generate("dialogue", seed=0, count=6, archetype="fool"))
+    off = texts(engine.generate("dialogue", seed=0, count=6, archetype="fool",
+                                archetype_guidance=0.0))
+    assert off == base
+    guided = texts(engine.generate("dialogue", seed=0, count=6, archetype="fool",
+                                   archetype_guidance=4.0))
+    again = texts(engine.generate("dialogue", seed=0, count=6, archetype="fool",
+                                  archetype_guidance=4.0))
+    assert guided == again and guided != base
+    # the seeding rule holds with guidance too
+    (single,) = engine.generate("dialogue", seed=3, archetype="fool", archetype_guidance=4.0)
+    assert single.text == guided[3]
+
+
 def test_prompt_begins_the_line(engine: Engine) -> None:
     lines = engine.generate("dialogue", seed=3, count=4, prompt="Good morrow", archetype="elder")
     assert all(line.text.startswith("Good morrow") for line in lines)
@@ -118,6 +133,8 @@ def test_prompt_begins_the_line(engine: Engine) -> None:
         ({"prompt": "Café\n"}, r"option 'prompt' contains characters .*'\\n', 'é'"),
         ({"prompt": "Hark", "max_chars": 3}, "option 'prompt' is 4 characters long"),
         ({"speaker": "x"}, "unknown option 'speaker'"),
+        ({"archetype_guidance": -1}, "option 'archetype_guidance' must be a number from 0 to 8"),
+        ({"archetype_guidance": 9}, "option 'archetype_guidance' must be a number from 0 to 8"),
     ],
 )
 def test_bad_options(engine: Engine, options: dict[str, Any], fragment: str) -> None:
