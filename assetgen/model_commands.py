@@ -16,7 +16,8 @@ import click
 from .errors import InvalidOptionsError, UnknownGeneratorError, show_value
 
 
-def _tools(generator: str) -> ModuleType:
+def _registered(generator: str) -> tuple[Any, Any]:
+    """The plugin registry and ``generator``'s class (without starting an engine)."""
     from .cli import _state
 
     registry = _state().manager.registry
@@ -26,6 +27,11 @@ def _tools(generator: str) -> ModuleType:
             f"unknown generator {show_value(generator)}; "
             f"available: {', '.join(sorted(registry.generators))}"
         )
+    return registry, cls
+
+
+def _tools(generator: str) -> ModuleType:
+    registry, cls = _registered(generator)
     if not cls.tools:
         trainable = sorted(g for g, c in registry.generators.items() if c.tools)
         raise InvalidOptionsError(
@@ -170,21 +176,9 @@ def _takes_model(cls: Any) -> bool:
 
 def _model_generator(generator: str) -> str:
     """``generator`` when it is registered and has a ``model`` option to select models with."""
-    from .cli import _state
-
-    registry = _state().manager.registry
-    cls = registry.generators.get(generator)
-    if cls is None:
-        raise UnknownGeneratorError(
-            f"unknown generator {show_value(generator)}; "
-            f"available: {', '.join(sorted(registry.generators))}"
-        )
-    if not any(spec.name == "model" for spec in cls.Options.specs()):
-        selectable = sorted(
-            g
-            for g, c in registry.generators.items()
-            if any(spec.name == "model" for spec in c.Options.specs())
-        )
+    registry, cls = _registered(generator)
+    if not _takes_model(cls):
+        selectable = sorted(g for g, c in registry.generators.items() if _takes_model(c))
         raise InvalidOptionsError(
             f"generator '{generator}' has no 'model' option, so installed models cannot be "
             f"selected for it; generators that take one: {', '.join(selectable) or 'none'}",

@@ -72,8 +72,10 @@ def resolve(generator: str, name: str, default_dir: Path) -> Path:
     """The folder of model ``name`` for ``generator``: ``default`` is the shipped model."""
     if name == DEFAULT_MODEL:
         return default_dir
-    available = installed(generator)
-    if name not in available:
+    folder = models_path() / generator / name
+    # one stat per request; the folder is listed only to explain a miss
+    if not (NAME_PATTERN.fullmatch(name) and (folder / "manifest.json").is_file()):
+        available = installed(generator)
         raise InvalidOptionsError(
             f"option 'model': no {generator} model named {show_value(name)} is installed in "
             f"{models_path() / generator}; available: "
@@ -82,7 +84,7 @@ def resolve(generator: str, name: str, default_dir: Path) -> Path:
             parameter="model",
             value=name,
         )
-    return models_path() / generator / name
+    return folder
 
 
 def install(generator: str, source: Path, name: str, *, force: bool = False) -> Path:

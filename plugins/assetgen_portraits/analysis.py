@@ -34,10 +34,11 @@ FLIP_TARGET = 0.8
 #: Sample counts of the analysis (tests shrink them for tiny models).
 # How far past its tuned strength an attribute vector is pushed to find a paired edit. The
 # tuned strength (chosen to flip the attribute while keeping the rest, e.g. 4 for mouth_open)
-# moves the mouth in the feature maps too little to draw: on the shipped model, x1 and x3 gave
-# edits no face read as opened (effective 0.00-0.04), x6 gave 0.29 at locality 0.65, with
-# mouths visibly opening on a contact sheet. The edit stays local whatever the push: only the
-# region's channels change.
+# moves the mouth in the feature maps too little to draw: on the shipped model, pushes of 1x
+# and 3x gave edits whose frames looked like the still on a contact sheet, 6x visibly opened
+# mouths. The export's log lists every candidate's effective share and locality at this push
+# (`assetgen export portraits RUN --out DIR`). The edit stays local whatever the push: only
+# the region's channels change.
 PAIRED_PUSH = 6.0
 
 SIZES = {

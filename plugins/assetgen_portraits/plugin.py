@@ -288,7 +288,7 @@ class PortraitsGenerator(Generator):
         model = self._model(options)
         assets = []
         # at most CALL_BATCH faces per graph run: the gain is in the first few dozen, and
-        # memory grows with the batch (10,000 faces in one call need over 20 GB)
+        # memory grows with the batch (10,000 faces in one call ran a 24 GB machine out of it)
         for start in range(0, len(seeds), CALL_BATCH):
             part = seeds[start : start + CALL_BATCH]
             ws = np.stack([self.ws_of(s, options, model) for s in part])
