@@ -32,14 +32,24 @@ and up to :data:`CHUNK` consecutive seeds) to a *chunk maker* and takes back one
 :class:`ChunkResult` per task, in order. The default maker runs each task in this process as
 it is needed (:func:`make_chunk`); :mod:`assetgen.ray_batch` runs them on Ray workers. Writing,
 the journal, progress and the manifest stay here, so every maker gives the same files.
+
+The writing happens on one writer thread (:class:`_Writer`) while the next chunk is made: a
+chunk's per-item files are rendered (for the local maker: PNG encoding), written and flushed,
+then journaled, chunk after chunk in the job's order, with at most :data:`WRITE_AHEAD` chunks
+waiting, so memory stays flat. An error on the writer thread stops it and is raised by
+:func:`run_job` as it is; an error or Ctrl-C while making a chunk lets the writer finish the
+chunks already made first (they are complete work), then is raised.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
+import queue
 import re
+import threading
 import tomllib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -75,6 +85,9 @@ MANIFEST_NAME = "manifest.json"
 #: Items generated per engine call: big enough to batch model calls, small enough that an
 #: interruption loses little work.
 CHUNK = 16
+#: Made chunks that may wait for the writer thread (besides the one it is writing): the maker
+#: runs at most this far ahead of the disk.
+WRITE_AHEAD = 1
 
 _JOB_KEYS = {"out", "run"}
 _RUN_KEYS = {"name", "generator", "seed", "count", "animate", "frames", "formats", "options"}
@@ -380,42 +393,110 @@ class ChunkTask:
 @dataclass
 class ChunkResult:
     """What a chunk maker returns for one task: each ``todo`` seed's per-item files (format and
-    file, in the run's format order) and, when the task asked to keep them, the assets."""
+    file, in the run's format order) and, when the task asked to keep them, the assets.
+
+    A maker may leave the rendering to the writer: then ``unrendered`` holds each ``todo``
+    seed's asset and ``files`` is empty (the local maker does this, so that PNG encoding runs on
+    the writer thread while the next chunk is generated)."""
 
     task: ChunkTask
     files: dict[int, list[tuple[str, OutputFile]]] = field(default_factory=dict)
     assets: list[Asset] | None = None
+    unrendered: dict[int, Asset] | None = None
 
 
 #: Turns the job's tasks (pulled lazily, in order) into one result per task, in the same order.
 ChunkMaker = Callable[[Iterator[ChunkTask]], Iterable[ChunkResult]]
 
 
-def make_chunk(engine: Engine, task: ChunkTask) -> ChunkResult:
-    """Generate one chunk's assets and render its per-item files (the work of every maker)."""
+def make_chunk(engine: Engine, task: ChunkTask, *, render: bool = True) -> ChunkResult:
+    """Generate one chunk's assets and (``render``) render its per-item files (the work of
+    every maker); without ``render`` the ``todo`` seeds' assets come back unrendered."""
     if not task.needs_work:
         return ChunkResult(task)
     run = task.run
     assets = _make(engine, run, task.seeds[0], len(task.seeds))
-    per_asset = [f for f in run.formats if engine.exporter(f).per_asset]
     todo = set(task.todo)
-    files = {
+    pending = {seed: asset for seed, asset in zip(task.seeds, assets, strict=True) if seed in todo}
+    kept = assets if task.keep else None
+    if not render:
+        return ChunkResult(task, assets=kept, unrendered=pending)
+    return ChunkResult(task, render_items(engine, run, pending), kept)
+
+
+def render_items(
+    engine: Engine, run: RunSpec, assets: dict[int, Asset]
+) -> dict[int, list[tuple[str, OutputFile]]]:
+    """Each seed's per-item files: format and file, in the run's format order."""
+    per_asset = [f for f in run.formats if engine.exporter(f).per_asset]
+    return {
         seed: [(fmt, f) for fmt in per_asset for f in engine.render([asset], fmt)]
-        for seed, asset in zip(task.seeds, assets, strict=True)
-        if seed in todo
+        for seed, asset in assets.items()
     }
-    return ChunkResult(task, files, assets if task.keep else None)
 
 
 def local_chunks(engine: Engine) -> ChunkMaker:
     """The default maker: each task in this process, one at a time, when it is needed (so an
-    interruption loses at most the chunk in hand)."""
+    interruption loses at most the chunks in hand); the per-item files are rendered by the
+    writer thread."""
 
     def make(tasks: Iterator[ChunkTask]) -> Iterator[ChunkResult]:
         for task in tasks:
-            yield make_chunk(engine, task)
+            yield make_chunk(engine, task, render=False)
 
     return make
+
+
+class _Writer:
+    """One background thread that runs jobs (a chunk's writes) in the order submitted.
+
+    At most :data:`WRITE_AHEAD` jobs wait besides the one running, so ``submit`` blocks when
+    the maker is further ahead. The first error stops the work: later jobs are dropped and the
+    error (the same exception object, so the same type and message) is raised in the calling
+    thread by the next ``submit`` or by ``finish``.
+    """
+
+    def __init__(self) -> None:
+        self._jobs: queue.Queue[Callable[[], None] | None] = queue.Queue(maxsize=WRITE_AHEAD)
+        self._error: BaseException | None = None
+        # a daemon: should the process be ended while a write is under way, the write is
+        # atomic and the journal tolerates a torn line, so nothing waits on it at exit
+        self._thread = threading.Thread(
+            target=self._work, name="assetgen-batch-writer", daemon=True
+        )
+        self._thread.start()
+
+    def _work(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            if self._error is None:
+                try:
+                    job()
+                except BaseException as exc:  # raised in the calling thread
+                    self._error = exc
+
+    def _raise(self) -> None:
+        error = self._error
+        if error is not None:
+            raise error
+
+    def submit(self, job: Callable[[], None]) -> None:
+        self._raise()
+        self._jobs.put(job)
+        self._raise()
+
+    def finish(self) -> None:
+        """Wait for every job submitted; raise the first error of any."""
+        self.stop()
+        self._raise()
+
+    def stop(self) -> None:
+        """Let the jobs submitted run (or be dropped after an error), then end the thread."""
+        if self._thread.is_alive():
+            self._jobs.put(None)
+            self._thread.join()
 
 
 def run_job(
@@ -447,10 +528,19 @@ def run_job(
     ]
     maker = chunks or local_chunks(engine)
     results = iter(maker(_tasks(job, journal, group_done)))
-    for number, run in enumerate(job.runs, start=1):
-        bar = Progress(run.count, f"[{number}/{len(job.runs)}] {run.name}", enabled=progress)
-        _run_one(engine, job.out, run, journal, result, bar, results, group_done[number - 1])
-        bar.close()
+    writer = _Writer()
+    try:
+        for number, run in enumerate(job.runs, start=1):
+            bar = Progress(run.count, f"[{number}/{len(job.runs)}] {run.name}", enabled=progress)
+            _run_one(
+                engine, job.out, run, journal, result, bar, results, group_done[number - 1], writer
+            )
+            writer.submit(bar.close)
+        writer.finish()
+    finally:
+        # an error or Ctrl-C here: the chunks already made are written first (stop() waits
+        # for them), then the error goes on
+        writer.stop()
     manifest = {
         "assetgen_version": __version__,
         "job": job.source.name,
@@ -485,38 +575,74 @@ def _run_one(
     bar: Progress,
     results: Iterator[ChunkResult],
     group_done: dict[str, dict[str, Any] | None],
+    writer: _Writer,
 ) -> None:
-    grouped = list(group_done)
+    """Take the run's chunks from the maker (this thread) and hand each to the writer thread,
+    which writes, journals and counts them in order."""
     kept: list[Asset] = []
     for chunk_seeds in _chunks(run.seed, run.count):
         chunk = next(results)
         task = chunk.task
         if (task.run.name, list(task.seeds)) != (run.name, chunk_seeds):
             raise RuntimeError(f"chunk maker returned {task.run.name} {task.seeds} out of order")
-        if not task.needs_work:
-            for s in chunk_seeds:
-                _collect(result, journal.entries[(run.name, run.fingerprint, f"item:{s}")])
-            result.skipped += len(chunk_seeds)
-            bar.advance(len(chunk_seeds))
-            continue
-        # the chunk's files are written (and flushed) together, then journaled together
-        groups = [([seed], chunk.files[seed]) for seed in chunk_seeds if seed in task.todo]
-        records = _write(out, run, groups, taken=result.paths)
-        journal.record(
-            run,
-            [(f"item:{seeds[0]}", recs) for (seeds, _), recs in zip(groups, records, strict=True)],
-        )
-        result.written += sum(len(files) for _, files in groups)
-        result.skipped += len(chunk_seeds) - len(groups)
-        for seed in chunk_seeds:
-            _collect(result, journal.entries[(run.name, run.fingerprint, f"item:{seed}")])
-        if task.keep:
+        if task.keep and task.needs_work:
             if chunk.assets is None:
                 raise RuntimeError(f"chunk maker dropped the assets of {run.name} {task.seeds}")
             kept.extend(chunk.assets)
+        writer.submit(
+            functools.partial(
+                _write_chunk, engine, out, run, journal, result, bar, chunk, chunk_seeds
+            )
+        )
+    writer.submit(
+        functools.partial(_write_groups, engine, out, run, journal, result, group_done, kept)
+    )
+
+
+def _write_chunk(
+    engine: Engine,
+    out: Path,
+    run: RunSpec,
+    journal: Journal,
+    result: BatchResult,
+    bar: Progress,
+    chunk: ChunkResult,
+    chunk_seeds: list[int],
+) -> None:
+    """On the writer thread: one chunk's files rendered if need be, written and flushed
+    together, then journaled together."""
+    task = chunk.task
+    if not task.needs_work:
+        for s in chunk_seeds:
+            _collect(result, journal.entries[(run.name, run.fingerprint, f"item:{s}")])
+        result.skipped += len(chunk_seeds)
         bar.advance(len(chunk_seeds))
-    for fmt in grouped:
-        entry = group_done[fmt]
+        return
+    files = chunk.files if chunk.unrendered is None else render_items(engine, run, chunk.unrendered)
+    groups = [([seed], files[seed]) for seed in chunk_seeds if seed in task.todo]
+    records = _write(out, run, groups, taken=result.paths)
+    journal.record(
+        run,
+        [(f"item:{seeds[0]}", recs) for (seeds, _), recs in zip(groups, records, strict=True)],
+    )
+    result.written += sum(len(files) for _, files in groups)
+    result.skipped += len(chunk_seeds) - len(groups)
+    for seed in chunk_seeds:
+        _collect(result, journal.entries[(run.name, run.fingerprint, f"item:{seed}")])
+    bar.advance(len(chunk_seeds))
+
+
+def _write_groups(
+    engine: Engine,
+    out: Path,
+    run: RunSpec,
+    journal: Journal,
+    result: BatchResult,
+    group_done: dict[str, dict[str, Any] | None],
+    kept: list[Asset],
+) -> None:
+    """On the writer thread, after the run's chunks: its whole-request files (a sprite sheet)."""
+    for fmt, entry in group_done.items():
         if entry is None:
             files = [(fmt, f) for f in engine.render(kept, fmt, name=run.name)]
             seeds = list(range(run.seed, run.seed + run.count))

@@ -167,8 +167,9 @@ class Engine:
             )
         for asset in assets:
             self._check_asset(generator_id, generator.kind, asset)
+        model_sha256 = self._call_plugin(generator_id, generator.model_sha256, parsed)
         for item_seed, asset in zip(seeds, assets, strict=True):
-            self._stamp(asset, generator, item_seed, parsed)
+            self._stamp(asset, generator, item_seed, parsed, model_sha256)
         return assets
 
     def animate(
@@ -192,10 +193,11 @@ class Engine:
         if not isinstance(anim, AnimationAsset) or len(anim.frames) != frames:
             raise self._plugin_error(generator_id, f"animate did not return {frames} frames")
         self._check_asset(generator_id, "animation", anim)
-        self._stamp(anim, generator, seed, parsed)
+        model_sha256 = self._call_plugin(generator_id, generator.model_sha256, parsed)
+        self._stamp(anim, generator, seed, parsed, model_sha256)
         anim.metadata.update(frames=frames, fps=anim.fps)
         for index, frame in enumerate(anim.frames):
-            self._stamp(frame, generator, seed, parsed)
+            self._stamp(frame, generator, seed, parsed, model_sha256)
             frame.metadata["frame"] = index
         return anim
 
@@ -347,13 +349,22 @@ class Engine:
             f"generator '{generator_id}' (plugin '{plugin}') failed: {what}", plugin=plugin
         )
 
-    def _stamp(self, asset: Asset, generator: Generator, seed: int, options: Options) -> None:
+    def _stamp(
+        self,
+        asset: Asset,
+        generator: Generator,
+        seed: int,
+        options: Options,
+        model_sha256: str | None,
+    ) -> None:
+        """Record how ``asset`` was made (``model_sha256``: asked of the generator once per
+        request, not once per asset)."""
         asset.metadata.update(
             generator=generator.id,
             plugin=self._registry.sources[("generator", generator.id)],
             seed=seed,
             options=options.to_dict(),
-            model_sha256=self._call_plugin(generator.id, generator.model_sha256, options),
+            model_sha256=model_sha256,
             assetgen_version=__version__,
         )
 

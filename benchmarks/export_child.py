@@ -1,17 +1,21 @@
 """``assetgen batch`` in a fresh process, timed by parts (run by the batch-export benchmark).
 
     python -m benchmarks.export_child --job JOB --out DIR --model MODEL_DIR [--device cpu]
-        [--no-fsync] [--intra-op N] [--no-spin]
+        [--no-fsync] [--intra-op N] [--no-spin] [--png-level N]
 
 Points the portraits plugin at MODEL_DIR, runs the CLI's ``batch`` command exactly as
 ``assetgen batch JOB --out DIR --quiet`` does, and prints one JSON line: the command's time,
 and how much of it went to generating, PNG encoding, file writes and the journal (measured by
-wrapping those functions; what is left is orchestration: the loops, resume checks, progress,
-the manifest). The wrappers cost a few microseconds per chunk or file.
+wrapping those functions). The batch command writes on a writer thread while the main thread
+generates the next chunk: time spent on that thread is reported apart, as ``writer thread:
+...`` (it overlaps the main thread's), and the main thread's time blocked on the writer as
+``waiting for the writer``. What is left of the main thread's time is orchestration: the loops,
+resume checks, the manifest. The wrappers cost a few microseconds per chunk or file.
 
 Experiments (the suite's ``--tune``) change one thing in this process only: ``--no-fsync``
 makes ``os.fsync`` a no-op (the most that fewer fsyncs could save), ``--intra-op N`` and
-``--no-spin`` change the ONNX Runtime session options the engine's runtime makes.
+``--no-spin`` change the ONNX Runtime session options the engine's runtime makes,
+``--png-level N`` encodes PNGs at zlib compress level N instead of the product's.
 """
 
 from __future__ import annotations
@@ -23,23 +27,26 @@ STARTED = time.perf_counter()
 import argparse  # noqa: E402
 import functools  # noqa: E402
 import json  # noqa: E402
+import threading  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 PARTS: dict[str, float] = {}
+#: prefix of the parts timed on another thread than the main one (the batch writer's)
+WRITER = "writer thread: "
 
 
 def timed(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
-    PARTS.setdefault(name, 0.0)
-
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         start = time.perf_counter()
         try:
             return fn(*args, **kwargs)
         finally:
-            PARTS[name] += time.perf_counter() - start
+            main = threading.current_thread() is threading.main_thread()
+            key = name if main else WRITER + name
+            PARTS[key] = PARTS.get(key, 0.0) + time.perf_counter() - start
 
     return wrapper
 
@@ -53,6 +60,7 @@ def main() -> None:
     parser.add_argument("--no-fsync", action="store_true")
     parser.add_argument("--intra-op", type=int)
     parser.add_argument("--no-spin", action="store_true")
+    parser.add_argument("--png-level", type=int)
     args = parser.parse_args()
 
     import assetgen_portraits.plugin as portraits
@@ -78,6 +86,21 @@ def main() -> None:
 
         Runtime.session_options = tuned_options  # type: ignore[method-assign]
 
+    if args.png_level is not None:
+        import io
+
+        import assetgen_exporters.images as images
+        from PIL import Image
+
+        def encode_png(rgba: Any) -> bytes:
+            buf = io.BytesIO()
+            Image.fromarray(rgba, mode="RGBA").save(
+                buf, format="PNG", optimize=False, compress_level=args.png_level
+            )
+            return buf.getvalue()
+
+        images.encode_png = encode_png  # what the png and sheet formats call
+
     portraits.MODEL_DIR = args.model
     for owner, attr, name in (
         (batch, "load_job", "load job (validate, verify model)"),
@@ -85,6 +108,8 @@ def main() -> None:
         (Engine, "render", "PNG encoding (engine.render)"),
         (batch, "_write", "file writes (write_atomic + sha256)"),
         (batch.Journal, "record", "journal (append + fsync)"),
+        (getattr(batch, "_Writer", None), "submit", "waiting for the writer"),
+        (getattr(batch, "_Writer", None), "finish", "waiting for the writer"),
     ):
         if hasattr(owner, attr):  # batch.py may change under us: time what is there
             setattr(owner, attr, timed(name, getattr(owner, attr)))
@@ -95,7 +120,8 @@ def main() -> None:
         raise SystemExit(status)
     command = done - imported
     parts = dict(PARTS)
-    parts["orchestration (the rest)"] = command - sum(PARTS.values())
+    main_thread = sum(v for k, v in PARTS.items() if not k.startswith(WRITER))
+    parts["orchestration (the rest)"] = command - main_thread
     print(json.dumps({"command_s": command, "import_s": imported - STARTED, "parts_s": parts}))
 
 

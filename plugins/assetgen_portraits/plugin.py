@@ -234,21 +234,37 @@ class PortraitsGenerator(Generator):
 
     # -- W arithmetic ------------------------------------------------------------------------
 
-    def w_of(self, seed: int, truncation: float, model: _Model) -> np.ndarray:
-        z = np.random.default_rng(seed).standard_normal(model.z_dim).astype(np.float32)
-        (w,) = model.bundle.session("mapping.onnx").run(None, {"z": z[None]})
-        w = w[0]
+    @staticmethod
+    def z_of(seed: int, model: _Model) -> np.ndarray:
+        """The latent of one seed, from that seed alone (whatever batch it is mapped in)."""
+        return np.random.default_rng(seed).standard_normal(model.z_dim).astype(np.float32)
+
+    def w_batch(self, seeds: Sequence[int], truncation: float, model: _Model) -> np.ndarray:
+        """len(seeds) x w_dim truncated latents, one mapping run for all seeds. A row depends on
+        its own seed only: mapping is row-wise (a Gemm per layer and element-wise operations),
+        and the tests compare every batched row with its seed mapped alone."""
+        z = np.stack([self.z_of(s, model) for s in seeds])
+        (w,) = model.bundle.session("mapping.onnx").run(None, {"z": z})
         return (model.w_avg + np.float32(truncation) * (w - model.w_avg)).astype(np.float32)
 
-    def ws_of(self, seed: int, options: PortraitOptions, model: _Model) -> np.ndarray:
-        """num_ws x w_dim styles for one character: truncation, mixing, attribute vectors."""
-        w = self.w_of(seed, options.truncation, model)
-        ws = np.repeat(w[None], model.num_ws, axis=0)
-        if options.mix_seed >= 0:
-            ws[options.mix_layer :] = self.w_of(options.mix_seed, options.truncation, model)
+    def w_of(self, seed: int, truncation: float, model: _Model) -> np.ndarray:
+        return self.w_batch([seed], truncation, model)[0]
+
+    def ws_batch(self, seeds: Sequence[int], options: PortraitOptions, model: _Model) -> np.ndarray:
+        """len(seeds) x num_ws x w_dim styles: :meth:`ws_of` for every seed, with one mapping
+        run for all of them (the mix seed, if any, mapped in the same run)."""
+        mixing = options.mix_seed >= 0
+        w = self.w_batch([*seeds, options.mix_seed] if mixing else seeds, options.truncation, model)
+        ws = np.repeat(w[: len(seeds), None], model.num_ws, axis=1)
+        if mixing:
+            ws[:, options.mix_layer :] = w[-1]
         for name, strength in options.attributes.items():
             ws += np.float32(strength) * model.attributes[name]["vector"]
         return ws
+
+    def ws_of(self, seed: int, options: PortraitOptions, model: _Model) -> np.ndarray:
+        """num_ws x w_dim styles for one character: truncation, mixing, attribute vectors."""
+        return self.ws_batch([seed], options, model)[0]
 
     # -- synthesis ---------------------------------------------------------------------------
 
@@ -291,13 +307,13 @@ class PortraitsGenerator(Generator):
         # memory grows with the batch (10,000 faces in one call ran a 24 GB machine out of it)
         for start in range(0, len(seeds), CALL_BATCH):
             part = seeds[start : start + CALL_BATCH]
-            ws = np.stack([self.ws_of(s, options, model) for s in part])
+            ws = self.ws_batch(part, options, model)
             features, skip = model.bundle.session("synthesis_prefix.onnx").run(None, {"ws": ws})
             (rgba,) = model.bundle.session("synthesis_suffix.onnx").run(
                 None,
                 {"features": features, "skip": skip, "ws": ws, "delta": np.zeros_like(features)},
             )
-            assets.extend(ImageAsset(to_uint8(img)) for img in rgba)
+            assets.extend(ImageAsset(img) for img in to_uint8_batch(rgba))
         return assets
 
     def frame_count(self, options: PortraitAnimationOptions) -> int | None:
@@ -418,7 +434,13 @@ class PortraitsGenerator(Generator):
 
 def to_uint8(chw: np.ndarray) -> np.ndarray:
     """4 x H x W in [0, 1] -> H x W x 4 uint8, transparent pixels cleared to (0, 0, 0, 0)."""
-    img = np.rint(np.clip(chw, 0.0, 1.0).transpose(1, 2, 0) * 255).astype(np.uint8)
+    return to_uint8_batch(chw[None])[0]
+
+
+def to_uint8_batch(nchw: np.ndarray) -> np.ndarray:
+    """:func:`to_uint8` for N images at once (element-wise, so each image comes out the same
+    as alone), in one C-contiguous N x H x W x 4 array."""
+    img = np.rint(np.clip(nchw, 0.0, 1.0).transpose(0, 2, 3, 1) * 255).astype(np.uint8, order="C")
     img[img[..., 3] == 0] = 0
     return img
 

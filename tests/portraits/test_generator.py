@@ -79,6 +79,55 @@ def test_a_large_request_matches_single_requests_across_call_batches(engine: Eng
         assert batch[k].to_png() == single.to_png(), k
 
 
+def _styles_one_by_one(seed: int, options: plugin.PortraitOptions, model) -> np.ndarray:
+    """The styles as the generator made them before mapping was batched: one mapping run per
+    seed (and one for the mix seed), each at batch 1."""
+    mapping = model.bundle.session("mapping.onnx")
+
+    def w_of(s: int) -> np.ndarray:
+        z = np.random.default_rng(s).standard_normal(model.z_dim).astype(np.float32)
+        (w,) = mapping.run(None, {"z": z[None]})
+        return (model.w_avg + np.float32(options.truncation) * (w[0] - model.w_avg)).astype(
+            np.float32
+        )
+
+    ws = np.repeat(w_of(seed)[None], model.num_ws, axis=0)
+    if options.mix_seed >= 0:
+        ws[options.mix_layer :] = w_of(options.mix_seed)
+    for name, strength in options.attributes.items():
+        ws += np.float32(strength) * model.attributes[name]["vector"]
+    return ws
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"truncation": 0.9, "mix_seed": 77, "mix_layer": 3}, {"attributes": "first"}],
+    ids=["plain", "mixed", "attribute"],
+)
+def test_batched_mapping_gives_each_seed_its_own_styles_and_pixels(
+    engine: Engine, tiny_model: Path, options: dict
+) -> None:
+    """Stills map all of a call's seeds (and the mix seed) in one mapping run: every seed's
+    styles must be bit-identical to mapping that seed alone, and every face's pixels to its
+    single-seed request, across a CALL_BATCH boundary."""
+    if options.get("attributes") == "first":
+        name = plugin.read_attributes(tiny_model / "attributes.csv")[0]["name"]
+        options = {"attributes": {name: 1.5}}
+    gen = plugin.PortraitsGenerator(engine.runtime)
+    parsed = engine.parse_options("portraits", options)
+    model = gen._model(parsed)
+    seeds = list(range(300, 300 + plugin.CALL_BATCH + 3))
+    batched = gen.ws_batch(seeds, parsed, model)
+    for k, seed in enumerate(seeds):
+        assert np.array_equal(batched[k], _styles_one_by_one(seed, parsed, model)), seed
+        assert np.array_equal(gen.ws_of(seed, parsed, model), batched[k]), seed
+    faces = engine.generate("portraits", seed=seeds[0], count=len(seeds), **options)
+    for k in (0, 5, plugin.CALL_BATCH - 1, plugin.CALL_BATCH, len(seeds) - 1):
+        (single,) = engine.generate("portraits", seed=seeds[k], **options)
+        assert np.array_equal(faces[k].rgba, single.rgba), seeds[k]
+        assert faces[k].to_png() == single.to_png(), seeds[k]
+
+
 def test_truncation_zero_gives_the_average_face(engine: Engine) -> None:
     faces = engine.generate("portraits", seed=0, count=3, truncation=0.0)
     assert faces[0].to_png() == faces[1].to_png() == faces[2].to_png()
