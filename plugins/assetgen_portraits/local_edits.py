@@ -8,7 +8,11 @@ An edit, as found by ``assetgen_portraits.edits`` and shipped in the model's man
   (mouth closed, eyes open) to the "on" state, already confined to a soft spatial region;
 - ``reference`` (channels x H x W): the mean "off" feature map in those channels, and
   ``template`` (H x W): where those channels are active on an average face;
-- ``max_shift``: how far (in feature cells) the region may move to follow a face.
+- ``max_shift``: how far (in feature cells) the region may move to follow a face;
+- ``window`` (optional): ``crop`` (y0, y1, x0, x1 in cells of the map), ``paste`` (the same in
+  output pixels) and ``graph``, a suffix graph for that crop alone: the edit changes only the
+  ``paste`` box of the image, and the graph computes that box exactly from the crop, so a
+  frame is the still with the box replaced (``max_shift`` 0 only: the box does not move).
 
 For one character, :func:`locate` finds the shift that best lines ``template`` up with the
 character's own activations in the edit channels, so the region follows the face;
@@ -34,6 +38,8 @@ class LocalEdit:
         self.max_shift = int(spec.get("max_shift", 1))
         self.gain = float(spec.get("gain", 1.0))
         self.shape = tuple(int(s) for s in spec["shape"])  # C, H, W of the whole feature map
+        window = spec.get("window") if self.max_shift == 0 else None
+        self.window: dict[str, Any] | None = dict(window) if window else None
 
     def locate(self, features: np.ndarray) -> tuple[int, int]:
         """(dy, dx) that best aligns the template with this character's edit channels."""

@@ -134,13 +134,21 @@ class StyledLayer(nn.Module):
         self.resolution = resolution
         self.channels = cout
 
-    def forward(self, x: torch.Tensor, w: torch.Tensor, noise_mode: str = "const") -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, w: torch.Tensor, noise_mode: str = "const",
+        crop: tuple[int, int, int, int] | None = None,
+    ) -> torch.Tensor:
+        """``crop`` (y0, y1, x0, x1 in this layer's pixels): ``x`` is that window of the map,
+        so the fixed noise is cut to the same window."""
         x = self.conv(x, w)
         if noise_mode == "random":
-            noise = torch.randn(x.shape[0], 1, self.resolution, self.resolution, device=x.device)
+            noise = torch.randn(x.shape[0], 1, x.shape[2], x.shape[3], device=x.device)
             x = x + noise * self.noise_strength
         elif noise_mode == "const":
-            x = x + self.noise_const * self.noise_strength
+            noise = self.noise_const
+            if crop is not None:
+                noise = noise[:, :, crop[0] : crop[1], crop[2] : crop[3]]
+            x = x + noise * self.noise_strength
         return F.leaky_relu(x + self.bias[None, :, None, None], 0.2) * SQRT2
 
 
@@ -200,24 +208,34 @@ class SynthesisNetwork(nn.Module):
 
     def suffix(
         self, x: torch.Tensor, img: torch.Tensor, ws: torch.Tensor, after: int,
-        noise_mode: str = "const",
+        noise_mode: str = "const", window: tuple[int, int, int, int] | None = None,
     ) -> torch.Tensor:
-        """Run the layers after ``after`` on a feature map from ``prefix`` (maybe edited)."""
+        """Run the layers after ``after`` on a feature map from ``prefix`` (maybe edited).
+
+        With ``window`` (y0, y1, x0, x1 at layer ``after``'s resolution), ``x`` and ``img`` are
+        that window of the map and the skip image, and so is the output (at full resolution).
+        The convolutions pad the window's border with zeros, so only its interior (two cells
+        in, see :func:`assetgen_portraits.local_edits.window_for`) equals the full output."""
         key = str(after)
         if key in self.to_rgba:
             img = img + self.to_rgba[key](x, ws[:, after + 1])
+        base = self.layers[after].resolution
         for i in range(after + 1, self.num_layers):
-            x, img = self._step(i, x, img, ws, noise_mode)
+            crop = None
+            if window is not None:
+                k = self.layers[i].resolution // base
+                crop = (window[0] * k, window[1] * k, window[2] * k, window[3] * k)
+            x, img = self._step(i, x, img, ws, noise_mode, crop=crop)
         return img
 
     def _step(
         self, i: int, x: torch.Tensor, img: torch.Tensor, ws: torch.Tensor, noise_mode: str,
-        rgba: bool = True,
+        rgba: bool = True, crop: tuple[int, int, int, int] | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         layer = self.layers[i]
         if layer.conv.up:
             img = F.interpolate(img, scale_factor=2.0, mode="bilinear", align_corners=False)
-        x = layer(x, ws[:, i], noise_mode)
+        x = layer(x, ws[:, i], noise_mode, crop)
         key = str(i)
         if rgba and key in self.to_rgba:
             img = img + self.to_rgba[key](x, ws[:, i + 1])

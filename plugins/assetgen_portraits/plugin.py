@@ -350,24 +350,21 @@ class PortraitsGenerator(Generator):
             options.strength * (float(t) - start) if options.strength else 0.0 for t in curve
         ]
         moving = [i for i, a in enumerate(amounts) if a != 0.0]
+        window = edit.window
+        still = None
+        if window is not None or len(moving) < len(amounts):
+            # frames at the still's own state are the still; windowed frames are pasted on it
+            still = self.suffix(features, skip, ws, np.zeros_like(f0), model)
         rendered: dict[int, np.ndarray] = {}
         if moving:
             # every moving frame in one suffix call: one graph run instead of one per frame
-            n = len(moving)
             deltas = np.stack([edit.delta(f0, amounts[i], where) for i in moving])
-            (rgba,) = model.bundle.session("synthesis_suffix.onnx").run(
-                None,
-                {
-                    "features": np.repeat(features, n, axis=0),
-                    "skip": np.repeat(skip, n, axis=0),
-                    "ws": np.repeat(ws[None], n, axis=0),
-                    "delta": deltas,
-                },
-            )
-            rendered = {i: to_uint8(rgba[k]) for k, i in enumerate(moving)}
-        still = None
-        if len(moving) < len(amounts):  # frames at the still's own state are the still
-            still = self.suffix(features, skip, ws, np.zeros_like(f0), model)
+            if window is None:
+                made = list(self._suffix_frames(features, skip, ws, deltas, model))
+            else:
+                assert still is not None
+                made = self._window_frames(features, skip, ws, deltas, still, window, model)
+            rendered = dict(zip(moving, made, strict=True))
         images = [ImageAsset(rendered[i] if i in rendered else still) for i in range(len(amounts))]
         return AnimationAsset(
             images,
@@ -380,6 +377,58 @@ class PortraitsGenerator(Generator):
                 "curve": [round(float(c), 4) for c in curve],
             },
         )
+
+    @staticmethod
+    def _suffix_frames(
+        features: np.ndarray, skip: np.ndarray, ws: np.ndarray, deltas: np.ndarray, model: _Model
+    ) -> np.ndarray:
+        """One character's frames, one per delta, from the whole suffix graph."""
+        n = len(deltas)
+        (rgba,) = model.bundle.session("synthesis_suffix.onnx").run(
+            None,
+            {
+                "features": np.repeat(features, n, axis=0),
+                "skip": np.repeat(skip, n, axis=0),
+                "ws": np.repeat(ws[None], n, axis=0),
+                "delta": deltas,
+            },
+        )
+        return to_uint8_batch(rgba)
+
+    @staticmethod
+    def _window_frames(
+        features: np.ndarray,
+        skip: np.ndarray,
+        ws: np.ndarray,
+        deltas: np.ndarray,
+        still: np.ndarray,
+        window: dict[str, Any],
+        model: _Model,
+    ) -> list[np.ndarray]:
+        """The same frames from the edit's window graph: only the crop of the map is run and
+        only the ``paste`` box, where the edit can reach, differs from the still (see
+        ``local_edits``); the crop is a fraction of the map, so is the work per frame."""
+        y0, y1, x0, x1 = window["crop"]
+        py0, py1, px0, px1 = window["paste"]
+        n = len(deltas)
+        (rgba,) = model.bundle.session(window["graph"]).run(
+            None,
+            {
+                "features": np.repeat(features[:, :, y0:y1, x0:x1], n, axis=0),
+                "skip": np.repeat(skip[:, :, y0:y1, x0:x1], n, axis=0),
+                "ws": np.repeat(ws[None], n, axis=0),
+                "delta": np.ascontiguousarray(deltas[:, :, y0:y1, x0:x1]),
+            },
+        )
+        scale = still.shape[0] // features.shape[-1]
+        oy, ox = y0 * scale, x0 * scale
+        parts = to_uint8_batch(rgba[:, :, py0 - oy : py1 - oy, px0 - ox : px1 - ox])
+        frames = []
+        for part in parts:
+            frame = still.copy()
+            frame[py0:py1, px0:px1] = part
+            frames.append(frame)
+        return frames
 
     def curve(self, seed: int, frames: int, options: PortraitAnimationOptions) -> np.ndarray:
         """Openness (talk) or closedness (blink) per frame, in [0, 1]."""

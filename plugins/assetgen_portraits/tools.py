@@ -285,6 +285,51 @@ class _Suffix(torch.nn.Module):
         return ((img + 1) * 0.5).clamp(0, 1)
 
 
+class _SuffixWindow(torch.nn.Module):
+    """:class:`_Suffix` on a fixed window of the split layer's map (an edit's ``crop``)."""
+
+    def __init__(self, G: PortraitGenerator, layer: int, crop: list[int]) -> None:
+        super().__init__()
+        self.G, self.layer, self.crop = G, layer, (crop[0], crop[1], crop[2], crop[3])
+
+    def forward(
+        self, features: torch.Tensor, skip: torch.Tensor, ws: torch.Tensor, delta: torch.Tensor
+    ) -> torch.Tensor:
+        img = self.G.synthesis.suffix(features + delta, skip, ws, self.layer, window=self.crop)
+        return ((img + 1) * 0.5).clamp(0, 1)
+
+
+def edit_window(G: PortraitGenerator, layer: int, pattern: np.ndarray) -> dict[str, list[int]]:
+    """Where an edit at ``layer`` can change the image, and the window of the map that computes
+    that part exactly: ``paste`` (y0, y1, x0, x1 in output pixels) is the pattern's bounding
+    box grown by the reach of the layers after the split (a 3x3 convolution reaches one pixel
+    of its own resolution, a 2x bilinear upsampling one pixel of the resolution it reads);
+    ``crop`` (in cells of the split layer's map) is that box grown by the reach again, since
+    the window's own zero-padded border is wrong by as much, inward."""
+    layers = G.synthesis.layers
+    base = layers[layer].resolution
+    reach = 0.0
+    for i in range(layer + 1, G.synthesis.num_layers):
+        k = layers[i].resolution / base
+        reach += 1 / k + (2 / k if layers[i].conv.up else 0.0)
+    margin = int(np.ceil(reach))
+    cells = np.abs(pattern).sum(0) > 0
+    rows, cols = np.flatnonzero(cells.any(1)), np.flatnonzero(cells.any(0))
+    if len(rows) == 0:
+        rows = cols = np.array([0, base - 1])
+
+    def grow(lo: int, hi: int, by: int) -> tuple[int, int]:
+        return max(0, int(lo) - by), min(base, int(hi) + 1 + by)
+
+    py, px = grow(rows[0], rows[-1], margin), grow(cols[0], cols[-1], margin)
+    cy, cx = grow(rows[0], rows[-1], 2 * margin), grow(cols[0], cols[-1], 2 * margin)
+    scale = G.synthesis.resolution // base
+    return {
+        "crop": [cy[0], cy[1], cx[0], cx[1]],
+        "paste": [py[0] * scale, py[1] * scale, px[0] * scale, px[1] * scale],
+    }
+
+
 class _Classifier(torch.nn.Module):
     """RGBA in [0, 1] (N x 4 x 64 x 64) -> features and one logits output per head."""
 
@@ -411,6 +456,26 @@ def export(run_dir: Path, out: Path) -> Path:
         "synthesis_suffix.onnx",
         "attributes.csv",
     ]
+    windows: dict[str, dict[str, Any]] = {}
+    for name, spec in labelled.get("edits", {}).items():
+        # each edit's frames re-run only the window of the map it can change (talk speed)
+        full = np.zeros(f_example.shape[1:], np.float32)
+        full[spec["channels"]] = spec["pattern"]
+        window = edit_window(G, layer, full)
+        y0, y1, x0, x1 = window["crop"]
+        crop_f = f_example[:, :, y0:y1, x0:x1]
+        graph = f"synthesis_suffix_{name}.onnx"
+        export_onnx(
+            _SuffixWindow(G, layer, window["crop"]),
+            (crop_f, s_example[:, :, y0:y1, x0:x1], ws_example, torch.zeros_like(crop_f)),
+            out / graph,
+            ["features", "skip", "ws", "delta"],
+            ["rgba"],
+            {"features": batch, "skip": batch, "ws": batch, "delta": batch, "rgba": batch},
+        )
+        windows[name] = {**window, "graph": graph}
+        spec["window"] = windows[name]
+        files.append(graph)
     if labelled:
         heads = list(clf_mod.head_classes())
         export_onnx(
@@ -422,7 +487,7 @@ def export(run_dir: Path, out: Path) -> Path:
             {"rgba": batch, **{h: batch for h in heads}},
         )
         files.append("classifier.onnx")
-    parity = _parity(G, layer, out, ort)
+    parity = _parity(G, layer, out, ort, windows)
     if max(parity.values()) > 1e-3:
         raise ModelError(f"ONNX parity check failed: {parity} (max abs difference > 1e-3)")
     _write_attributes(out / "attributes.csv", labelled.get("attributes", []), wd)
@@ -465,6 +530,15 @@ def export(run_dir: Path, out: Path) -> Path:
         "license": "MIT (weights); training data: 'Adventurer' by Lisa Wischofsky, CC BY 4.0",
         "metrics": previous,
     }
+    for window in windows.values():
+        y0, y1, x0, x1 = window["crop"]
+        cropped = ["batch", f_example.shape[1], y1 - y0, x1 - x0]
+        manifest["inputs"][window["graph"]] = {
+            "features": cropped,
+            "skip": ["batch", 4, y1 - y0, x1 - x0],
+            "ws": ["batch", nw, wd],
+            "delta": cropped,
+        }
     if labelled:
         manifest["inputs"]["classifier.onnx"] = {"rgba": ["batch", 4, 64, 64]}
         manifest.update(
@@ -527,8 +601,11 @@ def _labelled_analysis(
     }
 
 
-def _parity(G: PortraitGenerator, layer: int, out: Path, ort: Any) -> dict[str, float]:
-    """PyTorch vs ONNX Runtime over 64 seeds, in [0, 1] pixel units."""
+def _parity(
+    G: PortraitGenerator, layer: int, out: Path, ort: Any, windows: dict[str, dict[str, Any]]
+) -> dict[str, float]:
+    """PyTorch vs ONNX Runtime over 64 seeds, in [0, 1] pixel units; each edit's window graph
+    against the whole suffix (PyTorch) inside its ``paste`` box."""
     opts = ort.SessionOptions()
 
     def session(name: str) -> Any:
@@ -548,12 +625,33 @@ def _parity(G: PortraitGenerator, layer: int, out: Path, ort: Any) -> dict[str, 
     (edited_onnx,) = session("synthesis_suffix.onnx").run(
         None, {"features": f.numpy(), "skip": s.numpy(), "ws": ws.numpy(), "delta": delta.numpy()}
     )
-    return {
+    result = {
         "mapping_w": float(np.abs(w_onnx - w.numpy()).max()),
         "synthesis": float(np.abs(img_onnx - img.numpy()).max()),
         "prefix_features_rel": float(np.abs(f_onnx - f.numpy()).max() / f.abs().max()),
         "suffix_with_delta": float(np.abs(edited_onnx - edited.numpy()).max()),
     }
+    for name, window in windows.items():
+        y0, y1, x0, x1 = window["crop"]
+        py0, py1, px0, px1 = window["paste"]
+        scale = G.synthesis.resolution // f.shape[-1]
+        local = torch.zeros_like(delta)  # an edit only ever changes the window
+        local[:, :, y0:y1, x0:x1] = delta[:, :, y0:y1, x0:x1]
+        with torch.no_grad():
+            whole = _Suffix(G, layer)(f, s, ws, local).numpy()
+        (part,) = session(window["graph"]).run(
+            None,
+            {
+                "features": f[:, :, y0:y1, x0:x1].numpy(),
+                "skip": s[:, :, y0:y1, x0:x1].numpy(),
+                "ws": ws.numpy(),
+                "delta": local[:, :, y0:y1, x0:x1].numpy(),
+            },
+        )
+        oy, ox = y0 * scale, x0 * scale
+        inner = part[:, :, py0 - oy : py1 - oy, px0 - ox : px1 - ox]
+        result[f"window_{name}"] = float(np.abs(inner - whole[:, :, py0:py1, px0:px1]).max())
+    return result
 
 
 # -- evaluation ---------------------------------------------------------------------------------

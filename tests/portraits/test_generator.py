@@ -185,6 +185,62 @@ def test_talk_frames_share_everything_but_the_mouth(engine: Engine) -> None:
             assert frame.to_png() == still.to_png()
 
 
+@pytest.mark.parametrize("layer", [3, 6, 7])
+@pytest.mark.parametrize("cell", ["middle", "corner"])
+def test_an_edit_window_holds_every_pixel_the_edit_changes(
+    tiny_run: Path, layer: int, cell: str
+) -> None:
+    import torch
+    from assetgen_portraits import tools
+
+    G, _, _ = tools.load_run_generator(tiny_run)
+    ws = G.ws(torch.randn(3, G.z_dim, generator=torch.Generator().manual_seed(5)))
+    with torch.no_grad():
+        f, skip = G.synthesis.prefix(ws, layer)
+    size = f.shape[-1]
+    y, x = (size // 2, size // 2) if cell == "middle" else (0, size - 1)
+    pattern = np.zeros(f.shape[1:], np.float32)
+    pattern[:, y, x] = 3.0
+    window = tools.edit_window(G, layer, pattern)
+    delta = torch.from_numpy(pattern)[None].repeat(3, 1, 1, 1)
+    whole = tools._Suffix(G, layer)
+    y0, y1, x0, x1 = window["crop"]
+    py0, py1, px0, px1 = window["paste"]
+    with torch.no_grad():
+        still, edited = whole(f, skip, ws, delta * 0), whole(f, skip, ws, delta)
+        part = tools._SuffixWindow(G, layer, window["crop"])(
+            f[..., y0:y1, x0:x1], skip[..., y0:y1, x0:x1], ws, delta[..., y0:y1, x0:x1]
+        )
+    changed = (edited - still).abs().amax(dim=(0, 1)) > 0
+    inside = torch.zeros_like(changed)
+    inside[py0:py1, px0:px1] = True
+    assert changed.any() and not (changed & ~inside).any()
+    scale = 64 // size
+    inner = part[..., py0 - y0 * scale : py1 - y0 * scale, px0 - x0 * scale : px1 - x0 * scale]
+    assert torch.allclose(inner, edited[..., py0:py1, px0:px1], atol=1e-5)
+
+
+def test_windowed_frames_equal_the_whole_suffix(engine: Engine, tiny_model: Path) -> None:
+    gen = engine._instance("portraits")
+    model = gen._model()
+    edit = model.edits["mouth"]
+    assert edit.window is not None and edit.window["graph"] in model.bundle.manifest["files"]
+    anim = engine.animate("portraits", seed=11, frames=8, animation="talk", strength=2.0)
+    (still,) = engine.generate("portraits", seed=11)
+    ws = gen.ws_of(11, plugin.PortraitAnimationOptions(), model)
+    features, skip = gen.prefix(ws, model)
+    start = anim.metadata["start_state"]
+    py0, py1, px0, px1 = edit.window["paste"]
+    outside = np.ones((64, 64), bool)
+    outside[py0:py1, px0:px1] = False
+    for frame, value in zip(anim.frames, anim.metadata["curve"], strict=True):
+        amount = 2.0 * (value - start)
+        whole = gen.suffix(features, skip, ws, edit.delta(features[0], amount), model)
+        # the same image up to float rounding (another graph): at most one level of 255
+        assert np.abs(frame.rgba.astype(int) - whole.astype(int)).max() <= 1
+        assert (frame.rgba[outside] == still.rgba[outside]).all()
+
+
 def test_blink_and_interpolate(engine: Engine) -> None:
     blink = engine.animate("portraits", seed=2, frames=8, animation="blink")
     assert len(blink.frames) == 8 and max(blink.metadata["curve"]) == 1.0
