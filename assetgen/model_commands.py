@@ -120,8 +120,10 @@ def train_command(
         )
     try:
         tools.train(Path(out_dir), Path(data) if data else None, config, resume)
-    finally:
+    except BaseException:
         teardown()
+        raise
+    teardown(sync=True)
 
 
 @click.command("export")

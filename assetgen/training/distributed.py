@@ -201,7 +201,12 @@ def setup(device: torch.device) -> Distributed:
     return Distributed(rank=rank, world_size=world, local_rank=local_rank, device=device)
 
 
-def teardown() -> None:
-    """Leave the process group, if this process joined one."""
+def teardown(sync: bool = False) -> None:
+    """Leave the process group, if this process joined one. ``sync`` (after a run that ended
+    well): wait at a barrier first, so that no process tears its Gloo connections down while
+    another is still using them (that aborted a worker with "terminate called without an
+    active exception" once in a clean-clone test run)."""
     if dist.is_available() and dist.is_initialized():
+        if sync:
+            dist.barrier()
         dist.destroy_process_group()
