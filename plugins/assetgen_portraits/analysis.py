@@ -33,17 +33,24 @@ from .model import AttributeClassifier, PortraitGenerator
 
 ATTRIBUTE_GRID = (0.5, 1.0, 1.5, 2.0, 3.0, 4.0)
 FLIP_TARGET = 0.8
-#: Sample counts of the analysis (tests shrink them for tiny models).
 # How far past its tuned strength an attribute vector is pushed to find a paired edit, each way:
 # the "on" faces are pushed +PAIRED_PUSH x strength along it, the "off" faces as far the
-# other way, and the pattern is their difference (the unpushed faces stay the reference state,
-# see build_paired_edit). The tuned strength (chosen to flip the attribute while keeping the rest, 4
-# for mouth_open) moves the mouth in the feature maps too little to draw. The export's log
-# lists every candidate's effective share and locality (`assetgen export portraits RUN --out
-# DIR`); the trials also ship in the manifest (`edit_trials`). The edit stays local whatever
-# the push: only the region's channels change, weighted by `soft_region`.
+# other way, and the pattern is their difference (the reference state is the faces as drawn,
+# nudged by REST_PUSH; see build_paired_edit). The tuned strength (chosen to flip the
+# attribute while keeping the rest, 4 for mouth_open) moves the mouth in the feature maps too
+# little to draw. The export's log lists every candidate's effective share and locality
+# (`assetgen export portraits RUN --out DIR`); the trials also ship in the manifest
+# (`edit_trials`). The edit stays local whatever the push: only the region's channels change,
+# weighted by `soft_region`.
 PAIRED_PUSH = 9.0
+# Where the edit's reference (closed) state sits on that push: the faces moved this share of
+# the push toward closed. At 0 (the faces as drawn) the classifier reads many resting mouths as
+# partly open; far toward closed the "closed" frames lose the mouth for a pale patch. The
+# choice was made on contact sheets of held-out faces' closed frames at 0, 0.15, 0.3 and 0.5:
+# at 0.15 the faces' own small mouths are still drawn. The export's trials show the result.
+REST_PUSH = 0.15
 
+#: Sample counts of the analysis (tests shrink them for tiny models).
 SIZES = {
     "attr_samples": 10000,  # faces classified to find the vectors
     "attr_test": 200,  # faces the strength of each vector is tuned on
@@ -271,9 +278,9 @@ def build_paired_edit(
     the difference of paired feature maps is free of the faces' other differences (identity,
     hair, pose), which swamp a comparison of two groups when the model rarely draws the state.
     ``region`` (H x W weights from :func:`soft_region`, after the labelled pairs) keeps the
-    pattern where the state lives. ``rest`` (the faces unpushed) is the reference state 0, so
-    a face as the model draws it reads as off and its "off" frame is itself (the far ``off``
-    side draws no mouth at all, a pale patch)."""
+    pattern where the state lives. ``rest`` (the faces as drawn, or nudged a little toward
+    off: :data:`REST_PUSH`) is the reference state 0, so a face's "off" frame stays close to
+    the face as drawn (the far ``off`` side draws no mouth at all, a pale patch)."""
     delta = (on - off).mean(0)
     return _edit_spec(name, layer, delta, off if rest is None else rest, k, max_shift, region)
 
@@ -364,7 +371,7 @@ def discover_edit(
         push = PAIRED_PUSH * float(direction["strength"]) * torch.from_numpy(
             np.asarray(direction["vector"], np.float32)
         )
-        ws_on, ws_off = ws + push, ws - push
+        ws_on, ws_off, ws_rest = ws + push, ws - push, ws - REST_PUSH * push
         split = f"paired: latent '{direction['name']}' x +-{PAIRED_PUSH * direction['strength']:g}"
         log(f"edit '{name}': {n} faces, each pushed both ways along the latent vector ({split})")
     else:
@@ -374,7 +381,7 @@ def discover_edit(
     trials = []
     best: tuple[tuple[float, float], dict[str, Any]] | None = None
     for layer in layers:
-        f_np = prefix_features(G, ws, layer)[0].numpy()
+        f_np = prefix_features(G, ws if direction is None else ws_rest, layer)[0].numpy()
         f_on = f_off = None
         if direction is not None:
             f_off = prefix_features(G, ws_off, layer)[0].numpy()
