@@ -11,7 +11,6 @@ import re
 import shutil
 import tempfile
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -113,9 +112,8 @@ def write_atomic(path: Path, data: bytes) -> None:
 def write_atomic_many(files: Sequence[tuple[Path, bytes]]) -> None:
     """:func:`write_atomic` for several files at once: every file is written to its temporary
     file first, then all are flushed to disk, then all are renamed into place. Each target
-    still holds its old content or the whole new one. The flushes run at the same time, from
-    up to :data:`FLUSH_THREADS` threads, so the file system commits them together: on ext4, 16
-    fsyncs took 18-55 ms one after the other and 4-14 ms at once (benchmarks/README.md)."""
+    still holds its old content or the whole new one; the flushes come back to back, before
+    any rename."""
     pending: list[tuple[Path, str]] = []
     try:
         for path, data in files:
@@ -165,23 +163,12 @@ def _write_temp(path: Path, data: bytes) -> str:
     return tmp
 
 
-#: Most threads that flush one call's files at once (each waits on the disk, not the CPU).
-FLUSH_THREADS = 8
-
-
 def _flush_all(pending: Sequence[tuple[Path, str]]) -> None:
-    """Flush every temporary file to disk; all are flushed (or failed) when this returns, and
-    the first failure in the files' order is raised."""
-    if len(pending) < 2:
-        for path, tmp in pending:
-            _flush(path, tmp)
-        return
-    # a pool per call, not one kept for the process: threads do not survive a fork, and a
-    # forked child (a build tool's worker) must not wait on a pool that has none
-    with ThreadPoolExecutor(min(len(pending), FLUSH_THREADS)) as pool:
-        futures = [pool.submit(_flush, path, tmp) for path, tmp in pending]
-    for future in futures:
-        future.result()
+    """Flush every temporary file to disk, one after the other; the first failure is raised.
+    (Flushing them from several threads at once was measured too and lost on a quiet machine:
+    ``python -m benchmarks.fsync_together``, benchmarks/README.md.)"""
+    for path, tmp in pending:
+        _flush(path, tmp)
 
 
 def _flush(path: Path, tmp: str) -> None:
