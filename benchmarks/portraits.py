@@ -281,9 +281,8 @@ def talk_full_recompute(gen: Any, seed: int, frames: int, options: Any) -> list[
 
 
 def talk_batched_suffix(gen: Any, seed: int, frames: int, options: Any) -> list[np.ndarray]:
-    """Experiment: the cached animation with its suffix run once on a batch of all frames."""
-    from assetgen_portraits.plugin import to_uint8
-
+    """Experiment: the cached animation with every frame from the whole suffix graph in one
+    batch (what animations did before the edit window graphs)."""
     model = gen._model(options)
     edit = model.edits["mouth"]
     curve = gen.curve(seed, frames, options)
@@ -292,25 +291,9 @@ def talk_batched_suffix(gen: Any, seed: int, frames: int, options: Any) -> list[
     f0 = features[0]
     where = edit.locate(f0)
     start = edit.state(f0, where)
-    deltas = np.stack(
-        [
-            edit.delta(
-                f0, options.strength * (float(t) - start) if options.strength else 0.0, where
-            )
-            for t in curve
-        ]
-    )
-    n = len(curve)
-    (rgba,) = model.bundle.session("synthesis_suffix.onnx").run(
-        None,
-        {
-            "features": np.repeat(features, n, axis=0),
-            "skip": np.repeat(skip, n, axis=0),
-            "ws": np.repeat(ws[None], n, axis=0),
-            "delta": deltas.astype(np.float32),
-        },
-    )
-    return [to_uint8(img) for img in rgba]
+    amounts = [options.strength * (float(t) - start) if options.strength else 0.0 for t in curve]
+    deltas = np.stack([edit.delta(f0, amount, where) for amount in amounts])
+    return list(gen.suffix_frames(features, skip, ws, deltas, model))
 
 
 def talk_flop_bound(src: ModelSource, frames: int, window: str | None) -> float | None:

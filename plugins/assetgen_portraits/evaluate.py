@@ -239,10 +239,12 @@ def _talk(gen: Any, model: Any, bundle: Any, config: dict[str, Any], out: Path |
         f0 = features[0]
         where = edit.locate(f0)
         start = edit.state(f0, where)
-        for key, target in (("e0", 0.0), ("e1", 1.0)):
-            delta = edit.delta(f0, target - start, where)
-            rows[key].append(gen.suffix(features, skip, ws, delta, model))
         still = gen.render(ws, model)
+        # the edit's frames as animations make them (the window graph, pasted on the still)
+        deltas = np.stack([edit.delta(f0, target - start, where) for target in (0.0, 1.0)])
+        closed, opened = gen.edit_frames(features, skip, ws, deltas, edit, model, still)
+        rows["e0"].append(closed)
+        rows["e1"].append(opened)
         rows["still"].append(still)
         # the latent method from the same still: only the frame that must change moves
         is_open = start >= 0.5

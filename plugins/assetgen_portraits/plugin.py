@@ -281,10 +281,7 @@ class PortraitsGenerator(Generator):
         delta: np.ndarray,
         model: _Model,
     ) -> np.ndarray:
-        (rgba,) = model.bundle.session("synthesis_suffix.onnx").run(
-            None, {"features": features, "skip": skip, "ws": ws[None], "delta": delta[None]}
-        )
-        return to_uint8(rgba[0])
+        return self.suffix_frames(features, skip, ws, delta[None], model)[0]
 
     def render(self, ws: np.ndarray, model: _Model) -> np.ndarray:
         features, skip = self.prefix(ws, model)
@@ -349,23 +346,8 @@ class PortraitsGenerator(Generator):
         amounts = [
             options.strength * (float(t) - start) if options.strength else 0.0 for t in curve
         ]
-        moving = [i for i, a in enumerate(amounts) if a != 0.0]
-        window = edit.window
-        still = None
-        if window is not None or len(moving) < len(amounts):
-            # frames at the still's own state are the still; windowed frames are pasted on it
-            still = self.suffix(features, skip, ws, np.zeros_like(f0), model)
-        rendered: dict[int, np.ndarray] = {}
-        if moving:
-            # every moving frame in one suffix call: one graph run instead of one per frame
-            deltas = np.stack([edit.delta(f0, amounts[i], where) for i in moving])
-            if window is None:
-                made = list(self._suffix_frames(features, skip, ws, deltas, model))
-            else:
-                assert still is not None
-                made = self._window_frames(features, skip, ws, deltas, still, window, model)
-            rendered = dict(zip(moving, made, strict=True))
-        images = [ImageAsset(rendered[i] if i in rendered else still) for i in range(len(amounts))]
+        deltas = np.stack([edit.delta(f0, amount, where) for amount in amounts])
+        images = [ImageAsset(f) for f in self.edit_frames(features, skip, ws, deltas, edit, model)]
         return AnimationAsset(
             images,
             fps=options.fps,
@@ -379,10 +361,11 @@ class PortraitsGenerator(Generator):
         )
 
     @staticmethod
-    def _suffix_frames(
+    def suffix_frames(
         features: np.ndarray, skip: np.ndarray, ws: np.ndarray, deltas: np.ndarray, model: _Model
     ) -> np.ndarray:
-        """One character's frames, one per delta, from the whole suffix graph."""
+        """One character's images (N x H x W x 4 uint8), one per delta, from the whole suffix
+        graph in one run."""
         n = len(deltas)
         (rgba,) = model.bundle.session("synthesis_suffix.onnx").run(
             None,
@@ -395,6 +378,38 @@ class PortraitsGenerator(Generator):
         )
         return to_uint8_batch(rgba)
 
+    def edit_frames(
+        self,
+        features: np.ndarray,
+        skip: np.ndarray,
+        ws: np.ndarray,
+        deltas: np.ndarray,
+        edit: LocalEdit,
+        model: _Model,
+        still: np.ndarray | None = None,
+    ) -> list[np.ndarray]:
+        """One character's frames under ``edit``, one per delta, as animations make them. A
+        zero delta gives the still, bit for bit; the other frames run in one graph call: the
+        edit's window graph when it ships one (only the crop of the map is run and only the
+        ``paste`` box, where the edit can reach, differs from the still, see ``local_edits``),
+        else the whole suffix. ``still``: the character's still, if already made."""
+        moving = [i for i, d in enumerate(deltas) if d.any()]
+        window = edit.window
+        if still is None and (window is not None or len(moving) < len(deltas)):
+            still = self.suffix(features, skip, ws, np.zeros_like(features[0]), model)
+        made: dict[int, np.ndarray] = {}
+        if moving:
+            if window is None:
+                images = list(self.suffix_frames(features, skip, ws, deltas[moving], model))
+            else:
+                assert still is not None
+                images = self._window_frames(
+                    features, skip, ws, deltas[moving], still, window, model
+                )
+            made = dict(zip(moving, images, strict=True))
+        frames = [made.get(i, still) for i in range(len(deltas))]
+        return [f for f in frames if f is not None]
+
     @staticmethod
     def _window_frames(
         features: np.ndarray,
@@ -405,9 +420,8 @@ class PortraitsGenerator(Generator):
         window: dict[str, Any],
         model: _Model,
     ) -> list[np.ndarray]:
-        """The same frames from the edit's window graph: only the crop of the map is run and
-        only the ``paste`` box, where the edit can reach, differs from the still (see
-        ``local_edits``); the crop is a fraction of the map, so is the work per frame."""
+        """Frames from the edit's window graph, each the still with the ``paste`` box
+        replaced."""
         y0, y1, x0, x1 = window["crop"]
         py0, py1, px0, px1 = window["paste"]
         n = len(deltas)
