@@ -271,12 +271,8 @@ def talk_full_recompute(gen: Any, seed: int, frames: int, options: Any) -> list[
     for target in curve:
         ws = gen.ws_of(seed, options, model)
         features, skip = gen.prefix(ws, model)
-        f0 = features[0]
-        where = edit.locate(f0)
-        start = edit.state(f0, where)
-        amount = options.strength * (float(target) - start) if options.strength else 0.0
-        delta = edit.delta(f0, amount, where)
-        images.append(gen.suffix(features, skip, ws, delta, model))
+        deltas, _ = edit.frame_deltas(features[0], (target,), options.strength)
+        images.append(gen.suffix(features, skip, ws, deltas[0], model))
     return images
 
 
@@ -288,11 +284,7 @@ def talk_batched_suffix(gen: Any, seed: int, frames: int, options: Any) -> list[
     curve = gen.curve(seed, frames, options)
     ws = gen.ws_of(seed, options, model)
     features, skip = gen.prefix(ws, model)
-    f0 = features[0]
-    where = edit.locate(f0)
-    start = edit.state(f0, where)
-    amounts = [options.strength * (float(t) - start) if options.strength else 0.0 for t in curve]
-    deltas = np.stack([edit.delta(f0, amount, where) for amount in amounts])
+    deltas, _ = edit.frame_deltas(features[0], curve, options.strength)
     return list(gen.suffix_frames(features, skip, ws, deltas, model))
 
 

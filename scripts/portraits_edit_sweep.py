@@ -68,7 +68,7 @@ def rest_push(G: Any, clf: Any, manifest: dict[str, Any], vectors: dict, args: A
     rows = []
     for value in _floats(args.values):
         rest = analysis.prefix_features(G, ws - value * push, layer)[0].numpy()
-        edit = LocalEdit({**spec, "reference": rest[:, channels].mean(0)})
+        edit = LocalEdit({**spec, "reference": rest[:, channels].mean(0), "rest": None})
         effective, local, (off, _) = analysis.judge_edit(
             G, clf, edit, "mouth_open", region, val_feats, val_skips, val_ws
         )

@@ -95,6 +95,7 @@ TINY_SIZES = {
     "edit_samples": 48,
     "edit_val": 8,
     "edit_min_group": 1,
+    "rest_samples": 20,
 }
 
 

@@ -50,6 +50,17 @@ PAIRED_PUSH = 9.0
 # contact sheet: `python scripts/portraits_edit_sweep.py rest-push RUN`): at 0.15 the faces'
 # own small mouths are still drawn.
 REST_PUSH = 0.15
+# Each face's off frame: how far below the reference (in state units) the off frames of held-out
+# faces are tried; a face whose off frame never reads as off takes the last (lowest) value,
+# which still draws a faint mouth (further down it fades into a pale patch). A ridge reading of
+# the edited layer (every channel at the pattern's cells) learns the needed value per face
+# (fit_rest); its margin is the smallest of REST_MARGINS under which REST_TARGET of the
+# validation faces read as off. Figures: the export's log and the manifest (edits.*.rest).
+REST_GRID = (0.0, -0.05, -0.1, -0.15, -0.2, -0.25, -0.3, -0.4)
+REST_MARGINS = (0.0, 0.025, 0.05, 0.075, 0.1, 0.15)
+REST_TARGET = 0.95
+REST_RIDGE = 10.0
+OFF_READING = 0.1  # the classifier's P(state) at or below which a face reads as off
 
 #: Sample counts of the analysis (tests shrink them for tiny models).
 SIZES = {
@@ -59,6 +70,7 @@ SIZES = {
     "edit_samples": 1500,  # faces classified to find an edit
     "edit_val": 96,  # held-out faces each edit candidate is judged on
     "edit_min_group": 10,  # "on" and "off" faces needed; fewer: split at the median reading
+    "rest_samples": 1500,  # faces the per-face off frame is learnt from (a fifth validates)
 }
 
 
@@ -341,17 +353,10 @@ def edit_frames(
     G: PortraitGenerator, edit: LocalEdit, feats: torch.Tensor, skips: torch.Tensor,
     ws: torch.Tensor, targets: Sequence[float],
 ) -> list[np.ndarray]:
-    """Images of each face at each target state (0 = off, 1 = on) under ``edit``."""
-    f_np = feats.numpy()
-    wheres = [edit.locate(f) for f in f_np]
-    starts = [edit.state(f, wh) for f, wh in zip(f_np, wheres, strict=True)]
-    out = []
-    for target in targets:
-        deltas = np.stack(
-            [edit.delta(f, target - s, wh) for f, s, wh in zip(f_np, starts, wheres, strict=True)]
-        )
-        out.append(finish(G, feats, skips, ws, edit.layer, deltas))
-    return out
+    """Images of each face at each target (0 = its off frame, 1 = on) under ``edit``, made
+    the way animations make them (:meth:`LocalEdit.frame_deltas`)."""
+    per_face = np.stack([edit.frame_deltas(f, targets)[0] for f in feats.numpy()])
+    return [finish(G, feats, skips, ws, edit.layer, per_face[:, i]) for i in range(len(targets))]
 
 
 def judge_edit(
@@ -425,7 +430,94 @@ def discover_edit(
                 if best is None or score > best[0]:
                     best = (score, {**spec, "discovery": {**trial, "split": split}})
     assert best is not None
-    return best[1], trials
+    spec = best[1]
+    spec["rest"] = fit_rest(G, clf, spec, head, seed + 2)
+    if spec["rest"] is not None:
+        val_feats, val_skips = prefix_features(G, val_ws, int(spec["layer"]))
+        effective, local, _ = judge_edit(
+            G, clf, LocalEdit(spec), head, region_px, val_feats, val_skips, val_ws
+        )
+        spec["discovery"].update(effective_with_rest=effective, locality_with_rest=local)
+        log(f"  with each face's off frame: effective {effective:.2f} locality {local:.2f}")
+    return spec, trials
+
+
+def _read_at(
+    G: PortraitGenerator, clf: AttributeClassifier, edit: LocalEdit, head: str,
+    feats: torch.Tensor, skips: torch.Tensor, ws: torch.Tensor, amounts: np.ndarray,
+) -> np.ndarray:
+    """The classifier's P(``head``) for each face moved by its own amount along ``edit``."""
+    f_np = feats.numpy()
+    deltas = np.stack([edit.delta(f, float(a)) for f, a in zip(f_np, amounts, strict=True)])
+    return clf_mod.predict(clf, finish(G, feats, skips, ws, edit.layer, deltas))[head][:, 1]
+
+
+def fit_rest(
+    G: PortraitGenerator, clf: AttributeClassifier, spec: dict[str, Any], head: str, seed: int
+) -> dict[str, Any] | None:
+    """How far below the edit's reference each face's off frame must sit to read as off,
+    learnt as a ridge regression from the edited layer's feature map (every channel at the
+    pattern's cells) to the first value of :data:`REST_GRID` at which the face reads as off.
+    A face drawn with its mouth half open needs more closing than one drawn closed, and a
+    single value for every face either leaves the first open or fades the second's mouth.
+    None when there are too few faces to learn from."""
+    n = SIZES["rest_samples"]
+    n_fit = int(n * 0.8)
+    if n_fit < 8 or n - n_fit < 2:
+        return None
+    edit = LocalEdit({**spec, "rest": None, "max_shift": 0})
+    log(f"edit '{spec['name']}': learning each face's off frame from {n} faces")
+    ws = sample_ws(G, n, seed, 0.7)
+    feats, skips = prefix_features(G, ws, edit.layer)
+    f_np = feats.numpy()
+    starts = np.array([edit.state(f, (0, 0)) for f in f_np])
+    grid = np.array(REST_GRID)
+    reads_off = np.stack(
+        [_read_at(G, clf, edit, head, feats, skips, ws, t - starts) <= OFF_READING for t in grid],
+        1,
+    )
+    need = np.where(reads_off.any(1), grid[reads_off.argmax(1)], grid[-1])
+    cells = np.argwhere(np.abs(edit.pattern).sum(0) > 0)
+    x = f_np[:, :, cells[:, 0], cells[:, 1]].reshape(n, -1).astype(np.float64)
+    mu, sd = x[:n_fit].mean(0), x[:n_fit].std(0) + 1e-6
+    a = (x[:n_fit] - mu) / sd
+    target = need[:n_fit] - need[:n_fit].mean()
+    coef = np.linalg.solve(a.T @ a + REST_RIDGE * np.eye(a.shape[1]), a.T @ target)
+    weights = coef / sd
+    bias = float(need[:n_fit].mean() - weights @ mu)
+    val = slice(n_fit, n)
+    predicted = x[val] @ weights + bias
+    chosen: dict[str, Any] = {}
+    for margin in REST_MARGINS:
+        rest = np.clip(predicted - margin, grid[-1], 0.0)
+        p = _read_at(G, clf, edit, head, feats[val], skips[val], ws[val], rest - starts[val])
+        chosen = {"margin": margin, "off_share": float((p <= OFF_READING).mean()),
+                  "mean_rest": float(rest.mean())}
+        if chosen["off_share"] >= REST_TARGET:
+            break
+    fixed = reads_off[val].mean(0)
+    spread = predicted.std() > 0 and need[val].std() > 0
+    r = float(np.corrcoef(predicted, need[val])[0, 1]) if spread else float("nan")
+    log(f"  faces needing no more than the reference: {float((need == 0).mean()):.2f}; "
+        f"validation: reading r = {r:.2f}, "
+        f"margin {chosen['margin']:g}: {chosen['off_share']:.2f} read as off "
+        f"(mean rest {chosen['mean_rest']:.3f}; one value for all: "
+        + ", ".join(f"{t:g} -> {v:.2f}" for t, v in zip(grid, fixed, strict=True)) + ")")
+    return {
+        "cells": cells.tolist(),
+        "weights": weights.reshape(len(f_np[0]), len(cells)).astype(np.float32),
+        "bias": bias,
+        "margin": chosen["margin"],
+        "floor": float(grid[-1]),
+        "validation": {
+            "faces": n - n_fit,
+            "off_share": chosen["off_share"],
+            "mean_rest": chosen["mean_rest"],
+            "fixed_off_share": {f"{t:g}": float(v) for t, v in zip(grid, fixed, strict=True)},
+            "needing_none": float((need == 0).mean()),
+            "reading_r": r if np.isfinite(r) else None,
+        },
+    }
 
 
 def _classifier_split(
@@ -446,4 +538,8 @@ def _classifier_split(
 
 
 def serialisable(spec: dict[str, Any]) -> dict[str, Any]:
-    return {k: (v.round(6).tolist() if isinstance(v, np.ndarray) else v) for k, v in spec.items()}
+    return {
+        k: (v.round(6).tolist() if isinstance(v, np.ndarray)
+            else serialisable(v) if isinstance(v, dict) else v)
+        for k, v in spec.items()
+    }

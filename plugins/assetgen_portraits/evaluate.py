@@ -236,18 +236,15 @@ def _talk(gen: Any, model: Any, bundle: Any, config: dict[str, Any], out: Path |
     for s in seeds:
         ws = gen.ws_of(s, options, model)
         features, skip = gen.prefix(ws, model)
-        f0 = features[0]
-        where = edit.locate(f0)
-        start = edit.state(f0, where)
         still = gen.render(ws, model)
         # the edit's frames as animations make them (the window graph, pasted on the still)
-        deltas = np.stack([edit.delta(f0, target - start, where) for target in (0.0, 1.0)])
+        deltas, made = edit.frame_deltas(features[0], (0.0, 1.0))
         closed, opened = gen.edit_frames(features, skip, ws, deltas, edit, model, still)
         rows["e0"].append(closed)
         rows["e1"].append(opened)
         rows["still"].append(still)
         # the latent method from the same still: only the frame that must change moves
-        is_open = start >= 0.5
+        is_open = made["start"] >= 0.5
         rows["l1"].append(still if is_open else gen.render(ws + strength * vector, model))
         rows["l0"].append(gen.render(ws - strength * vector, model) if is_open else still)
     arr = {k: np.stack(v) for k, v in rows.items()}
@@ -313,10 +310,8 @@ def talk_speed(gen: Any, model: Any, repeats: int, frames: int = 8, seed: int = 
         curve = gen.curve(seed, frames, options)
         for target in curve:
             features, skip = gen.prefix(ws, model)
-            f0 = features[0]
-            where = edit.locate(f0)
-            amount = float(target) - edit.state(f0, where)
-            gen.suffix(features, skip, ws, edit.delta(f0, amount, where), model)
+            deltas, _ = edit.frame_deltas(features[0], (target,))
+            gen.suffix(features, skip, ws, deltas[0], model)
 
     cached()
     recompute()  # warm up both paths

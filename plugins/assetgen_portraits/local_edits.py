@@ -12,12 +12,17 @@ An edit, as found by ``assetgen_portraits.edits`` and shipped in the model's man
 - ``window`` (optional): ``crop`` (y0, y1, x0, x1 in cells of the map), ``paste`` (the same in
   output pixels) and ``graph``, a suffix graph for that crop alone: the edit changes only the
   ``paste`` box of the image, and the graph computes that box exactly from the crop, so a
-  frame is the still with the box replaced (``max_shift`` 0 only: the box does not move).
+  frame is the still with the box replaced (``max_shift`` 0 only: the box does not move);
+- ``rest`` (optional): a linear reading of the feature map (``weights`` over every channel at
+  ``cells``, plus ``bias``) that predicts how far below the reference a character's "off"
+  frame must sit to read as off (a face drawn with its mouth half open needs more closing than
+  one drawn closed), less ``margin``, no lower than ``floor`` (``max_shift`` 0 only).
 
 For one character, :func:`locate` finds the shift that best lines ``template`` up with the
 character's own activations in the edit channels, so the region follows the face;
 :func:`state` reads how far "on" the character already is (its feature map projected on the
-pattern), and :func:`delta` builds the additive edit that moves it to a target state.
+pattern), :func:`rest_state` where its "off" frame sits, and :func:`frame_deltas` builds the
+additive edits that take it through an openness curve (0 = off, 1 = on).
 """
 
 from __future__ import annotations
@@ -40,6 +45,16 @@ class LocalEdit:
         self.shape = tuple(int(s) for s in spec["shape"])  # C, H, W of the whole feature map
         window = spec.get("window") if self.max_shift == 0 else None
         self.window: dict[str, Any] | None = dict(window) if window else None
+        rest = spec.get("rest") if self.max_shift == 0 else None
+        self.rest: dict[str, Any] | None = None
+        if rest:
+            self.rest = {
+                "cells": np.asarray(rest["cells"], dtype=np.int64).reshape(-1, 2),
+                "weights": np.asarray(rest["weights"], dtype=np.float64),
+                "bias": float(rest["bias"]),
+                "margin": float(rest["margin"]),
+                "floor": float(rest["floor"]),
+            }
 
     def locate(self, features: np.ndarray) -> tuple[int, int]:
         """(dy, dx) that best aligns the template with this character's edit channels."""
@@ -67,6 +82,33 @@ class LocalEdit:
         diff = (features[self.channels] - ref) * mask
         denom = float((p * p).sum())
         return float(np.clip((diff * p).sum() / denom, 0.0, 1.0)) if denom > 0 else 0.0
+
+    def rest_state(self, features: np.ndarray) -> float:
+        """Where this character's "off" frame sits on the state scale: 0 (the reference) for
+        an edit without a ``rest`` reading, else the reading less its margin, in [floor, 0]."""
+        if self.rest is None:
+            return 0.0
+        ys, xs = self.rest["cells"].T
+        x = features[:, ys, xs].astype(np.float64)  # every channel at the cells
+        need = float((x * self.rest["weights"]).sum()) + self.rest["bias"] - self.rest["margin"]
+        return float(np.clip(need, self.rest["floor"], 0.0))
+
+    def frame_deltas(
+        self, features: np.ndarray, curve: Any, strength: float = 1.0
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        """The additive edits (N x C x H x W) that take one character through ``curve``
+        (values in [0, 1]: 0 = its "off" frame, at :func:`rest_state`; 1 = "on"), scaled by
+        ``strength``, and what they were made from (``shift``, ``start``, ``rest``). A value
+        whose state is the character's own gives a zero delta, and strength 0 gives zeros."""
+        where = self.locate(features)
+        start = self.state(features, where)
+        rest = self.rest_state(features)
+        amounts = [
+            strength * (rest + float(t) * (1.0 - rest) - start) if strength else 0.0
+            for t in curve
+        ]
+        deltas = np.stack([self.delta(features, a, where) for a in amounts])
+        return deltas, {"shift": where, "start": start, "rest": rest}
 
     def delta(self, features: np.ndarray, amount: float, where: tuple[int, int] | None = None):
         """The full C x H x W additive edit: ``amount`` x gain x the (shifted) pattern."""

@@ -339,14 +339,8 @@ class PortraitsGenerator(Generator):
         curve = self.curve(seed, frames, options)
         ws = self.ws_of(seed, options, model)
         features, skip = self.prefix(ws, model)
-        f0 = features[0]
-        where = edit.locate(f0)
-        start = edit.state(f0, where)
         # move from the still's own state toward the curve's; strength 0 keeps the still
-        amounts = [
-            options.strength * (float(t) - start) if options.strength else 0.0 for t in curve
-        ]
-        deltas = np.stack([edit.delta(f0, amount, where) for amount in amounts])
+        deltas, made = edit.frame_deltas(features[0], curve, options.strength)
         images = [ImageAsset(f) for f in self.edit_frames(features, skip, ws, deltas, edit, model)]
         return AnimationAsset(
             images,
@@ -354,8 +348,9 @@ class PortraitsGenerator(Generator):
             metadata={
                 "animation": options.animation,
                 "edit_layer": edit.layer,
-                "edit_shift": list(where),
-                "start_state": round(start, 4),
+                "edit_shift": list(made["shift"]),
+                "start_state": round(made["start"], 4),
+                "rest_state": round(made["rest"], 4),
                 "curve": [round(float(c), 4) for c in curve],
             },
         )

@@ -178,11 +178,44 @@ def test_talk_frames_share_everything_but_the_mouth(engine: Engine) -> None:
     # strength 0: every frame is exactly the still (the zero-delta identity)
     flat = engine.animate("portraits", seed=7, frames=4, animation="talk", strength=0.0)
     assert all(f.to_png() == still.to_png() for f in flat.frames)
-    # frames whose curve value equals the still's own state are the still, bit for bit
-    start = anim.metadata["start_state"]
-    for frame, value in zip(anim.frames, anim.metadata["curve"], strict=True):
-        if value == start:
-            assert frame.to_png() == still.to_png()
+    # the closed end of the curve sits at the character's own rest state, at or below the
+    # edit's reference (the tiny model ships a learnt reading: edits.mouth.rest)
+    edit = engine._instance("portraits")._model().edits["mouth"]
+    assert edit.rest is not None
+    assert edit.rest["floor"] <= anim.metadata["rest_state"] <= 0.0
+
+
+def test_frame_deltas_follow_the_curve_from_the_rest_state() -> None:
+    from assetgen_portraits.local_edits import LocalEdit
+
+    pattern = np.zeros((1, 4, 4), np.float32)
+    pattern[0, 2, 1:3] = 1.0
+    spec = {"name": "mouth", "layer": 6, "channels": [1], "pattern": pattern,
+            "reference": np.zeros_like(pattern), "template": np.ones((4, 4), np.float32),
+            "max_shift": 0, "gain": 2.0, "shape": [2, 4, 4]}
+    features = np.zeros((2, 4, 4), np.float32)
+    features[1, 2, 1:3] = 0.25  # a quarter of the way on
+    plain = LocalEdit(spec)
+    deltas, made = plain.frame_deltas(features, [0.0, 0.25, 1.0], strength=1.0)
+    assert made == {"shift": (0, 0), "start": 0.25, "rest": 0.0}
+    # off: back by the quarter, x gain; the still's own state: zero; on: forward 0.75
+    assert np.allclose(deltas[:, 1, 2, 1], [-0.5, 0.0, 1.5]) and not deltas[1].any()
+    assert not plain.frame_deltas(features, [0.0, 1.0], strength=0.0)[0].any()
+    # a learnt rest reading: the value at channel 1, cell (2, 1), minus 0.5, less a margin
+    rest = {"cells": [[2, 1]], "weights": [[0.0], [1.0]], "bias": -0.5, "margin": 0.05,
+            "floor": -0.4}
+    learnt = LocalEdit({**spec, "rest": rest})
+    assert learnt.rest_state(features) == pytest.approx(-0.3)
+    deltas, made = learnt.frame_deltas(features, [0.0, 0.5, 1.0])
+    assert made["rest"] == pytest.approx(-0.3)
+    # off at -0.3, half way at 0.35, on at 1, each from the start 0.25, x gain 2
+    assert np.allclose(deltas[:, 1, 2, 1], [-1.1, 0.2, 1.5])
+    features[1, 2, 1] = -1.0  # a reading below the floor is held at the floor
+    assert learnt.rest_state(features) == pytest.approx(-0.4)
+    features[1, 2, 1] = 2.0  # and one above the reference at the reference
+    assert learnt.rest_state(features) == 0.0
+    # a shifting edit (older models) ignores the reading
+    assert LocalEdit({**spec, "rest": rest, "max_shift": 1}).rest is None
 
 
 @pytest.mark.parametrize("layer", [3, 6, 7])
@@ -229,13 +262,13 @@ def test_windowed_frames_equal_the_whole_suffix(engine: Engine, tiny_model: Path
     (still,) = engine.generate("portraits", seed=11)
     ws = gen.ws_of(11, plugin.PortraitAnimationOptions(), model)
     features, skip = gen.prefix(ws, model)
-    start = anim.metadata["start_state"]
+    curve = gen.curve(11, 8, plugin.PortraitAnimationOptions())
+    deltas, _ = edit.frame_deltas(features[0], curve, 2.0)
     py0, py1, px0, px1 = edit.window["paste"]
     outside = np.ones((64, 64), bool)
     outside[py0:py1, px0:px1] = False
-    for frame, value in zip(anim.frames, anim.metadata["curve"], strict=True):
-        amount = 2.0 * (value - start)
-        whole = gen.suffix(features, skip, ws, edit.delta(features[0], amount), model)
+    for frame, delta in zip(anim.frames, deltas, strict=True):
+        whole = gen.suffix(features, skip, ws, delta, model)
         # the same image up to float rounding (another graph): at most one level of 255
         assert np.abs(frame.rgba.astype(int) - whole.astype(int)).max() <= 1
         assert (frame.rgba[outside] == still.rgba[outside]).all()
