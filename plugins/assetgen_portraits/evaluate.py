@@ -14,7 +14,8 @@ RMS of the held-out real features) so KID's cubic kernel sees values of order 1.
   attribute's reading stays put;
 - talking (issue "Talking portraits"): the local feature-map edit vs the W "mouth open" vector at
   the same strength the vector ships with, over ``talk_seeds`` faces: effectiveness, locality,
-  identity outside the mouth, and the cached-prefix speed-up.
+  identity outside the mouth, and the cached-prefix speed-up; blink the same way against the
+  "eyes closed" vector, in the eye region.
 """
 
 from __future__ import annotations
@@ -158,7 +159,8 @@ def evaluate(model_dir: Path | None, out: Path | None, config: dict[str, Any]) -
         "generated_closer_than_train_p5": float((gen_nn < np.percentile(train_nn, 5)).mean()),
     }
     report["attributes"] = _attributes(engine, bundle, model, config)
-    report["talk"] = _talk(gen, model, bundle, config, out)
+    for which in EDITS:
+        report[which[3]] = _edit_vs_latent(gen, model, bundle, config, out, which)
     report["command"] = "assetgen eval portraits " + " ".join(
         f"--set {k}={v}" for k, v in config.items()
     )
@@ -218,14 +220,24 @@ def _region(bundle: Any, name: str) -> np.ndarray:
     return np.array([[c == "1" for c in row] for row in rows])
 
 
-def _talk(gen: Any, model: Any, bundle: Any, config: dict[str, Any], out: Path | None) -> dict:
+#: The local edits measured against their latent vectors: (edit, classifier head and vector,
+#: region of the labelled pairs, report key, label of the picture's rows).
+EDITS = (("mouth", "mouth_open", "mouth", "talk", "open"),
+         ("blink", "eyes_closed", "eyes", "blink", "eyes closed"))
+
+
+def _edit_vs_latent(
+    gen: Any, model: Any, bundle: Any, config: dict[str, Any], out: Path | None,
+    which: tuple[str, str, str, str, str],
+) -> dict:
     from .analysis import locality
     from .plugin import PortraitOptions
 
+    name, head, region_name, key, state = which
     options = PortraitOptions()
-    region = _region(bundle, "mouth")
-    edit = model.edits["mouth"]
-    latent = model.attributes.get("mouth_open")
+    region = _region(bundle, region_name)
+    edit = model.edits[name]
+    latent = model.attributes.get(head)
     if latent is None:  # no vector shipped: compare with no change at all
         vector, strength = np.zeros(model.w_dim, np.float32), 0.0
     else:
@@ -248,7 +260,7 @@ def _talk(gen: Any, model: Any, bundle: Any, config: dict[str, Any], out: Path |
         rows["l1"].append(still if is_open else gen.render(ws + strength * vector, model))
         rows["l0"].append(gen.render(ws - strength * vector, model) if is_open else still)
     arr = {k: np.stack(v) for k, v in rows.items()}
-    p = {k: classify(bundle, arr[k])["mouth_open"][:, 1] for k in ("e0", "e1", "l0", "l1")}
+    p = {k: classify(bundle, arr[k])[head][:, 1] for k in ("e0", "e1", "l0", "l1")}
     outside = ~region
 
     def summary(closed: str, opened: str) -> dict[str, float]:
@@ -258,8 +270,8 @@ def _talk(gen: Any, model: Any, bundle: Any, config: dict[str, Any], out: Path |
         finite = [x for x in psnr if np.isfinite(x)]
         return {
             "effective_share": float(eff.mean()),
-            "p_open_on_open_median": float(np.median(p[opened])),
-            "p_open_on_closed_median": float(np.median(p[closed])),
+            "p_on_median": float(np.median(p[opened])),
+            "p_on_off_frames_median": float(np.median(p[closed])),
             "locality_median": float(np.median(loc)),
             "locality_share_ge_0_9": float((loc >= 0.9).mean()),
             "psnr_outside_median_db": float(np.median(finite)) if finite else float("inf"),
@@ -267,23 +279,28 @@ def _talk(gen: Any, model: Any, bundle: Any, config: dict[str, Any], out: Path |
         }
 
     report = {
+        "state": f"{head}: the classifier's P on the frames switched on (p_on_median) and off",
         "seeds": len(arr["still"]),
         "edit_layer": edit.layer,
         "edit_channels": len(edit.channels),
         "latent_strength": strength,
         "feature_map_edit": summary("e0", "e1"),
         "latent_direction": summary("l0", "l1"),
-        "speed": talk_speed(gen, model, int(config["speed_repeats"])),
     }
+    if key == "talk":
+        report["speed"] = talk_speed(gen, model, int(config["speed_repeats"]))
     picture = config.get("picture") or (str(out.with_suffix(".png")) if out else "")
     if picture:
         from assetgen.exporting import write_atomic
 
+        path = Path(picture)
+        if key != "talk":  # the talk picture keeps the configured name
+            path = path.with_name(f"{path.stem}-{key}{path.suffix}")
         sheet = np.concatenate([arr[k][:8] for k in ("still", "e1", "e0", "l1", "l0")])
-        write_atomic(Path(picture), _sheet(sheet, columns=8))
-        report["picture"] = picture
-        report["picture_rows"] = ["still", "edit: open", "edit: closed", "latent: open",
-                                  "latent: closed"]
+        write_atomic(path, _sheet(sheet, columns=8))
+        report["picture"] = str(path)
+        report["picture_rows"] = ["still", f"edit: {state}", f"edit: not {state}",
+                                  f"latent: {state}", f"latent: not {state}"]
     return report
 
 

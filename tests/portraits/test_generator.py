@@ -351,3 +351,30 @@ def test_the_runtime_path_never_imports_torch(tiny_model: Path, tmp_path: Path) 
         "assert 'torch' not in sys.modules, 'torch was imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=tmp_path)
+
+
+def test_evaluation_reports_every_figure_on_a_tiny_model(
+    tiny_model: Path, tiny_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from assetgen_portraits import evaluate
+
+    monkeypatch.setattr(plugin, "MODEL_DIR", tiny_model)
+    config = {**evaluate.EVAL_CONFIG, "samples": 24, "eval_data": str(tiny_data),
+              "data": str(tiny_data), "memorisation_samples": 8, "attribute_seeds": 6,
+              "talk_seeds": 5, "speed_repeats": 1, "baseline_run": ""}
+    out = tmp_path / "eval.json"
+    report = evaluate.evaluate(tiny_model, out, config)
+    assert json.loads(out.read_text()) == json.loads(json.dumps(report))
+    assert report["quality"]["fid"] >= 0 and 0 <= report["quality"]["precision"] <= 1
+    assert report["quality_dcgan_baseline"] is None  # no baseline run given
+    for key in ("talk", "blink"):
+        edit = report[key]
+        assert edit["seeds"] == 5
+        for method in ("feature_map_edit", "latent_direction"):
+            figures = edit[method]
+            assert 0 <= figures["effective_share"] <= 1
+            assert 0 <= figures["locality_median"] <= 1
+        assert Path(edit["picture"]).is_file()
+    assert report["talk"]["speed"]["frames"] == 8 and "speed" not in report["blink"]
+    assert report["blink"]["picture"].endswith("eval-blink.png")
+    assert report["talk"]["picture"] == str(tmp_path / "eval.png")
