@@ -98,3 +98,20 @@ def test_a_corrupted_model_is_refused_and_other_generators_work(tmp_path, monkey
         engine.generate("shoes")
     assert "error" in engine.generator_info("shoes").model
     assert engine.exporters()  # the rest of the engine still works
+
+
+def test_real_batches_draw_types_evenly_or_icons_evenly() -> None:
+    import torch
+    from assetgen_shoes.tools import real_sampler
+
+    labels = torch.tensor([0] * 30 + [1] * 3 + [2])  # 30 boots, 3 slippers, 1 clog
+    rng = torch.Generator().manual_seed(0)
+    by_type = labels[real_sampler(labels, "type")(30000, rng)]
+    shares = torch.bincount(by_type, minlength=3).float() / 30000
+    assert torch.allclose(shares, torch.full((3,), 1 / 3), atol=0.02)
+    picks = real_sampler(labels, "type")(30000, rng)
+    assert set(picks[labels[picks] == 1].tolist()) == {30, 31, 32}  # every slipper drawn
+    by_icon = labels[real_sampler(labels, "icon")(30000, rng)]
+    assert abs(float((by_icon == 2).float().mean()) - 1 / 34) < 0.01
+    with pytest.raises(InvalidOptionsError, match="balance='even'"):
+        real_sampler(labels, "even")
