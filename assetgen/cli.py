@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from . import __version__
+from .cli_types import FilePath
 from .engine import Engine
 from .errors import AssetGenError, InvalidOptionsError, show_value
 from .exporting import check_out_dir, write_atomic
@@ -163,7 +164,7 @@ def info_command(generator: str, as_json: bool) -> None:
 _out_option = click.option(
     "--out",
     "out_dir",
-    type=click.Path(file_okay=False),
+    type=FilePath(file_okay=False),
     default="out",
     show_default=True,
     help="Folder to write into (created if missing).",
@@ -287,11 +288,11 @@ def _export(
 
 
 @cli.command("batch")
-@click.argument("job", type=click.Path(dir_okay=False))
+@click.argument("job", type=FilePath(dir_okay=False))
 @click.option(
     "--out",
     "out_dir",
-    type=click.Path(file_okay=False),
+    type=FilePath(file_okay=False),
     default=None,
     help="Output folder (default: the job's 'out', relative to the job file).",
 )

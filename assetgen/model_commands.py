@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+from .cli_types import FilePath
 from .errors import InvalidOptionsError, UnknownGeneratorError, show_value
 
 
@@ -60,7 +61,7 @@ _config_options = [
     click.option(
         "--config",
         "config_file",
-        type=click.Path(dir_okay=False),
+        type=FilePath(dir_okay=False),
         default=None,
         help="TOML file of settings (see DEFAULT_CONFIG in the plugin's tools).",
     ),
@@ -83,11 +84,9 @@ def _with_config(fn: Any) -> Any:
 @click.command("train")
 @click.argument("generator")
 @click.option(
-    "--data", type=click.Path(), default=None, help="Data set folder (see the plugin docs)."
+    "--data", type=FilePath(), default=None, help="Data set folder (see the plugin docs)."
 )
-@click.option(
-    "--out", "out_dir", type=click.Path(file_okay=False), required=True, help="Run folder."
-)
+@click.option("--out", "out_dir", type=FilePath(file_okay=False), required=True, help="Run folder.")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
 @_with_config
 def train_command(
@@ -128,9 +127,9 @@ def train_command(
 
 @click.command("export")
 @click.argument("generator")
-@click.argument("run_dir", type=click.Path(file_okay=False, exists=True))
+@click.argument("run_dir", type=FilePath(file_okay=False, exists=True))
 @click.option(
-    "--out", "out_dir", type=click.Path(file_okay=False), required=True, help="Model folder."
+    "--out", "out_dir", type=FilePath(file_okay=False), required=True, help="Model folder."
 )
 def export_command(generator: str, run_dir: str, out_dir: str) -> None:
     """Export a trained run to ONNX with a manifest (sha256 of each file) and a parity check."""
@@ -143,14 +142,14 @@ def export_command(generator: str, run_dir: str, out_dir: str) -> None:
 @click.option(
     "--model",
     "model_dir",
-    type=click.Path(file_okay=False),
+    type=FilePath(file_okay=False),
     default=None,
     help="Model folder (default: the shipped model).",
 )
 @click.option(
     "--out",
     "out_file",
-    type=click.Path(dir_okay=False),
+    type=FilePath(dir_okay=False),
     default=None,
     help="Write the report as JSON here.",
 )
@@ -191,7 +190,7 @@ def _model_generator(generator: str) -> str:
 
 @click.command("install-model")
 @click.argument("generator")
-@click.argument("model_dir", type=click.Path(file_okay=False, exists=True))
+@click.argument("model_dir", type=FilePath(file_okay=False, exists=True))
 @click.option("--name", required=True, help="Name to select it by: -o model=NAME.")
 @click.option("--force", is_flag=True, help="Replace an installed model of the same name.")
 def install_model_command(generator: str, model_dir: str, name: str, force: bool) -> None:

@@ -116,6 +116,10 @@ CLI_CASES = [
     # type calls os.stat); only main(argv) can pass a NUL, a real command line cannot
     (["batch", "job\x00.toml"], "argument 'job\\x00.toml' contains a NUL character"),
     (["info", "blob", "--json\x00"], "contains a NUL character"),
+    # found by the CLI fuzzer too: main(["batch", "\ud800"]), a lone surrogate that no real
+    # command line holds (undecodable bytes arrive as \udc80-\udcff, which os.fsencode takes)
+    (["batch", "\ud800"], "'\\ud800' is not valid text for a file name"),
+    (["batch", "job.toml", "--out", "\udfff"], "'--out': '\\udfff' is not valid text"),
     (["generate", "blob", "--format", "sheet,png", "--name", "x"], "would both write x.png"),
 ]
 
