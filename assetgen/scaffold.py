@@ -19,6 +19,7 @@ from pathlib import Path
 import click
 
 from . import __version__
+from .cli_types import FilePath
 from .errors import InvalidOptionsError, OutputError
 from .plugin_manager import ENTRY_POINT_GROUP
 from .scaffold_templates import KINDS, render_project
@@ -143,7 +144,7 @@ _NEXT_STEPS = {
 @click.option(
     "--out",
     "out_dir",
-    type=click.Path(file_okay=False),
+    type=FilePath(file_okay=False),
     default=".",
     show_default=True,
     help="Folder to create the project folder assetgen-NAME in.",
