@@ -113,5 +113,8 @@ def test_real_batches_draw_types_evenly_or_icons_evenly() -> None:
     assert set(picks[labels[picks] == 1].tolist()) == {30, 31, 32}  # every slipper drawn
     by_icon = labels[real_sampler(labels, "icon")(30000, rng)]
     assert abs(float((by_icon == 2).float().mean()) - 1 / 34) < 0.01
+    by_sqrt = torch.bincount(labels[real_sampler(labels, "sqrt")(30000, rng)], minlength=3)
+    expected = torch.tensor([30, 3, 1]) ** 0.5
+    assert torch.allclose(by_sqrt / 30000, expected / expected.sum(), atol=0.02)
     with pytest.raises(InvalidOptionsError, match="balance='even'"):
         real_sampler(labels, "even")
