@@ -401,13 +401,14 @@ def discover_edit(
     val_ws = sample_ws(G, n_val, seed + 1, 0.7)
     trials = []
     best: tuple[tuple[float, float], dict[str, Any]] | None = None
+    val_sets: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}  # held-out faces per layer
     for layer in layers:
         f_np = prefix_features(G, ws if direction is None else ws_rest, layer)[0].numpy()
         f_on = f_off = None
         if direction is not None:
             f_off = prefix_features(G, ws_off, layer)[0].numpy()
             f_on = prefix_features(G, ws_on, layer)[0].numpy()
-        val_feats, val_skips = prefix_features(G, val_ws, layer)
+        val_sets[layer] = val_feats, val_skips = prefix_features(G, val_ws, layer)
         channels = f_np.shape[1]
         for k in sorted({max(2, channels // 8), max(2, channels // 4), max(2, channels // 2)}):
             if f_on is not None and f_off is not None:
@@ -433,7 +434,7 @@ def discover_edit(
     spec = best[1]
     spec["rest"] = fit_rest(G, clf, spec, head, seed + 2)
     if spec["rest"] is not None:
-        val_feats, val_skips = prefix_features(G, val_ws, int(spec["layer"]))
+        val_feats, val_skips = val_sets[int(spec["layer"])]
         effective, local, _ = judge_edit(
             G, clf, LocalEdit(spec), head, region_px, val_feats, val_skips, val_ws
         )

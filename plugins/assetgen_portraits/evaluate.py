@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -160,7 +160,7 @@ def evaluate(model_dir: Path | None, out: Path | None, config: dict[str, Any]) -
     }
     report["attributes"] = _attributes(engine, bundle, model, config)
     for which in EDITS:
-        report[which[3]] = _edit_vs_latent(gen, model, bundle, config, out, which)
+        report[which.key] = _edit_vs_latent(gen, model, bundle, config, out, which)
     report["command"] = "assetgen eval portraits " + " ".join(
         f"--set {k}={v}" for k, v in config.items()
     )
@@ -220,15 +220,23 @@ def _region(bundle: Any, name: str) -> np.ndarray:
     return np.array([[c == "1" for c in row] for row in rows])
 
 
-#: The local edits measured against their latent vectors: (edit, classifier head and vector,
-#: region of the labelled pairs, report key, label of the picture's rows).
-EDITS = (("mouth", "mouth_open", "mouth", "talk", "open"),
-         ("blink", "eyes_closed", "eyes", "blink", "eyes closed"))
+class MeasuredEdit(NamedTuple):
+    """A local edit measured against its latent vector."""
+
+    name: str  # the edit in the manifest
+    head: str  # the classifier head, and the attribute vector of the same name
+    region: str  # the labelled pairs' region the change should stay in
+    key: str  # the report's key
+    state: str  # what the picture's rows call the "on" state
+
+
+EDITS = (MeasuredEdit("mouth", "mouth_open", "mouth", "talk", "open"),
+         MeasuredEdit("blink", "eyes_closed", "eyes", "blink", "eyes closed"))
 
 
 def _edit_vs_latent(
     gen: Any, model: Any, bundle: Any, config: dict[str, Any], out: Path | None,
-    which: tuple[str, str, str, str, str],
+    which: MeasuredEdit,
 ) -> dict:
     from .analysis import locality
     from .plugin import PortraitOptions

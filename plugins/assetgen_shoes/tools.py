@@ -113,6 +113,14 @@ def augment_real(
 BALANCE_POWER = {"icon": 1.0, "sqrt": 0.5, "type": 0.0}
 
 
+def type_shares(labels: torch.Tensor, balance: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """The types present in ``labels`` and the share of the real batches each gets under
+    ``balance`` (its icon count to the power ``BALANCE_POWER[balance]``, normalised)."""
+    kinds, counts = torch.unique(labels, return_counts=True)
+    weights = counts.double() ** BALANCE_POWER[balance]
+    return kinds, weights / weights.sum()
+
+
 def real_sampler(labels: torch.Tensor, balance: str) -> Any:
     """``draw(n, rng)``: positions of ``n`` real icons among ``labels``: a type drawn with
     weight (its icon count) ** ``BALANCE_POWER[balance]``, then one of its icons evenly
@@ -124,7 +132,7 @@ def real_sampler(labels: torch.Tensor, balance: str) -> Any:
         return lambda n, rng: torch.randint(0, len(labels), (n,), generator=rng)
     members = [torch.nonzero(labels == t).flatten() for t in torch.unique(labels)]
     counts = torch.tensor([len(m) for m in members])
-    weights = counts.double() ** BALANCE_POWER[balance]
+    weights = type_shares(labels, balance)[1]
     flat = torch.cat(members)
     offsets = torch.cumsum(counts, 0) - counts
 
@@ -146,6 +154,11 @@ def train(out: Path, data: Path | None, config: dict[str, Any], resume: bool) ->
     shard = torch.from_numpy(dist.shard(len(images)))  # this process's share of the icons
     draw = real_sampler(labels[shard], config["balance"])  # checked before the run starts
     run = TrainingRun(out, config, resume=resume, dist=dist)
+    if dist.is_main:
+        kinds, shares = type_shares(labels[shard], config["balance"])
+        parts = [f"{type_names[int(k)]} {100 * p:.1f}%" for k, p in zip(kinds, shares, strict=True)]
+        print(f"real batches by type (balance={config['balance']}): " + ", ".join(parts),
+              file=sys.stderr)
     torch.manual_seed(config["seed"])
     rng = torch.Generator().manual_seed(dist.rank_seed(config["seed"]))
     num_types = len(type_names)

@@ -40,7 +40,10 @@ def shoes_only(monkeypatch) -> None:
 def test_train_resume_export_parity(shoes_only, tmp_path, capsys) -> None:
     run = tmp_path / "run"
     assert main(["train", "shoes", "--out", str(run), *TINY]) == 0
-    assert "step 4/4" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "step 4/4" in err
+    # the share of the real batches each type gets, on the committed 83 icons
+    assert "real batches by type (balance=icon): boot 20.5%," in err and "clog 1.2%" in err
     assert json.loads((run / "config.json").read_text())["width"] == 4
     assert sorted(p.name for p in (run / "samples").iterdir()) == [
         "step_0000002.png",
