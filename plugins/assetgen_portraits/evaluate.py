@@ -228,10 +228,12 @@ class MeasuredEdit(NamedTuple):
     region: str  # the labelled pairs' region the change should stay in
     key: str  # the report's key
     state: str  # what the picture's rows call the "on" state
+    picture_suffix: str  # added to the picture's file name ("": the configured name)
+    timed: bool  # the report includes the cached-prefix speed-up
 
 
-EDITS = (MeasuredEdit("mouth", "mouth_open", "mouth", "talk", "open"),
-         MeasuredEdit("blink", "eyes_closed", "eyes", "blink", "eyes closed"))
+EDITS = (MeasuredEdit("mouth", "mouth_open", "mouth", "talk", "open", "", True),
+         MeasuredEdit("blink", "eyes_closed", "eyes", "blink", "eyes closed", "-blink", False))
 
 
 def _edit_vs_latent(
@@ -241,7 +243,7 @@ def _edit_vs_latent(
     from .analysis import locality
     from .plugin import PortraitOptions
 
-    name, head, region_name, key, state = which
+    name, head, region_name, _, state, suffix, timed = which
     options = PortraitOptions()
     region = _region(bundle, region_name)
     edit = model.edits[name]
@@ -295,15 +297,14 @@ def _edit_vs_latent(
         "feature_map_edit": summary("e0", "e1"),
         "latent_direction": summary("l0", "l1"),
     }
-    if key == "talk":
+    if timed:
         report["speed"] = talk_speed(gen, model, int(config["speed_repeats"]))
     picture = config.get("picture") or (str(out.with_suffix(".png")) if out else "")
     if picture:
         from assetgen.exporting import write_atomic
 
         path = Path(picture)
-        if key != "talk":  # the talk picture keeps the configured name
-            path = path.with_name(f"{path.stem}-{key}{path.suffix}")
+        path = path.with_name(f"{path.stem}{suffix}{path.suffix}")
         sheet = np.concatenate([arr[k][:8] for k in ("still", "e1", "e0", "l1", "l0")])
         write_atomic(path, _sheet(sheet, columns=8))
         report["picture"] = str(path)

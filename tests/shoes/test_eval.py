@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
 from assetgen_shoes import plugin
 
@@ -54,11 +53,15 @@ def test_eval_refuses_an_untrained_judge(tmp_path, capsys) -> None:
     assert not out.exists()
 
 
-def test_nearest_distance_matches_the_direct_difference() -> None:
-    from assetgen_shoes.tools import _nearest_distance
+def test_near_copy_distances_match_the_direct_difference() -> None:
+    # the evaluation's nearest-icon search (assetgen.training.metrics.sq_dists, float64)
+    import numpy as np
+
+    from assetgen.training.metrics import sq_dists
 
     rng = np.random.default_rng(0)
-    queries, refs = rng.random((20, 300), np.float32), rng.random((7, 300), np.float32)
+    queries = rng.random((20, 300)).astype(np.float32).astype(np.float64)
+    refs = rng.random((7, 300)).astype(np.float32).astype(np.float64)
     direct = np.sqrt(((queries[:, None] - refs[None]) ** 2).sum(-1)).min(1)
-    assert np.allclose(_nearest_distance(queries, refs), direct, atol=1e-4)
-    assert np.allclose(_nearest_distance(refs[:3], refs), 0, atol=1e-3)  # a copy is at 0
+    assert np.allclose(np.sqrt(sq_dists(queries, refs).min(1)), direct, atol=1e-6)
+    assert np.allclose(np.sqrt(sq_dists(refs[:3], refs).min(1)), 0, atol=1e-6)  # a copy
