@@ -66,9 +66,26 @@ def parse_option_pairs(pairs: Sequence[str]) -> dict[str, str]:
     return result
 
 
-def _formats(values: Sequence[str], default: str) -> list[str]:
-    names = [name.strip() for value in values for name in value.split(",") if name.strip()]
-    return list(dict.fromkeys(names)) or [default]
+def _formats(engine: Engine, values: Sequence[str], kind: str, default: str) -> list[str]:
+    """The ``--format`` values (each may list several, comma-separated; none given: the
+    default), each checked against the exporters that write ``kind`` assets before anything
+    is generated."""
+    names = []
+    for value in values:
+        for part in value.split(","):
+            if not part.strip():
+                allowed = [e.id for e in engine.exporters() if kind in e.accepts]
+                raise InvalidOptionsError(
+                    f"--format: {show_value(value)} holds an empty format name; formats for "
+                    f"{kind} assets: " + (", ".join(allowed) or "none (no exporter plugin loaded)"),
+                    parameter="--format",
+                    value=value,
+                )
+            names.append(part.strip())
+    chosen = list(dict.fromkeys(names)) or [default]
+    for fmt in chosen:
+        engine.check_format(fmt, kind)
+    return chosen
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -211,9 +228,7 @@ def generate_command(
     engine = _state().engine
     options = engine.parse_options(generator, parse_option_pairs(option_pairs), from_text=True)
     kind = engine.generator_info(generator).kind
-    chosen = _formats(formats, "jsonl" if kind == "text" else "png")
-    for fmt in chosen:  # refuse a wrong format before spending time on generation
-        engine.check_format(fmt, kind)
+    chosen = _formats(engine, formats, kind, "jsonl" if kind == "text" else "png")
     assets = engine.generate(generator, seed=seed, count=count, **options.to_dict())
     _export(engine, assets, chosen, out_dir, name)
 
@@ -257,9 +272,7 @@ def animate_command(
                 )
             pairs[key] = value
     options = engine.parse_options(generator, pairs, animate=True, from_text=True)
-    chosen = _formats(formats, "sheet")
-    for fmt in chosen:
-        engine.check_format(fmt, "animation")
+    chosen = _formats(engine, formats, "animation", "sheet")
     anim = engine.animate(generator, seed=seed, frames=frames, **options.to_dict())
     _export(engine, [anim], chosen, out_dir, name)
 

@@ -2,22 +2,34 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 import click
 
 from .errors import show_value
+from .exporting import file_in_the_way
 
 
 class FilePath(click.Path):
-    """click's Path, with a name the file system cannot encode refused as bad input: click
-    stats the path, and a lone surrogate such as "\\ud800" (only main(argv) can pass one; a
-    real command line's undecodable bytes arrive as \\udc80-\\udcff, which encode) raised
-    UnicodeEncodeError there, an internal error."""
+    """click's Path, stricter where click lets bad input through to a later, vaguer failure:
+
+    - an empty name is refused (click takes ``--out ""`` as the current folder);
+    - a folder to be made (``file_okay=False``) under an existing file (``--out a/file/sub``)
+      is refused here, naming the parameter, not when the first file is written;
+    - a name the file system cannot encode is bad input: click stats the path, and a lone
+      surrogate such as "\\ud800" (only main(argv) can pass one; a real command line's
+      undecodable bytes arrive as \\udc80-\\udcff, which encode) raised UnicodeEncodeError
+      there, an internal error.
+    """
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, (str, bytes, os.PathLike)) and os.fspath(value) in ("", b""):
+            what = "a folder" if not self.file_okay else "a file"
+            self.fail(f"an empty name is not a path; give {what} path", param, ctx)
         try:
-            return super().convert(value, param, ctx)
+            converted = super().convert(value, param, ctx)
         except UnicodeEncodeError:
             self.fail(
                 f"{show_value(value)} is not valid text for a file name (it holds an "
@@ -25,3 +37,13 @@ class FilePath(click.Path):
                 param,
                 ctx,
             )
+        if not self.file_okay and not self.exists:
+            path = Path(os.fsdecode(converted))
+            blocker = file_in_the_way(path)
+            if blocker is not None and blocker != path:  # click itself says "is a file"
+                self.fail(
+                    f"{str(path)!r} cannot be a folder: {str(blocker)!r} is a file",
+                    param,
+                    ctx,
+                )
+        return converted

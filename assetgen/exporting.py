@@ -90,14 +90,41 @@ def check_name(name: Any, parameter: str = "name", *, max_length: int = MAX_NAME
 
 
 def check_out_dir(out_dir: Any, parameter: str = "out_dir") -> Path:
-    """An output folder given by a caller: any path, but text (or a path) without NUL."""
-    if not isinstance(out_dir, (str, os.PathLike)) or "\x00" in os.fspath(out_dir):
+    """An output folder given by a caller: a non-empty path without NUL, where no existing
+    file stands in the place of the folder or of one of the folders above it."""
+    if (
+        not isinstance(out_dir, (str, os.PathLike))
+        or "\x00" in os.fspath(out_dir)
+        or os.fspath(out_dir) in ("", b"")
+    ):
         raise InvalidOptionsError(
-            f"{parameter} must be a folder path without NUL characters; got {show_value(out_dir)}",
+            f"{parameter} must be a folder path without NUL characters and not empty; "
+            f"got {show_value(out_dir)}",
             parameter=parameter,
             value=out_dir,
         )
-    return Path(out_dir)
+    path = Path(out_dir)
+    blocker = file_in_the_way(path)
+    if blocker is not None:
+        where = "is a file" if blocker == path else f"is inside {str(blocker)!r}, which is a file"
+        raise InvalidOptionsError(
+            f"{parameter} must be a folder path; {str(path)!r} {where}",
+            parameter=parameter,
+            value=str(path),
+        )
+    return path
+
+
+def file_in_the_way(folder: Path) -> Path | None:
+    """The existing non-folder at ``folder`` or at the nearest of its parents that exists
+    (``out/file/sub``: ``out/file``), or None when the folder can be made there."""
+    for candidate in (folder, *folder.parents):
+        try:
+            if candidate.exists():
+                return None if candidate.is_dir() else candidate
+        except (OSError, ValueError):  # unreadable parent, name too long: the writer says
+            return None
+    return None
 
 
 def write_atomic(path: Path, data: bytes) -> None:

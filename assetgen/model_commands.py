@@ -231,7 +231,7 @@ def remove_model_command(generator: str, name: str) -> None:
     """Delete an installed model from the models path."""
     from . import model_store
 
-    target = model_store.remove(_model_generator(generator), name)
+    target = model_store.remove(_model_generator(generator), name, parameter="NAME")
     click.echo(f"removed {target}")
 
 

@@ -53,7 +53,11 @@ def check_name(name: str, parameter: str = "model") -> str:
 
 
 def _label(parameter: str) -> str:
-    return parameter if parameter.startswith("-") else f"option '{parameter}'"
+    """How an error names the parameter: the generator option ``model``, a CLI option
+    (``--name``) or argument (``NAME``) as written, a Python argument quoted."""
+    if parameter == "model":
+        return "option 'model'"
+    return parameter if parameter.startswith("-") or parameter.isupper() else f"{parameter!r}"
 
 
 def installed(generator: str) -> list[str]:
@@ -131,13 +135,15 @@ def install(generator: str, source: Path, name: str, *, force: bool = False) -> 
     return target
 
 
-def remove(generator: str, name: str) -> Path:
-    check_name(name, "--name")
+def remove(generator: str, name: str, *, parameter: str = "name") -> Path:
+    """Delete the installed model ``name``; errors name ``parameter`` (the CLI's argument is
+    ``NAME``: ``assetgen remove-model GENERATOR NAME``)."""
+    check_name(name, parameter)
     target = models_path() / generator / name
     if not (target / "manifest.json").is_file():
         raise InvalidOptionsError(
-            f"--name: no {generator} model named '{name}' is installed in {target.parent}",
-            parameter="--name",
+            f"{parameter}: no {generator} model named '{name}' is installed in {target.parent}",
+            parameter=parameter,
             value=name,
         )
     shutil.rmtree(target)

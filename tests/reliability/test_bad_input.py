@@ -172,9 +172,101 @@ def test_cli_output_folder_that_is_a_file(
     blocker.write_bytes(b"a file")
     assert main(["generate", "blob", "--out", str(blocker)]) == 2
     one_line_error(capsys.readouterr().err, "is a file")
-    assert main(["generate", "blob", "--out", str(blocker / "below")]) == 1
-    one_line_error(capsys.readouterr().err, "cannot write to")
+    # a folder to be made below a file: refused as bad input before anything is generated
+    # (it was exit 1, "cannot write to", after the generator had run)
+    for below in (blocker / "below", blocker / "below" / "deeper"):
+        for command in ("generate", "animate"):
+            assert main([command, "blob", "--out", str(below)]) == 2
+            one_line_error(
+                capsys.readouterr().err,
+                f"Invalid value for '--out': '{below}' cannot be a folder: '{blocker}' is a file",
+            )
     assert blocker.read_bytes() == b"a file"
+
+
+EDGE_CASES = [
+    # --format "" fell back to the default format: exit 0 and a PNG
+    (["generate", "blob", "--format", ""], "--format: '' holds an empty format name; formats "
+     "for image assets: png, sheet"),
+    (["generate", "blob", "--format", "png,"], "--format: 'png,' holds an empty format name"),
+    (["generate", "blob", "--format", " , "], "--format: ' , ' holds an empty format name"),
+    (["animate", "blob", "--format", ""], "formats for animation assets: gif, png, sheet"),
+    (["generate", "echo", "--format", ""], "formats for text assets: csv, jsonl"),
+    # --out "" wrote into the current folder and printed an empty path
+    (["generate", "blob", "--out", ""], "Invalid value for '--out': an empty name is not a path"),
+    (["animate", "blob", "--out", ""], "Invalid value for '--out': an empty name is not a path"),
+    (["batch", "job.toml", "--out", ""], "Invalid value for '--out': an empty name"),
+    (["batch", ""], "Invalid value for 'JOB': an empty name is not a path; give a file path"),
+]
+
+
+@pytest.mark.parametrize(("args", "fragment"), EDGE_CASES, ids=[" ".join(a) for a, _ in EDGE_CASES])
+def test_cli_empty_format_and_out_exit_2_naming_the_parameter(
+    plugins_env: dict,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture,
+    figures: Counter,
+    args: list[str],
+    fragment: str,
+) -> None:
+    monkeypatch.chdir(tmp_path)  # where --out "" used to write
+    (tmp_path / "job.toml").write_text(RUN)
+    before = files_under(tmp_path)
+    assert main(args) == 2
+    captured = capsys.readouterr()
+    one_line_error(captured.err, fragment)
+    assert captured.out == ""
+    assert files_under(tmp_path) == before
+    figures["bad inputs refused (table)"] += 1
+
+
+def test_remove_model_blames_its_name_argument(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, tmp_path: Path
+) -> None:
+    """remove-model has no --name option; its NAME argument is what was wrong."""
+    from assetgen import model_store
+
+    monkeypatch.setenv("ASSETGEN_LOAD_PLUGINS", "exporters,shoes")
+    monkeypatch.setenv("ASSETGEN_MODELS", str(tmp_path / "models"))
+    victim = tmp_path / "etc"
+    victim.mkdir()
+    (victim / "manifest.json").write_text("{}")
+    nested = tmp_path / "models" / "shoes"
+    nested.mkdir(parents=True)
+    for name, fragment in [
+        ("../../etc", "NAME must be 1-64 letters, digits"),
+        ("../../../etc", "NAME must be"),
+        ("/etc", "NAME must be"),
+        ("", "NAME must be"),
+        ("default", "(and not 'default'); got 'default'"),
+        ("missing", "NAME: no shoes model named 'missing' is installed in"),
+    ]:
+        assert main(["remove-model", "shoes", name]) == 2
+        line = one_line_error(capsys.readouterr().err, fragment)
+        assert "--name" not in line
+    assert (victim / "manifest.json").is_file()
+    # the Python API names its own argument
+    with pytest.raises(InvalidOptionsError, match="^'name' must be") as err:
+        model_store.remove("shoes", "../../etc")
+    assert err.value.parameter == "name"
+
+
+def test_api_export_refuses_an_empty_folder_and_one_below_a_file(
+    testkit_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assets = testkit_engine.generate("blob", seed=1)
+    with pytest.raises(InvalidOptionsError, match="out_dir must be a folder path") as err:
+        testkit_engine.export(assets, "png", "")
+    assert err.value.parameter == "out_dir"
+    blocker = tmp_path / "file"
+    blocker.write_bytes(b"x")
+    with pytest.raises(InvalidOptionsError, match=r"'.*file/sub' is inside '.*file', which is a"):
+        testkit_engine.export(assets, "png", blocker / "sub")
+    with pytest.raises(InvalidOptionsError, match="'.*file' is a file"):
+        testkit_engine.export(assets, "png", blocker)
+    assert files_under(tmp_path) == [blocker]
 
 
 # -- batch job files --------------------------------------------------------------------------
