@@ -75,6 +75,7 @@ def _private_models_path(tmp_path_factory: pytest.TempPathFactory) -> Iterator[N
 # trained for a few steps, a classifier trained for a few steps, the analysis on a few dozen faces.
 
 TINY_GAN = {
+    "conditioning": "none",
     "steps": 3,
     "batch_size": 8,
     "z_dim": 16,
@@ -118,6 +119,57 @@ def tiny_run(tiny_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     clf, acc = classifier.train_classifier(images, targets, TINY_CLASSIFIER, holdout=16)
     classifier.save(clf, TINY_CLASSIFIER, acc, run / "classifier.pt")
     return run
+
+
+# The tiny label-conditioned model (the shipped kind): the same 96 faces plus 16 speech-mouth
+# faces, a generator with 4-16 channels trained for a few steps, exported with its manifest.
+TINY_LABELS = {
+    "conditioning": "labels",
+    "label_steps": 4,
+    "label_batch": 8,
+    "embed_dim": 8,
+    "label_w_dim": 16,
+    "mapping_hidden": 16,
+    "label_channels": [16, 16, 8, 8],
+    "head_channels": 4,
+    "map16_channels": 8,
+    "map32_channels": 4,
+    "holdout": 16,
+    "gan_start": 0.5,
+    "eval_every": 2,
+    "eval_images": 8,
+    "checkpoint_every": 2,
+    "device": "cpu",
+}
+
+
+@pytest.fixture(scope="session")
+def tiny_label_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from assetgen_portraits import dataset
+
+    out = tmp_path_factory.mktemp("portraits-label-data") / "data"
+    dataset.build_dataset(
+        out, 96, seed=3, pairs=12, speech=16, workers=1, write_png=False, progress=False
+    )
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_label_run(tiny_label_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from assetgen_portraits import tools
+
+    run = tmp_path_factory.mktemp("portraits-label-run") / "run"
+    tools.train(run, tiny_label_data, {**tools.DEFAULT_CONFIG, **TINY_LABELS}, resume=False)
+    return run
+
+
+@pytest.fixture(scope="session")
+def tiny_label_model(tiny_label_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from assetgen_portraits import tools
+
+    out = tmp_path_factory.mktemp("portraits-label-model") / "model"
+    tools.export(tiny_label_run, out)
+    return out
 
 
 @pytest.fixture(scope="session")

@@ -106,6 +106,7 @@ CHUNK = 64
 # Independent random streams, so that adding pairs never changes the main images.
 STREAM_MAIN = 0
 STREAM_PAIRS = 1
+STREAM_SPEECH = 2
 
 NONE = "none"
 PAIR_FRAMES: tuple[str, ...] = ("closed", "open", "eyes_closed")
@@ -197,6 +198,9 @@ class Curation:
     # Pairs draw their closed and open mouths from the same family, so that a character with
     # red lips keeps red lips when it opens its mouth.
     mouth_families: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = ()
+    # Mouths that only speech animation uses (lip-sync shapes): labelled and trained on through
+    # the ``speech`` images, never drawn for a still portrait.
+    speech_mouths: tuple[str, ...] = ()
 
 
 ADVENTURER_CURATION = Curation(
@@ -217,6 +221,7 @@ ADVENTURER_CURATION = Curation(
         (_variants((2, 4, 9, 19, 29)), _variants((1, 3, 21, 23, 25, 26, 27, 28, 30))),
         (_variants((6, 8)), _variants((5, 7))),
     ),
+    speech_mouths=_variants(range(1, 31)),
 )
 
 CURATIONS: dict[str, Curation] = {"adventurer": ADVENTURER_CURATION}
@@ -320,8 +325,11 @@ def _columns(
     """Label columns and their values; code 0 is always "none" (or "0" for flags)."""
     columns: dict[str, tuple[str, ...]] = {}
     for comp in components:
-        if len(comp.values) > 1 or comp.optional:
-            columns[comp.name] = (NONE, *comp.values)
+        values = comp.values
+        if comp.name == "mouth" and curation.speech_mouths:
+            values = tuple(sorted(set(values) | set(curation.speech_mouths)))
+        if len(values) > 1 or comp.optional:
+            columns[comp.name] = (NONE, *values)
         if comp.optional:
             columns[f"{comp.name}Present"] = ("0", "1")
     for color in colors:
@@ -510,9 +518,17 @@ class TaskResult:
     extra: list[dict[str, str]]  # pairs only: the open mouth and closed eyes variants
 
 
+def sample_speech(spec: Spec, rng: np.random.Generator) -> Character:
+    """A character whose mouth is any of the style's speech mouths (curated or not)."""
+    char = sample_character(spec, rng)
+    return _with(char, mouth=_pick(rng, spec.curation.speech_mouths))
+
+
 def _frames(spec: Spec, task: Task, index: int) -> dict[str, Character]:
     if task.kind == "main":
         return {"image": sample_character(spec, _rng(task.seed, STREAM_MAIN, index))}
+    if task.kind == "speech":
+        return {"image": sample_speech(spec, _rng(task.seed, STREAM_SPEECH, index))}
     return sample_pair(spec, _rng(task.seed, STREAM_PAIRS, index))
 
 
@@ -532,7 +548,7 @@ def _check_pair(rows: Mapping[str, dict[str, str]]) -> dict[str, str]:
 
 def run_task(task: Task) -> TaskResult:
     spec = style_spec(task.style)
-    names = ("image",) if task.kind == "main" else PAIR_FRAMES
+    names = PAIR_FRAMES if task.kind == "pairs" else ("image",)
     n = task.stop - task.start
     pixels = {f: np.empty((n, IMAGE_SIZE, IMAGE_SIZE, 4), np.uint8) for f in names}
     pngs: dict[str, list[bytes]] = {f: [] for f in names}
@@ -551,10 +567,12 @@ def run_task(task: Task) -> TaskResult:
     return TaskResult(task, pixels, pngs, rows, extra)
 
 
-def _tasks(style: str, seed: int, count: int, pairs: int, keep_png: bool) -> list[Task]:
+def _tasks(
+    style: str, seed: int, count: int, pairs: int, keep_png: bool, speech: int = 0
+) -> list[Task]:
     return [
-        Task(style, seed, kind, start, min(start + CHUNK, total), keep_png)
-        for kind, total in (("main", count), ("pairs", pairs))
+        Task(style, seed, kind, start, min(start + CHUNK, total), keep_png and kind != "speech")
+        for kind, total in (("main", count), ("pairs", pairs), ("speech", speech))
         for start in range(0, total, CHUNK)
     ]
 
@@ -655,6 +673,8 @@ class Collected:
     pair_pixels: dict[str, np.ndarray]
     pair_rows: list[dict[str, str]]
     pair_extra: list[dict[str, str]]
+    speech_images: np.ndarray
+    speech_rows: list[dict[str, str]]
 
 
 def _pixel_buffer(path: Path, n: int) -> np.ndarray:
@@ -677,18 +697,24 @@ def _collect(
     """Run the tasks; write PNGs as results arrive, gather pixels and labels in index order."""
     count = sum(t.stop - t.start for t in tasks if t.kind == "main")
     pairs = sum(t.stop - t.start for t in tasks if t.kind == "pairs")
+    speech = sum(t.stop - t.start for t in tasks if t.kind == "speech")
     out = Collected(
         images=_pixel_buffer(scratch / "images.npy", count),
         rows=[],
         pair_pixels={f: _pixel_buffer(scratch / f"{f}.npy", pairs) for f in PAIR_FRAMES},
         pair_rows=[],
         pair_extra=[],
+        speech_images=_pixel_buffer(scratch / "speech.npy", speech),
+        speech_rows=[],
     )
     for res in _run_tasks(tasks, workers):
         t = res.task
         if t.kind == "main":
             out.images[t.start : t.stop] = res.pixels["image"]
             out.rows.extend(res.rows)
+        elif t.kind == "speech":
+            out.speech_images[t.start : t.stop] = res.pixels["image"]
+            out.speech_rows.extend(res.rows)
         else:
             for frame in PAIR_FRAMES:
                 out.pair_pixels[frame][t.start : t.stop] = res.pixels[frame]
@@ -721,6 +747,9 @@ def _write_main(out_dir: Path, spec: Spec, got: Collected, width: int, write_png
         ([i, files[i], *(row[c] for c in columns)] for i, row in enumerate(got.rows)),
     )
     arrays = {"images": got.images, "labels": _codes(spec, got.rows), **_vocab_arrays(spec.columns)}
+    if got.speech_rows:
+        arrays["speech_images"] = got.speech_images
+        arrays["speech_labels"] = _codes(spec, got.speech_rows)
     _write_npz(out_dir / "portraits_64.npz", arrays)
 
 
@@ -774,7 +803,7 @@ def _curation_json(spec: Spec) -> dict[str, Any]:
 
 
 def _manifest(
-    spec: Spec, seed: int, count: int, pairs: int, write_png: bool, command: str
+    spec: Spec, seed: int, count: int, pairs: int, write_png: bool, command: str, speech: int = 0
 ) -> dict[str, Any]:
     lic = style_licence(spec.style)
     width = _index_width(count, pairs)
@@ -790,6 +819,7 @@ def _manifest(
         "seed": seed,
         "count": count,
         "pairs": pairs,
+        "speech": speech,
         "pair_frames": list(PAIR_FRAMES) if pairs else [],
         "png": write_png,
         "files": {
@@ -856,6 +886,7 @@ def _build_into(
     workers: int,
     write_png: bool,
     progress: bool,
+    speech: int = 0,
 ) -> tuple[int, float]:
     width = _index_width(count, pairs)
     dirs = {"main": tmp / "images", "pairs": tmp / "pairs"}
@@ -863,8 +894,8 @@ def _build_into(
         dirs["main"].mkdir()
     if pairs:
         dirs["pairs"].mkdir()
-    tasks = _tasks(spec.style, seed, count, pairs, write_png)
-    meter = Progress(count + pairs * len(PAIR_FRAMES), progress)
+    tasks = _tasks(spec.style, seed, count, pairs, write_png, speech)
+    meter = Progress(count + pairs * len(PAIR_FRAMES) + speech, progress)
     scratch = tmp / ".scratch"
     scratch.mkdir()
     got = _collect(tasks, workers, dirs, scratch, width, meter)
@@ -888,6 +919,7 @@ def build_dataset(
     progress: bool = True,
     *,
     command: str | None = None,
+    speech: int = 0,
 ) -> dict[str, Any]:
     """Render ``count`` labelled portraits (and ``pairs`` closed/open pairs) into ``out_dir``.
 
@@ -896,21 +928,27 @@ def build_dataset(
     ``os.cpu_count()``; the result does not depend on it. ``command`` is recorded in
     ``dataset.json`` (``main`` passes the real command line; otherwise an equivalent one).
     Returns the contents of ``dataset.json`` plus ``rendered``, ``seconds`` and
-    ``images_per_second`` (all frames, pairs included). Raises ``DatasetArgumentError`` for
+    ``images_per_second`` (all frames, pairs included). ``speech`` adds that many images whose
+    mouth is any of the style's speech mouths (``speech_images`` / ``speech_labels`` in the
+    npz; never held out, never PNG), for the lip-sync shapes. Raises ``DatasetArgumentError`` for
     bad arguments.
     """
     n_workers = _validate(count, seed, style, pairs, workers)
+    _check_int("speech", speech, 0, MAX_COUNT)
+    if speech and not style_spec(style).curation.speech_mouths:
+        raise DatasetArgumentError(f"speech needs a style with speech mouths; {style!r} has none")
     if command is None:
         command = _equivalent_command(Path(out_dir), count, seed, style, pairs, write_png)
+        command += f" --speech {speech}" if speech else ""
     out = Path(out_dir).resolve()  # "." has no name to build a sibling folder from
     _check_replaceable(out)
     spec = style_spec(style)
-    manifest = _manifest(spec, seed, count, pairs, write_png, command)
+    manifest = _manifest(spec, seed, count, pairs, write_png, command, speech)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:
         rendered, seconds = _build_into(
-            tmp, spec, seed, count, pairs, n_workers, write_png, progress
+            tmp, spec, seed, count, pairs, n_workers, write_png, progress, speech
         )
         # dataset.json last: its presence marks a complete build.
         text = json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
@@ -943,6 +981,10 @@ def _parser() -> argparse.ArgumentParser:
         "--style", default=DEFAULT_STYLE, help=f"DiceBear style (default {DEFAULT_STYLE})"
     )
     parser.add_argument("--pairs", type=int, default=0, help="closed/open mouth pairs (default 0)")
+    parser.add_argument(
+        "--speech", type=int, default=0,
+        help="extra images with any speech mouth, for lip sync (default 0)",
+    )
     parser.add_argument("--workers", type=int, default=None, help="processes (default: all CPUs)")
     parser.add_argument("--no-png", action="store_true", help="write only the .npz files")
     parser.add_argument("--quiet", action="store_true", help="no progress output")
@@ -961,6 +1003,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             seed=args.seed,
             style=args.style,
             pairs=args.pairs,
+            speech=args.speech,
             workers=args.workers,
             write_png=not args.no_png,
             progress=not args.quiet,

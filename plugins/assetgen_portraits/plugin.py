@@ -1,6 +1,14 @@
 """The ``portraits`` generator: character portrait sprites from the shipped StyleGAN.
 
-Runtime path: ONNX Runtime and numpy only. Seed -> z (numpy ``default_rng(seed)``) ->
+Runtime path: ONNX Runtime and numpy only. Two kinds of model folder:
+
+- **label-conditioned** (``"conditioning": "labels"`` in the manifest; the shipped default):
+  seed -> a label set (``labels.py``; every label also an option) -> ``mapping.onnx`` (w and
+  the label spatial maps) -> W arithmetic here (truncation, mixing, attribute vectors) ->
+  ``synthesis.onnx``. Talk and blink move the mouth or eye labels' weights between two
+  labelled states; morphs move every column's weights, one part after the other.
+- **unconditional** (a model trained on your own unlabelled art): seed -> z (numpy
+  ``default_rng(seed)``) ->
 ``mapping.onnx`` -> w; truncation, style mixing and attribute vectors are W arithmetic done
 here; the synthesis runs as ``synthesis_prefix.onnx`` (everything up to the edited layer) and
 ``synthesis_suffix.onnx`` (the rest, with the local edit's delta as an input). A still is the
@@ -33,10 +41,14 @@ from assetgen.limits import MAX_FRAMES
 from assetgen.runtime import ModelBundle, Runtime
 
 from . import drivers
+from .labels import RANDOM, LabelModel
 from .local_edits import LocalEdit
 
 MODEL_DIR = Path(__file__).resolve().parent / "model"
 ANIMATIONS = ("talk", "blink", "interpolate")
+LABEL_OPTIONS = (
+    "hair", "hair_color", "skin", "eyes", "eyebrows", "mouth", "glasses", "earrings", "details",
+)
 MAX_ATTRIBUTE_STRENGTH = 5.0
 #: faces per ONNX call when generating stills (benchmarks/README.md: batch 32 was 1.4-1.7x
 #: faster than one by one)
@@ -46,13 +58,16 @@ CALL_BATCH = 32
 def _shipped() -> dict[str, Any]:
     """Facts from the shipped manifest and attributes.csv, so the options' allowed values (shown
     by ``assetgen info``) match the model; ``validate`` checks against the model actually used."""
-    facts: dict[str, Any] = {"num_ws": 10, "attributes": ()}
+    facts: dict[str, Any] = {"num_ws": 10, "attributes": (), "labels": {}}
     try:
         manifest = json.loads((MODEL_DIR / "manifest.json").read_text(encoding="utf-8"))
         facts["num_ws"] = int(manifest["num_ws"])
         rows = read_attributes(MODEL_DIR / "attributes.csv")
         facts["attributes"] = tuple(a["name"] for a in rows)
-    except (OSError, KeyError, TypeError, ValueError):
+        if manifest.get("conditioning") == "labels":
+            labels = LabelModel(manifest)
+            facts["labels"] = {option: labels.choices(option) for option in labels.options}
+    except (OSError, KeyError, TypeError, ValueError, assetgen.ModelError):
         pass
     return facts
 
@@ -79,11 +94,30 @@ def read_attributes(path: Path) -> list[dict[str, Any]]:
 _FACTS = _shipped()
 
 
+def _label_option(name: str, what: str) -> Any:
+    return option(
+        RANDOM,
+        f"{what} ('random': drawn from the seed).",
+        choices=_FACTS["labels"].get(name) or None,
+        max_length=40,
+    )
+
+
 class PortraitOptions(Options):
+    hair: str = _label_option("hair", "Hair style, e.g. long03 or short12")
+    hair_color: str = _label_option("hair_color", "Hair colour: a name (red, blonde...) or #hex")
+    skin: str = _label_option("skin", "Skin colour: light, medium, tan, dark or #hex")
+    eyes: str = _label_option("eyes", "Eyes variant (variant19 and 20 are closed)")
+    eyebrows: str = _label_option("eyebrows", "Eyebrows variant")
+    mouth: str = _label_option("mouth", "Mouth variant (see docs/portraits.md for pictures)")
+    glasses: str = _label_option("glasses", "Glasses variant or none")
+    earrings: str = _label_option("earrings", "Earrings variant or none (hidden by long hair)")
+    details: str = _label_option("details", "birthmark, blush, freckles, mustache or none")
     truncation: float = option(
-        0.7,
-        "Truncation psi: pull the face toward the average one (0 = the average face, "
-        "1 = untruncated; lower is cleaner, higher more varied).",
+        1.0,
+        "Truncation psi: pull w toward the average w (0 = the average face's colours and "
+        "style, 1 = untruncated). Label models draw exactly their labels at 1; lower values "
+        "blend colours toward the average. Models trained on your own art look cleaner lower.",
         ge=0.0,
         le=1.5,
     )
@@ -152,11 +186,12 @@ class _Model:
     def __init__(self, bundle: ModelBundle) -> None:
         m = bundle.manifest
         self.bundle = bundle
-        self.z_dim = int(m["z_dim"])
+        self.labels = LabelModel(m) if m.get("conditioning") == "labels" else None
+        self.z_dim = int(m.get("z_dim", 0))
         self.w_dim = int(m["w_dim"])
         self.num_ws = int(m["num_ws"])
         self.w_avg = np.asarray(m["w_avg"], np.float32)
-        self.split_layer = int(m["split_layer"])
+        self.split_layer = int(m.get("split_layer", 0))
         self.attributes = {a["name"]: a for a in read_attributes(bundle.path("attributes.csv"))}
         self.edits = {name: LocalEdit(spec) for name, spec in m.get("edits", {}).items()}
 
@@ -203,8 +238,23 @@ class PortraitsGenerator(Generator):
                     parameter="attributes",
                     value=name,
                 )
+        labels = model.labels
+        if labels is None:
+            for name in LABEL_OPTIONS:
+                if getattr(options, name) != RANDOM:
+                    raise InvalidOptionsError(
+                        f"option '{name}': model '{options.model}' takes no labels (it was "
+                        f"trained on unlabelled art); leave {name} at 'random'",
+                        parameter=name,
+                        value=getattr(options, name),
+                    )
+        else:
+            for name in labels.options:
+                labels.code(name, getattr(options, name))
         if isinstance(options, PortraitAnimationOptions):
             edit = {"talk": "mouth", "blink": "blink"}.get(options.animation)
+            if labels is not None:
+                edit = None  # label models animate their labelled mouth and eye states
             if edit is not None and edit not in model.edits:
                 raise InvalidOptionsError(
                     f"option 'animation': model '{options.model}' has no {edit} edit (a model "
@@ -231,6 +281,74 @@ class PortraitsGenerator(Generator):
                     "option 'text' is only whitespace; give a line to say or leave it empty",
                     parameter="text",
                 )
+
+    # -- label sets (label-conditioned models) -------------------------------------------------
+
+    @staticmethod
+    def label_codes(seed: int, options: PortraitOptions, labels: LabelModel) -> dict[str, int]:
+        """Column -> value code of one seed's label set, with the label options applied."""
+        fixed = {}
+        for name, column in labels.options.items():
+            code = labels.code(name, getattr(options, name))
+            if code is not None:
+                fixed[column] = code
+        return labels.draw(seed, fixed)
+
+    @staticmethod
+    def map_labels(
+        weights: np.ndarray, model: _Model
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """N x V label weights -> w (N x w_dim), maps16, maps32, at most CALL_BATCH a run."""
+        parts = [
+            model.bundle.session("mapping.onnx").run(
+                None, {"label_weights": weights[i : i + CALL_BATCH]}
+            )
+            for i in range(0, len(weights), CALL_BATCH)
+        ]
+        w, m16, m32 = (np.concatenate(p) for p in zip(*parts, strict=True))
+        return w, m16, m32
+
+    def label_batch(
+        self, seeds: Sequence[int], options: PortraitOptions, model: _Model
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[dict[str, int]]]:
+        """ws, maps16, maps32 and the label codes of each seed: truncation and attribute
+        vectors on w, style mixing from ``mix_seed``'s own label set (drawn with no options)."""
+        labels = model.labels
+        assert labels is not None
+        codes = [self.label_codes(s, options, labels) for s in seeds]
+        weights = np.stack([labels.weights(c) for c in codes])
+        mixing = options.mix_seed >= 0
+        if mixing:
+            weights = np.concatenate(
+                [weights, labels.weights(labels.draw(options.mix_seed, {}))[None]]
+            )
+        w, m16, m32 = self.map_labels(weights, model)
+        w = model.w_avg + np.float32(options.truncation) * (w - model.w_avg)
+        ws = np.repeat(w[: len(seeds), None], model.num_ws, axis=1)
+        if mixing:
+            ws[:, options.mix_layer :] = w[-1]
+        for name, strength in options.attributes.items():
+            ws += np.float32(strength) * model.attributes[name]["vector"]
+        n = len(seeds)
+        return ws.astype(np.float32), m16[:n], m32[:n], codes
+
+    @staticmethod
+    def synthesise(
+        ws: np.ndarray, maps16: np.ndarray, maps32: np.ndarray, model: _Model
+    ) -> np.ndarray:
+        """N x H x W x 4 uint8 sprites from the synthesis graph, at most CALL_BATCH a run."""
+        out = []
+        for i in range(0, len(ws), CALL_BATCH):
+            (rgba,) = model.bundle.session("synthesis.onnx").run(
+                None,
+                {
+                    "ws": ws[i : i + CALL_BATCH],
+                    "maps16": maps16[i : i + CALL_BATCH],
+                    "maps32": maps32[i : i + CALL_BATCH],
+                },
+            )
+            out.append(to_uint8_batch(rgba))
+        return np.concatenate(out)
 
     # -- W arithmetic ------------------------------------------------------------------------
 
@@ -299,6 +417,13 @@ class PortraitsGenerator(Generator):
         independently of the others, so a face's pixels do not depend on the batch it was in
         (the seeding rule; tests compare every batch with its single-seed requests)."""
         model = self._model(options)
+        if model.labels is not None:
+            ws, m16, m32, codes = self.label_batch(seeds, options, model)
+            images = self.synthesise(ws, m16, m32, model)
+            return [
+                ImageAsset(img, metadata={"labels": model.labels.readable(c)})
+                for img, c in zip(images, codes, strict=True)
+            ]
         assets = []
         # at most CALL_BATCH faces per graph run: the gain is in the first few dozen, and
         # memory grows with the batch (10,000 faces in one call ran a 24 GB machine out of it)
@@ -333,6 +458,8 @@ class PortraitsGenerator(Generator):
 
     def animate(self, seed: int, frames: int, options: PortraitAnimationOptions) -> AnimationAsset:
         model = self._model(options)
+        if model.labels is not None:
+            return self._animate_labels(seed, frames, options, model)
         if options.animation == "interpolate":
             return self._interpolate(seed, frames, options, model)
         edit = model.edits["mouth" if options.animation == "talk" else "blink"]
@@ -455,15 +582,58 @@ class PortraitsGenerator(Generator):
         out[: min(frames, len(base))] = base[:frames]
         return out
 
-    def _interpolate(
+    def _animate_labels(
         self, seed: int, frames: int, options: PortraitAnimationOptions, model: _Model
     ) -> AnimationAsset:
+        """Talk and blink: the mouth (eye) label weights move between the face's closed and
+        open states along the curve, starting from the still's own state, so strength 0 keeps
+        the still; w stays the still's (mouth and eyes are not in w). Interpolate: w moves
+        linearly, the labels one part after another (``labels.MORPH_SCHEDULE``)."""
+        labels = model.labels
+        assert labels is not None
+        ws, m16, m32, (codes,) = self.label_batch([seed], options, model)
+        weights = labels.weights(codes)
+        meta: dict[str, Any] = {"animation": options.animation, "labels": labels.readable(codes)}
+        if options.animation == "interpolate":
+            to_seed = self._to_seed(seed, options)
+            ws_b, _, _, (codes_b,) = self.label_batch([to_seed], options, model)
+            t = np.linspace(0.0, 1.0, frames, dtype=np.float32) if frames > 1 else np.zeros(1)
+            blended = labels.morph(weights, labels.weights(codes_b), t)
+            _, m16, m32 = self.map_labels(blended, model)
+            ws_t = ws + t[:, None, None] * (ws_b - ws)
+            meta.update(to_seed=to_seed, to_labels=labels.readable(codes_b))
+        else:
+            column = "mouth" if options.animation == "talk" else "eyes"
+            value = labels.by_name[column].values[codes[column]]
+            if column == "mouth":
+                shut, opened = labels.mouth_pair(value, seed)
+                start = 0.0 if value == shut else 1.0
+            else:
+                opened, shut = labels.eyes_pair(value, seed)
+                start = 0.0 if value == opened else 1.0
+            a, b = (shut, opened) if column == "mouth" else (opened, shut)
+            curve = self.curve(seed, frames, options)
+            t = np.clip(start + options.strength * (curve - start), 0.0, 1.0)
+            _, m16, m32 = self.map_labels(labels.blend(weights, column, a, b, t), model)
+            ws_t = np.repeat(ws, len(t), axis=0)
+            meta.update(states=[a, b], start_state=start, curve=[round(float(c), 4) for c in t])
+        images = self.synthesise(ws_t.astype(np.float32), m16, m32, model)
+        return AnimationAsset([ImageAsset(f) for f in images], fps=options.fps, metadata=meta)
+
+    @staticmethod
+    def _to_seed(seed: int, options: PortraitAnimationOptions) -> int:
         to_seed = options.to_seed if options.to_seed >= 0 else seed + 1
         if to_seed > MAX_SEED:
             raise InvalidOptionsError(
                 f"option 'to_seed' defaults to seed + 1, which is over {MAX_SEED}; give to_seed",
                 parameter="to_seed",
             )
+        return to_seed
+
+    def _interpolate(
+        self, seed: int, frames: int, options: PortraitAnimationOptions, model: _Model
+    ) -> AnimationAsset:
+        to_seed = self._to_seed(seed, options)
         a = self.ws_of(seed, options, model)
         b = self.ws_of(to_seed, options, model)
         steps = np.linspace(0.0, 1.0, frames, dtype=np.float32) if frames > 1 else np.zeros(1)
@@ -478,11 +648,15 @@ class PortraitsGenerator(Generator):
     def model_info(self) -> dict[str, Any]:
         model = self._model()
         m = model.bundle.manifest
+        labels = model.labels
         return {
             "name": m["name"],
             "sha256": model.bundle.sha256,
             "license": m["license"],
             "data": m["data"],
+            "labels": (
+                {name: list(labels.choices(name)) for name in labels.options} if labels else {}
+            ),
             "attributes": sorted(model.attributes),
             "animations": list(ANIMATIONS),
             "metrics": m.get("metrics", {}),

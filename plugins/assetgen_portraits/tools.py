@@ -23,6 +23,7 @@ from assetgen.training.image_folder import is_image_folder, load_image_folder
 from assetgen.training.run import TrainingRun, pick_device, to_uint8_rgba
 
 from .model import PortraitDiscriminator, PortraitGenerator
+from .training import train as label_training
 
 DATA_FILE = "portraits_64.npz"
 BUILD_HINT = (
@@ -31,6 +32,9 @@ BUILD_HINT = (
 )
 
 DEFAULT_CONFIG: dict[str, Any] = {
+    # labels: the label-conditioned renderer (training/train.py), trained on the DiceBear
+    # labels; none: the unconditional StyleGAN below, for unlabelled art of your own
+    "conditioning": "labels",
     "seed": 0,
     "device": "auto",  # auto: the GPU when PyTorch sees one, else the CPU
     "steps": 12000,
@@ -53,7 +57,11 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "sample_every": 500,
     "checkpoint_every": 250,
     "threads": 0,  # 0: PyTorch's default
+    # conditioning=labels only (training/train.py); the keys above without "label_" in their
+    # name that it uses: seed, device, holdout, checkpoint_every, threads
+    **label_training.LABEL_TRAIN_CONFIG,
 }
+CONDITIONING = ("labels", "none")
 
 
 def default_data_dir() -> Path:
@@ -105,6 +113,21 @@ SUPPORTS_DISTRIBUTED = True
 
 
 def train(out: Path, data: Path | None, config: dict[str, Any], resume: bool) -> None:
+    if config["conditioning"] not in CONDITIONING:
+        raise InvalidOptionsError(
+            f"conditioning must be one of {', '.join(CONDITIONING)}; "
+            f"got {config['conditioning']!r}",
+            parameter="conditioning",
+        )
+    if config["conditioning"] == "labels":
+        if data is not None and Path(data).is_dir() and is_image_folder(Path(data)):
+            raise InvalidOptionsError(
+                f"--data: {data} is a folder of unlabelled images; conditioning=labels needs "
+                "the labelled DiceBear set: pass --set conditioning=none to train on your art",
+                parameter="--data",
+            )
+        label_training.train(out, data, config, resume)
+        return
     from assetgen.training import distributed
 
     if config["threads"]:
@@ -394,7 +417,19 @@ def _write_attributes(path: Path, rows: list[dict[str, Any]], w_dim: int) -> Non
     write_atomic(path, buf.getvalue().encode())
 
 
+def _run_conditioning(run_dir: Path) -> str:
+    try:
+        config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return "none"
+    return str(config.get("conditioning", "none"))
+
+
 def export(run_dir: Path, out: Path) -> Path:
+    if _run_conditioning(run_dir) == "labels":
+        from .training.export import export as export_labels
+
+        return export_labels(run_dir, out)
     import onnxruntime as ort
 
     from assetgen.runtime import write_manifest
@@ -656,10 +691,25 @@ def _parity(
 
 # -- evaluation ---------------------------------------------------------------------------------
 
-from .evaluate import EVAL_CONFIG as EVAL_CONFIG  # noqa: E402  (read by `assetgen eval`)
+from .evaluate import EVAL_CONFIG as UNCONDITIONAL_EVAL_CONFIG  # noqa: E402
+from .training.evaluate import LABEL_EVAL_CONFIG  # noqa: E402
+
+#: read by `assetgen eval`: the label evaluation's settings, and the unconditional one's
+EVAL_CONFIG = {**UNCONDITIONAL_EVAL_CONFIG, **LABEL_EVAL_CONFIG}
 
 
 def evaluate(model_dir: Path | None, out: Path | None, config: dict[str, Any]) -> dict[str, Any]:
+    from . import plugin
+
+    folder = model_dir or plugin.MODEL_DIR
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"{folder / 'manifest.json'}: {exc}") from None
+    if manifest.get("conditioning") == "labels":
+        from .training.evaluate import evaluate as evaluate_labels
+
+        return evaluate_labels(model_dir, out, {k: config[k] for k in LABEL_EVAL_CONFIG})
     from .evaluate import evaluate as run_evaluation
 
-    return run_evaluation(model_dir, out, config)
+    return run_evaluation(model_dir, out, {k: config[k] for k in UNCONDITIONAL_EVAL_CONFIG})

@@ -1,0 +1,237 @@
+"""The label-conditioned portraits model (the shipped kind), on a tiny trained model: export
+(graphs, manifest, parity), label options (valid, invalid, colour names), determinism per seed,
+transparency, the talk / blink / morph animations, refusal of bad manifests, and the
+evaluation."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from assetgen_portraits import plugin
+from assetgen_portraits.labels import LabelModel
+
+from assetgen import Engine, InvalidOptionsError, ModelError
+from assetgen.cli import main as cli_main
+
+
+@pytest.fixture
+def engine(tiny_label_model: Path, monkeypatch: pytest.MonkeyPatch) -> Engine:
+    monkeypatch.setattr(plugin, "MODEL_DIR", tiny_label_model)
+    return Engine(device="cpu", plugins=["portraits", "exporters"])
+
+
+def _manifest(folder: Path) -> dict:
+    return json.loads((folder / "manifest.json").read_text())
+
+
+def test_export_writes_two_graphs_with_label_tables(tiny_label_model: Path) -> None:
+    m = _manifest(tiny_label_model)
+    assert m["conditioning"] == "labels"
+    assert {"mapping.onnx", "synthesis.onnx", "manifest.json"} - {"manifest.json"} <= set(
+        m["files"]
+    )
+    assert m["opset"] <= 15
+    assert max(m["parity"]["max_abs_diff"].values()) <= m["parity"]["threshold"]
+    names = [c["name"] for c in m["label_space"]]
+    assert {"hair", "hairColor", "skinColor", "mouth", "eyes"} <= set(names)
+    # the mouth vocabulary holds every adventurer mouth, speech-only ones included
+    mouth = next(c for c in m["label_space"] if c["name"] == "mouth")
+    assert len(mouth["values"]) == 31
+    assert m["inputs"]["mapping.onnx"]["label_weights"][1] == sum(
+        len(c["values"]) for c in m["label_space"]
+    )
+    graph = onnx.load(str(tiny_label_model / "mapping.onnx")).graph
+    halves = [i for i in graph.initializer if i.data_type == onnx.TensorProto.FLOAT16]
+    assert len(halves) == 2  # the two spatial map tables, stored as float16
+    assert len(m["w_avg"]) == m["w_dim"] and np.isfinite(m["w_avg"]).all()
+
+
+def test_a_label_option_draws_that_label(engine: Engine) -> None:
+    sprite = engine.generate("portraits", seed=5, hair="long03", hair_color="red")[0]
+    assert sprite.metadata["labels"]["hair"] == "long03"
+    assert sprite.metadata["labels"]["hair_color"] == "red"
+    # the colour's hex code means the same colour, and gives the same sprite
+    same = engine.generate("portraits", seed=5, hair="long03", hair_color="#AB2A18")[0]
+    assert np.array_equal(same.rgba, sprite.rgba)
+
+
+def test_an_unknown_label_value_names_the_option_and_lists_the_values(engine: Engine) -> None:
+    with pytest.raises(InvalidOptionsError) as info:
+        engine.generate("portraits", seed=1, hair="long99")
+    message = str(info.value)
+    assert "option 'hair'" in message and "long03" in message and "random" in message
+    assert info.value.parameter == "hair"
+
+
+def test_an_unknown_label_value_exits_2_from_the_cli(
+    tiny_label_model: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setattr(plugin, "MODEL_DIR", tiny_label_model)
+    code = cli_main(["generate", "portraits", "--seed", "1", "-o", "skin=purple",
+                     "--out", str(tmp_path)])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "option 'skin'" in err and "light" in err and "Traceback" not in err
+    assert not list(tmp_path.iterdir())
+
+
+def test_labels_and_pixels_are_deterministic_per_seed(engine: Engine) -> None:
+    a = engine.generate("portraits", seed=11, count=6)
+    b = engine.generate("portraits", seed=11, count=6)
+    assert [s.metadata["labels"] for s in a] == [s.metadata["labels"] for s in b]
+    assert all(np.array_equal(x.rgba, y.rgba) for x, y in zip(a, b, strict=True))
+    # a face does not depend on the batch it is made in
+    alone = engine.generate("portraits", seed=13)[0]
+    assert np.array_equal(alone.rgba, a[2].rgba)
+    assert len({json.dumps(s.metadata["labels"], sort_keys=True) for s in a}) > 1
+
+
+def test_setting_one_label_leaves_the_other_draws_alone(engine: Engine) -> None:
+    for seed in range(20, 30):
+        free = engine.generate("portraits", seed=seed)[0].metadata["labels"]
+        fixed = engine.generate("portraits", seed=seed, skin="dark")[0].metadata["labels"]
+        assert fixed["skin"] == "dark"
+        assert {k: v for k, v in fixed.items() if k != "skin"} == {
+            k: v for k, v in free.items() if k != "skin"
+        }
+
+
+def test_seeds_draw_only_values_of_the_still_portraits(tiny_label_model: Path) -> None:
+    labels = LabelModel(_manifest(tiny_label_model))
+    mouths = labels.by_name["mouth"].values
+    speech_only = {"variant10", "variant11", "variant12", "variant13", "variant14"}
+    for seed in range(300):
+        codes = labels.draw(seed, {})
+        assert mouths[codes["mouth"]] not in speech_only
+
+
+def test_sprites_carry_no_colour_where_transparent(engine: Engine) -> None:
+    for sprite in engine.generate("portraits", seed=40, count=8):
+        rgba = sprite.rgba
+        assert rgba.shape == (64, 64, 4) and rgba.dtype == np.uint8
+        assert not rgba[rgba[..., 3] == 0].any()
+
+
+def test_unpremultiply_keeps_colour_within_alpha() -> None:
+    torch = pytest.importorskip("torch")
+    from assetgen_portraits.training.export import straight_rgba
+
+    premul = torch.tensor([[[[0.2]], [[0.9]], [[-1.0]], [[-0.2]]]])  # alpha 0.4
+    out = straight_rgba(premul)
+    alpha = float(out[0, 3])
+    assert abs(alpha - 0.4) < 1e-6
+    # red 0.6 premultiplied by 0.4 would be 0.24: 0.6 is clamped to alpha, i.e. 1.0 straight
+    assert abs(float(out[0, 0]) - 1.0) < 1e-6 and float(out[0, 2]) == 0.0
+
+
+def test_talk_with_strength_0_is_the_still_in_every_frame(engine: Engine) -> None:
+    still = engine.generate("portraits", seed=3)[0].rgba
+    anim = engine.animate("portraits", seed=3, frames=6, animation="talk", strength=0.0)
+    assert all(np.array_equal(f.rgba, still) for f in anim.frames)
+
+
+def test_talk_moves_between_a_closed_and_an_open_mouth_of_one_family(
+    engine: Engine, tiny_label_model: Path
+) -> None:
+    m = _manifest(tiny_label_model)
+    anim = engine.animate("portraits", seed=3, frames=10, animation="talk")
+    shut, opened = anim.metadata["states"]
+    assert m["states"]["mouth"][shut] == "closed" and m["states"]["mouth"][opened] == "open"
+    assert any(shut in f["closed"] and opened in f["open"] for f in m["mouth_families"])
+    assert len({f.rgba.tobytes() for f in anim.frames}) > 1
+    curve = anim.metadata["curve"]
+    assert curve[0] == anim.metadata["start_state"] or curve[0] in (0.0, 1.0)
+
+
+def test_blink_moves_to_closed_eyes(engine: Engine, tiny_label_model: Path) -> None:
+    m = _manifest(tiny_label_model)
+    anim = engine.animate("portraits", seed=8, frames=12, animation="blink")
+    opened, shut = anim.metadata["states"]
+    assert m["states"]["eyes"][opened] == "open" and m["states"]["eyes"][shut] == "closed"
+    assert max(anim.metadata["curve"]) > 0.5
+
+
+def test_a_morph_starts_and_ends_at_the_two_faces(engine: Engine) -> None:
+    a = engine.generate("portraits", seed=21)[0].rgba
+    b = engine.generate("portraits", seed=22)[0].rgba
+    anim = engine.animate("portraits", seed=21, frames=5, animation="interpolate")
+    assert anim.metadata["to_seed"] == 22
+    assert np.array_equal(anim.frames[0].rgba, a)
+    assert np.array_equal(anim.frames[-1].rgba, b)
+
+
+def test_attribute_vectors_move_w_and_keep_the_labels(engine: Engine,
+                                                      tiny_label_model: Path) -> None:
+    names = [a["name"] for a in _manifest(tiny_label_model)["attributes"]]
+    assert names, "the tiny model has at least one attribute vector"
+    plain = engine.generate("portraits", seed=2)[0]
+    moved = engine.generate("portraits", seed=2, attributes={names[0]: 1.5})[0]
+    assert plain.metadata["labels"] == moved.metadata["labels"]
+    assert not np.array_equal(plain.rgba, moved.rgba)
+
+
+@pytest.mark.parametrize(
+    "field, value, named",
+    [
+        ("label_sampling", {"given": "nope", "order": [], "marginal": [], "conditional": {}},
+         "label_sampling.given"),
+        ("options", {"hair": "no_such_column"}, "options"),
+    ],
+)
+def test_a_manifest_with_a_bad_label_field_is_refused_naming_it(
+    tiny_label_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    field: str, value: object, named: str,
+) -> None:
+    broken = tmp_path / "model"
+    shutil.copytree(tiny_label_model, broken)
+    m = _manifest(broken)
+    m[field] = value
+    from assetgen.runtime import write_manifest
+
+    write_manifest(broken, m, list(m["files"]))
+    monkeypatch.setattr(plugin, "MODEL_DIR", broken)
+    engine = Engine(device="cpu", plugins=["portraits"])
+    with pytest.raises(ModelError, match=rf"manifest.json.*{named}"):
+        engine.generate("portraits", seed=1)
+
+
+def test_an_unconditional_model_refuses_label_options(tiny_model: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(plugin, "MODEL_DIR", tiny_model)
+    engine = Engine(device="cpu", plugins=["portraits"])
+    with pytest.raises(InvalidOptionsError, match="option 'hair'.*takes no labels"):
+        engine.generate("portraits", seed=1, hair="long03")
+
+
+def test_the_evaluation_runs_on_the_tiny_model(
+    tiny_label_model: Path, tiny_label_data: Path, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from assetgen_portraits import tools
+
+    monkeypatch.setattr(plugin, "MODEL_DIR", tiny_label_model)
+    config = {
+        **tools.EVAL_CONFIG,
+        "samples": 48, "data": str(tiny_label_data), "eval_data": str(tiny_label_data),
+        "judge": str(tmp_path / "judge.pt"), "judge_steps": 4, "judge_width": 4,
+        "judge_min_accuracy": 0.0, "reconstruction_images": 16, "talk_pairs": 8,
+        "interpolation_pairs": 8, "attribute_seeds": 4,
+    }
+    report = tools.evaluate(tiny_label_model, tmp_path / "report.json", config)
+    assert json.loads((tmp_path / "report.json").read_text())["samples"] == 48
+    for key in ("quality", "quality_real_vs_real_floor", "label_fidelity", "transparency",
+                "reconstruction", "talk", "blink", "interpolation", "attributes"):
+        assert key in report, key
+    assert set(report["label_fidelity"]) >= {"hair", "mouth", "eyes"}
+    assert 0 <= report["talk"]["locality"] <= 1 and 0 <= report["blink"]["locality"] <= 1
+    assert 0 <= report["transparency"]["corners_clear"] <= 1
+    assert {"morph", "crossfade"} <= set(report["interpolation"])
+    # a judge below the floor is refused, naming the setting to raise
+    with pytest.raises(InvalidOptionsError, match="judge_steps"):
+        tools.evaluate(tiny_label_model, None, {**config, "judge_min_accuracy": 1.01})
