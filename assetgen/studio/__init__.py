@@ -14,6 +14,11 @@ import importlib.util
 INSTALL_HINT = "pip install 'assetgen[studio]'"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
+#: Largest request body the server reads: a request with an uploaded WAV of MAX_UPLOAD bytes
+#: (base64 makes it a third larger) and its options. A larger one is refused as it streams in.
+MAX_BODY = 8 * 1024 * 1024
+#: Largest uploaded file, decoded (a 16-bit mono WAV at 44.1 kHz: 68 s).
+MAX_UPLOAD = 6_000_000
 
 
 def missing_extra() -> list[str]:

@@ -10,10 +10,11 @@
 | ``POST /api/recipe`` | the CLI command, C# call and Python call that reproduce a request |
 | ``POST /api/export`` | the files the CLI command writes (one file, or a zip of several) |
 
-A request body is ``{"generator", "seed", "count", "frames", "mode", "options", "format"}``
-(see :mod:`assetgen.studio.service`). Bad input is answered ``400`` with the engine's own
-message, ``{"error": ..., "type": ..., "parameter": ...}``; a model or plugin failure ``500``
-with the same shape.
+A request body is ``{"generator", "seed", "count", "frames", "mode", "options", "format",
+"uploads"}`` (see :mod:`assetgen.studio.service`). Bad input is answered ``400`` with the
+engine's own message, ``{"error": ..., "type": ..., "parameter": ...}``; a model or plugin
+failure ``500`` with the same shape. Before any route, :class:`~assetgen.studio.guard.Guard`
+refuses other hosts, other sites, non-JSON posts and oversized bodies (400, 403, 415, 413).
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
-from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
@@ -34,11 +34,10 @@ from starlette.staticfiles import StaticFiles
 
 from ..engine import Engine
 from ..errors import AssetGenError, InvalidOptionsError
+from .guard import MAX_BODY, Guard, RequestRefused, read_body
 from .service import Studio
 
 STATIC = Path(__file__).resolve().parent / "static"
-#: Largest request body read (a line of text and a few dozen options are far less).
-MAX_BODY = 256 * 1024
 _TYPES = {".png": "image/png", ".gif": "image/gif", ".json": "application/json",
           ".zip": "application/zip", ".yarn": "text/plain; charset=utf-8",
           ".jsonl": "application/jsonl", ".csv": "text/csv; charset=utf-8"}
@@ -46,8 +45,13 @@ _NO_STORE = {"Cache-Control": "no-store"}
 
 
 def error_response(exc: Exception) -> JSONResponse:
-    """The engine's message as JSON: 400 for bad input (the CLI's exit status 2), else 500."""
-    if isinstance(exc, AssetGenError):
+    """The engine's message as JSON: 400 for bad input (the CLI's exit status 2), else 500;
+    a request refused as a whole has its own status (413 for a body over the limit)."""
+    headers = dict(_NO_STORE)
+    if isinstance(exc, RequestRefused):
+        status, message = exc.status, str(exc)
+        headers["Connection"] = "close"  # the rest of the body is not read
+    elif isinstance(exc, AssetGenError):
         status = 400 if exc.exit_code == 2 else 500
         message = str(exc)
     else:
@@ -57,16 +61,11 @@ def error_response(exc: Exception) -> JSONResponse:
         "type": type(exc).__name__,
         "parameter": getattr(exc, "parameter", None),
     }
-    return JSONResponse(body, status_code=status, headers=_NO_STORE)
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 async def _body(request: Request) -> Any:
-    data = await request.body()
-    if len(data) > MAX_BODY:
-        raise InvalidOptionsError(
-            f"the request body is {len(data)} bytes; at most {MAX_BODY} are read",
-            parameter="request",
-        )
+    data = await read_body(request, MAX_BODY)
     try:
         return json.loads(data or b"{}")
     except (ValueError, RecursionError) as exc:
@@ -78,9 +77,10 @@ async def _body(request: Request) -> Any:
 def create_app(engine: Engine, *, allowed_hosts: list[str] | None = None) -> Starlette:
     """The Studio as an ASGI app over ``engine``.
 
-    ``allowed_hosts`` are the host names requests may address (``Host`` header); the default
-    is the loopback names, which keeps other web sites from reaching the server through DNS
-    rebinding. ``["*"]`` allows any.
+    ``allowed_hosts`` are the host names requests may address (``Host`` header) besides the
+    loopback names, which keeps other web sites from reaching the server through DNS
+    rebinding; ``["*"]`` allows any. Other sites' requests are refused whatever the host
+    (:mod:`assetgen.studio.guard`).
     """
     studio = Studio(engine)
 
@@ -131,8 +131,7 @@ def create_app(engine: Engine, *, allowed_hosts: list[str] | None = None) -> Sta
         Route("/api/export", export, methods=["POST"]),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
-    hosts = allowed_hosts or ["127.0.0.1", "localhost", "[::1]", "::1"]
-    middleware = [Middleware(TrustedHostMiddleware, allowed_hosts=hosts)]
+    middleware = [Middleware(Guard, allowed_hosts=allowed_hosts or [], max_body=MAX_BODY)]
     app = Starlette(routes=routes, middleware=middleware)
     app.state.studio = studio
     return app

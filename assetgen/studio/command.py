@@ -20,7 +20,8 @@ from . import DEFAULT_HOST, DEFAULT_PORT, INSTALL_HINT, missing_extra
     "--host",
     default=DEFAULT_HOST,
     show_default=True,
-    help="Address to listen on. The page has no login: keep it on this machine.",
+    help="Address to listen on (an IPv6 one as ::1 or [::1]). The page has no login: keep "
+    "it on this machine.",
 )
 def studio_command(port: int, host: str) -> None:
     """Start AssetGen Studio: a local web page to explore, edit and export assets."""
@@ -37,7 +38,7 @@ def studio_command(port: int, host: str) -> None:
     if not is_loopback(host):
         click.echo(
             f"assetgen: warning: the Studio has no login; anyone who can reach {host} can use "
-            "it and read the files its options name",
+            "it",
             err=True,
         )
 

@@ -37,6 +37,9 @@ class Recipe:
     frames: int | None
     options: Options
     format: str
+    #: (option, uploaded file name) for options whose value is a private copy of an upload:
+    #: reproductions name the file as the user has it.
+    uploads: tuple[tuple[str, str], ...] = ()
 
     def changed(self) -> dict[str, Any]:
         """Options that differ from their defaults, in declaration order."""
@@ -54,6 +57,9 @@ class Recipe:
         values = self.options.to_dict()
         if self.mode == "animate" and "animation" in values:
             changed = {"animation": values["animation"], **changed}
+        for key, name in self.uploads:
+            if key in changed:
+                changed[key] = name
         return changed
 
     def options_json(self) -> str:

@@ -18,7 +18,13 @@ from . import DEFAULT_HOST, DEFAULT_PORT
 from .app import create_app
 
 
+def plain_host(host: str) -> str:
+    """An address as given on a command line or in a URL: ``[::1]`` -> ``::1``."""
+    return host[1:-1] if host.startswith("[") and host.endswith("]") else host
+
+
 def is_loopback(host: str) -> bool:
+    host = plain_host(host)
     if host == "localhost":
         return True
     try:
@@ -30,6 +36,7 @@ def is_loopback(host: str) -> bool:
 def allowed_hosts(host: str) -> list[str]:
     """Host names the page may be addressed by: the loopback names and the bound address;
     any name when bound to every interface (0.0.0.0, ::)."""
+    host = plain_host(host)
     if host in ("0.0.0.0", "::", ""):
         return ["*"]
     return sorted({"127.0.0.1", "localhost", "::1", host})
@@ -37,6 +44,7 @@ def allowed_hosts(host: str) -> list[str]:
 
 def bind(host: str, port: int) -> socket.socket:
     """A listening socket on ``host:port`` (port 0: a free one), or a one-line error."""
+    host = plain_host(host)
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         family, _, _, _, address = infos[0]

@@ -4,17 +4,29 @@ the :class:`assetgen.Engine`, and shape the answer as JSON-ready data or files.
 Every option goes through ``engine.parse_options`` exactly as the CLI's ``-o key=value`` do
 (values may be JSON values or that text), so the page, the CLI and the bridge accept and
 refuse the same things with the same messages.
+
+One exception: an option that names a file to read (:data:`UPLOAD_OPTIONS`: ``audio``, the WAV
+that drives a portrait's talk) is never taken as a path, since the server's files are not the
+page's to name. The page uploads the file instead (request key ``uploads``); the option gets
+the path of a private copy that lives as long as the request, and messages and recipes show
+the uploaded file's name.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
+import copy
 import io
 import json
+import re
+import tempfile
 import threading
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ..assets import AnimationAsset, Asset, ImageAsset, TextAsset
@@ -23,6 +35,7 @@ from ..errors import InvalidOptionsError, show_value
 from ..exporting import OutputFile
 from ..generator import check_seed
 from ..limits import MAX_FRAMES, check_int
+from . import MAX_UPLOAD
 from .recipes import Recipe
 
 MODES = ("generate", "animate")
@@ -30,9 +43,115 @@ MODES = ("generate", "animate")
 MAX_GRID = 64
 #: Longest seed accepted as decimal text (2**63 - 1 has 19 digits).
 _MAX_SEED_TEXT = 40
-REQUEST_KEYS = ("mode", "generator", "seed", "count", "frames", "options", "format")
+REQUEST_KEYS = ("mode", "generator", "seed", "count", "frames", "options", "format", "uploads")
 #: The largest integer a JavaScript number holds exactly; larger ones travel as text.
 _JS_SAFE = 2**53 - 1
+
+
+@dataclass(frozen=True)
+class UploadKind:
+    """What an uploaded file must be for one option."""
+
+    what: str  # in messages: "a WAV file"
+    suffix: str  # of the private copy, and of the name shown when the page gives none
+    accept: str  # the page's file picker filter
+    header: Callable[[bytes], bool]  # the first bytes look right
+
+
+def _is_wav(data: bytes) -> bool:
+    return data[:4] == b"RIFF" and data[8:12] == b"WAVE"
+
+
+#: Options that name a file the generator reads; the Studio takes them only as uploads.
+UPLOAD_OPTIONS = {
+    "audio": UploadKind("a WAV file", ".wav", ".wav,audio/wav,audio/x-wav", _is_wav),
+}
+#: Longest base64 text of an upload of MAX_UPLOAD bytes.
+_MAX_UPLOAD_TEXT = (MAX_UPLOAD + 2) // 3 * 4
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One uploaded file: the option it is for, the name to show, its bytes."""
+
+    option: str
+    name: str
+    data: bytes
+
+
+def upload_name(name: Any, suffix: str) -> str:
+    """The uploaded file's own name, made safe to show and to use in a shell command: the last
+    path component, letters, digits, ``._-`` and spaces only, at most 100 characters."""
+    text = name if isinstance(name, str) else ""
+    base = re.split(r"[\\/]", text)[-1]
+    base = re.sub(r"[^A-Za-z0-9._ -]", "_", base).strip(" .")[:100].strip(" .")
+    return base or f"upload{suffix}"
+
+
+def parse_uploads(value: Any) -> list[Upload]:
+    """The ``uploads`` of a request: ``{option: {"name": file name, "data": base64}}`` (``data``
+    may also be a ``data:`` URL). Each must be for an option in :data:`UPLOAD_OPTIONS`, at most
+    :data:`MAX_UPLOAD` bytes, and start like the file it claims to be."""
+    if value is None:
+        return []
+    if not isinstance(value, Mapping):
+        raise InvalidOptionsError(
+            'uploads must be a JSON object {"option": {"name": file name, "data": base64}}; '
+            f"got {show_value(value)}",
+            parameter="uploads",
+        )
+    uploads = []
+    for option, item in value.items():
+        kind = UPLOAD_OPTIONS.get(option)
+        if kind is None:
+            raise InvalidOptionsError(
+                f"uploads: option {show_value(option)} takes no file; options that do: "
+                + ", ".join(UPLOAD_OPTIONS),
+                parameter="uploads",
+            )
+        if (
+            not isinstance(item, Mapping)
+            or not set(item) <= {"name", "data"}
+            or not isinstance(item.get("data"), str)
+        ):
+            raise InvalidOptionsError(
+                f'uploads.{option} must be {{"name": file name, "data": the file as base64}}',
+                parameter=option,
+            )
+        text = item["data"]
+        if text.startswith("data:"):
+            text = text.partition(",")[2]
+        if len(text) > _MAX_UPLOAD_TEXT:
+            raise InvalidOptionsError(
+                f"option '{option}': the uploaded file is over {MAX_UPLOAD} bytes, the most "
+                "the Studio takes",
+                parameter=option,
+            )
+        try:
+            data = base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError):
+            raise InvalidOptionsError(
+                f"uploads.{option}: data is not base64 text", parameter=option
+            ) from None
+        name = upload_name(item.get("name"), kind.suffix)
+        if not kind.header(data):
+            raise InvalidOptionsError(
+                f"option '{option}': the uploaded file {name!r} is not {kind.what}"
+                + (" (it is empty)" if not data else ""),
+                parameter=option,
+            )
+        uploads.append(Upload(option, name, data))
+    return uploads
+
+
+def _hide_paths(exc: InvalidOptionsError, shown: Mapping[str, str]) -> InvalidOptionsError:
+    """``exc`` with each private copy's path replaced by the uploaded file's name."""
+    message, value = str(exc), exc.value
+    for path, name in shown.items():
+        message = message.replace(path, name)
+        if isinstance(value, str):
+            value = value.replace(path, name)
+    return InvalidOptionsError(message, parameter=exc.parameter, value=value)
 
 
 @dataclass(frozen=True)
@@ -58,12 +177,20 @@ class Studio:
         """Every generator (options schemas, model summary or its error) and exporter."""
         generators = []
         for info in self.engine.generators():
-            entry = info.to_dict()
+            entry = json_safe(info.to_dict())
             with self._lock:
                 self._kinds[info.id] = info.kind
+            for key in ("options_schema", "animation_options_schema"):
+                properties = (entry.get(key) or {}).get("properties") or {}
+                for name, kind in UPLOAD_OPTIONS.items():
+                    if name in properties:  # the page shows a file picker
+                        properties[name] = copy.deepcopy(properties[name])
+                        properties[name]["x-studio-upload"] = {
+                            "what": kind.what, "accept": kind.accept, "max_bytes": MAX_UPLOAD,
+                        }
             generators.append(entry)
         return {
-            "generators": json_safe(generators),
+            "generators": generators,
             "exporters": [e.to_dict() for e in self.engine.exporters()],
             "plugin_errors": [f.message() for f in self.engine.plugin_failures()],
             "max_grid": MAX_GRID,
@@ -80,8 +207,28 @@ class Studio:
 
     # -- requests ----------------------------------------------------------------------------
 
-    def parse(self, body: Any) -> Recipe:
-        """Check a request body; every problem is an InvalidOptionsError naming it."""
+    @contextmanager
+    def request(self, body: Any) -> Iterator[Recipe]:
+        """The checked request, with its uploaded files saved in a private folder for as long
+        as the ``with`` block runs; errors name the uploaded files, not their copies."""
+        uploads = parse_uploads(body.get("uploads") if isinstance(body, Mapping) else None)
+        if not uploads:
+            yield self.parse(body)
+            return
+        with tempfile.TemporaryDirectory(prefix="assetgen-studio-") as folder:
+            files: dict[str, tuple[str, str]] = {}
+            for upload in uploads:
+                path = Path(folder) / f"{upload.option}{UPLOAD_OPTIONS[upload.option].suffix}"
+                path.write_bytes(upload.data)
+                files[upload.option] = (str(path), upload.name)
+            try:
+                yield self.parse(body, files)
+            except InvalidOptionsError as exc:
+                raise _hide_paths(exc, dict(files.values())) from None
+
+    def parse(self, body: Any, files: Mapping[str, tuple[str, str]] | None = None) -> Recipe:
+        """Check a request body; every problem is an InvalidOptionsError naming it. ``files``
+        maps an upload option to its private copy's path and the uploaded file's name."""
         if not isinstance(body, Mapping):
             raise InvalidOptionsError(
                 "the request must be a JSON object with the keys " + ", ".join(REQUEST_KEYS),
@@ -125,6 +272,18 @@ class Studio:
             check_int("frames", frames, 1, MAX_FRAMES)
         seed = check_seed(seed_value(body.get("seed", 0)), count)
         options = body.get("options")
+        if isinstance(options, Mapping):
+            for key in UPLOAD_OPTIONS:
+                if options.get(key) not in (None, ""):  # the value is never looked at
+                    raise InvalidOptionsError(
+                        f"option '{key}' names a file, and the Studio does not open files on "
+                        f"the server by name: upload {UPLOAD_OPTIONS[key].what} instead "
+                        f'(request key "uploads")',
+                        parameter=key,
+                    )
+        if files:
+            options = {**(options if isinstance(options, Mapping) else {}),
+                       **{key: path for key, (path, _) in files.items()}}
         parsed = self.engine.parse_options(
             generator, options, animate=mode == "animate", from_text=True
         )
@@ -137,26 +296,39 @@ class Studio:
                 f"format must be a format name; got {show_value(fmt)}", parameter="format"
             )
         self.engine.check_format(fmt, out_kind)
-        return Recipe(mode, generator, out_kind, seed, count, frames, parsed, fmt)
+        shown = tuple((key, name) for key, (_, name) in (files or {}).items())
+        return Recipe(mode, generator, out_kind, seed, count, frames, parsed, fmt, shown)
 
     def run(self, recipe: Recipe) -> list[Asset]:
         options = recipe.options.to_dict()
+        assets: list[Asset]
         if recipe.mode == "animate":
-            anim = self.engine.animate(
+            assets = [self.engine.animate(
                 recipe.generator, seed=recipe.seed, frames=recipe.frames, **options
+            )]
+        else:
+            assets = self.engine.generate(
+                recipe.generator, seed=recipe.seed, count=recipe.count, **options
             )
-            return [anim]
-        return self.engine.generate(
-            recipe.generator, seed=recipe.seed, count=recipe.count, **options
-        )
+        if recipe.uploads:  # the metadata (a sheet's JSON) names the file as the CLI's does
+            names = dict(recipe.uploads)
+            for asset in assets:
+                for item in (asset, *getattr(asset, "frames", ())):
+                    used = item.metadata.get("options")
+                    if isinstance(used, dict):
+                        item.metadata["options"] = {
+                            key: names.get(key, value) for key, value in used.items()
+                        }
+        return assets
 
     def generate(self, body: Any) -> dict[str, Any]:
         """Images (as PNG data URLs) or lines for a page of seeds, and how to reproduce them."""
-        recipe = self.parse(body)
-        if recipe.mode != "generate":
-            raise InvalidOptionsError("use /api/animate for animations", parameter="mode")
+        with self.request(body) as recipe:
+            if recipe.mode != "generate":
+                raise InvalidOptionsError("use /api/animate for animations", parameter="mode")
+            assets = self.run(recipe)
         items = []
-        for asset in self.run(recipe):
+        for asset in assets:
             seed = asset.metadata.get("seed", 0)
             item: dict[str, Any] = {"seed": str(seed)}
             if isinstance(asset, ImageAsset):
@@ -169,8 +341,8 @@ class Studio:
     def animate(self, body: Any) -> dict[str, Any]:
         """One animation's frames (PNG data URLs) and frame rate."""
         body = {**body, "mode": "animate"} if isinstance(body, Mapping) else body
-        recipe = self.parse(body)
-        (anim,) = self.run(recipe)
+        with self.request(body) as recipe:
+            (anim,) = self.run(recipe)
         assert isinstance(anim, AnimationAsset)  # the engine checks what animate returns
         return {
             "seed": str(recipe.seed),
@@ -181,12 +353,13 @@ class Studio:
 
     def recipe(self, body: Any) -> dict[str, Any]:
         """How to reproduce a request, without running it (the options are still checked)."""
-        return self._shared(self.parse(body))
+        with self.request(body) as recipe:
+            return self._shared(recipe)
 
     def export(self, body: Any) -> Download:
         """The files the shown CLI command writes, by the same exporter."""
-        recipe = self.parse(body)
-        files = self.engine.render(self.run(recipe), recipe.format)
+        with self.request(body) as recipe:
+            files = self.engine.render(self.run(recipe), recipe.format)
         names = tuple(f.name for f in files)
         if len(files) == 1:
             return Download(files[0].name, files[0].data, names)
@@ -194,11 +367,13 @@ class Studio:
         return Download(f"{stem}_{recipe.format}.zip", zip_files(files), names)
 
     def _shared(self, recipe: Recipe) -> dict[str, Any]:
+        options = recipe.options.to_dict()
+        options.update(recipe.uploads)  # the uploaded file's name, not its private copy
         return {
             "generator": recipe.generator,
             "kind": recipe.kind,
             "format": recipe.format,
-            "options": json_safe(recipe.options.to_dict()),
+            "options": json_safe(options),
             "recipe": recipe.to_dict(),
         }
 

@@ -15,10 +15,12 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
+import wave
 import zipfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from assetgen_dialogue import plugin as dialogue_plugin
 from assetgen_shoes import plugin as shoes_plugin
@@ -171,6 +173,56 @@ def test_talk_driven_by_a_line_is_as_long_as_the_engine_makes_it(
     assert [png_of(f) for f in result["frames"]] == [f.to_png() for f in anim.frames]
     assert result["fps"] == anim.fps
     assert shlex.split(result["recipe"]["cli"])[5:9] == ["--animation", "talk", "--text", line]
+
+
+def speech_wav(path: Path, seconds: float = 1.5, rate: int = 8000) -> Path:
+    """Silence, then a tone: the mouth stays shut, then opens."""
+    t = np.arange(int(seconds * rate)) / rate
+    tone = (np.sin(2 * np.pi * 220 * t) * 12000 * (t > seconds / 2)).astype("<i2")
+    with wave.open(str(path), "wb") as fh:
+        fh.setnchannels(1)
+        fh.setsampwidth(2)
+        fh.setframerate(rate)
+        fh.writeframes(tone.tobytes())
+    return path
+
+
+def test_talk_driven_by_an_uploaded_wav_is_the_engines_and_the_cli_commands(
+    studio: RunningStudio, engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page uploads the WAV (it used to send a path on the server); the shown command,
+    run where the file is, writes the exported sheet byte for byte."""
+    wav = speech_wav(tmp_path / "line.wav")
+    data = base64.b64encode(wav.read_bytes()).decode()
+    body = {"mode": "animate", "generator": "portraits", "seed": 6, "format": "sheet",
+            "options": {"animation": "talk"},
+            "uploads": {"audio": {"name": "line.wav", "data": data}}}
+    result = post_json(studio, "/api/animate", body)
+    anim = engine.animate("portraits", seed=6, audio=str(wav))
+    assert [png_of(f) for f in result["frames"]] == [f.to_png() for f in anim.frames]
+    assert len(anim.frames) == 18  # 1.5 s at 12 fps
+    assert "--animation talk --audio line.wav --format sheet" in result["recipe"]["cli"]
+    status, headers, exported = call(studio, "/api/export", body)
+    assert status == 200
+    assert run_cli(result["recipe"]["cli"], tmp_path, monkeypatch).is_dir()
+    written = {p.name: p.read_bytes() for p in (tmp_path / "out" / "studio").iterdir()}
+    assert written == files_of(headers, exported)
+    # a path on the server is refused, whatever it names, without being opened
+    for path in (str(wav), "/etc/shadow", "/nonexistent.wav"):
+        status, _, data_ = call(studio, "/api/animate", {**body, "uploads": None,
+                                                         "options": {"audio": path}})
+        assert status == 400
+        assert json.loads(data_)["error"] == (
+            "option 'audio' names a file, and the Studio does not open files on the server by "
+            'name: upload a WAV file instead (request key "uploads")'
+        )
+    # the portraits plugin's own check of the file names the upload, not its private copy
+    header_only = wav.read_bytes()[:44]
+    status, _, data_ = call(studio, "/api/animate", {**body, "uploads": {"audio": {
+        "name": "speech.wav", "data": base64.b64encode(header_only[:20]).decode()}}})
+    assert status == 400
+    error = json.loads(data_)["error"]
+    assert error.startswith("option 'audio': cannot use 'speech.wav': ") and "/" not in error
 
 
 # -- bad input ---------------------------------------------------------------------------------

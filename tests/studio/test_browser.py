@@ -13,11 +13,13 @@ import io
 import re
 import shlex
 import time
+import wave
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from assetgen_dialogue import plugin as dialogue_plugin
 from assetgen_shoes import plugin as shoes_plugin
@@ -292,6 +294,45 @@ def test_a_typed_line_and_a_generated_line_drive_the_talk_animation(
     words = shlex.split(cli_command(browser))
     assert words[words.index("--text") + 1] == written
     assert frame_count(browser) == len(engine.animate("portraits", seed=9, text=written).frames)
+
+
+def test_a_chosen_wav_file_drives_the_talk_animation(
+    browser: Any, studio: RunningStudio, engine: Engine, downloads: Path, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """audio is a file picker: the page uploads the WAV (the server never opens a path the
+    page names), and the shown command, run beside the file, writes the exported GIF."""
+    open_studio(browser, studio, "generator=portraits&seed=4")
+    assert browser.find_elements(By.CSS_SELECTOR, 'input[type=text][data-option="audio"]') == []
+    rate, seconds = 8000, 1.25
+    t = np.arange(int(rate * seconds)) / rate
+    tone = (np.sin(2 * np.pi * 180 * t) * 14000 * (t > 0.5)).astype("<i2")
+    wav = tmp_path / "speech" / "hello.wav"
+    wav.parent.mkdir()
+    with wave.open(str(wav), "wb") as fh:
+        fh.setnchannels(1)
+        fh.setsampwidth(2)
+        fh.setframerate(rate)
+        fh.writeframes(tone.tobytes())
+    find(browser, 'input[type=file][data-option="audio"]').send_keys(str(wav))
+    wait_for(browser, lambda d: d.find_element(
+        By.CSS_SELECTOR, '.upload-name[data-option="audio"]').text == "hello.wav")
+    find(browser, '.play[data-animation="talk"]').click()
+    wait_for(browser, lambda d: d.execute_script("return document.body.dataset.playing") == "1")
+    idle(browser)
+    spoken = engine.animate("portraits", seed=4, audio=str(wav))
+    assert frame_count(browser) == len(spoken.frames) == 15  # 1.25 s at 12 fps
+    assert show_frame(browser, 12) == spoken.frames[12].to_png()
+    assert cli_command(browser) == (
+        "assetgen animate portraits --seed 4 --animation talk --audio hello.wav --format gif "
+        "--out out/studio"
+    )
+    gif = export(browser, downloads, "animation", "gif")
+    assert run_cli(cli_command(browser), wav.parent, monkeypatch) == export_files(gif)
+    find(browser, '.control[data-option="audio"] .reset').click()  # no file: a plain talk loop
+    idle(browser)
+    assert "--audio" not in cli_command(browser)
+    assert frame_count(browser) == 8
 
 
 def test_interpolate_morphs_into_a_second_seed(

@@ -35,6 +35,7 @@ const state = {
   gridStart: 0n,
   options: {}, // option name -> value the user set (JSON value or -o text)
   animOptions: {}, // animation-only options
+  uploads: {}, // option name -> { name, data } of a file the user chose (sent as "uploads")
   animation: null, // last animation kind played
   frames: "",
   exportWhat: "selected",
@@ -51,6 +52,7 @@ class ApiError extends Error {}
 const sequence = {};
 const timers = {};
 let inFlight = 0;
+let reading = 0; // files being read for upload
 
 function later(channel, ms, fn) {
   clearTimeout(timers[channel]);
@@ -61,7 +63,7 @@ function later(channel, ms, fn) {
 }
 
 // True when no request is in flight and no change waits to be sent (for tests and scripts).
-window.studioIdle = () => inFlight === 0 && Object.keys(timers).length === 0;
+window.studioIdle = () => inFlight === 0 && reading === 0 && Object.keys(timers).length === 0;
 
 async function api(path, body, channel) {
   const ticket = (sequence[channel] = (sequence[channel] || 0) + 1);
@@ -220,7 +222,9 @@ function controlRow(name, schema, store, { label = name, compact = false, onChan
   const type = schemaType(schema);
   let sync = () => {};
 
-  if (Array.isArray(schema.enum) || (type === "string" && modelList(name))) {
+  if (schema["x-studio-upload"]) {
+    return uploadRow(name, schema, store);
+  } else if (Array.isArray(schema.enum) || (type === "string" && modelList(name))) {
     const choices = Array.isArray(schema.enum) ? schema.enum
       : [...new Set([fallback, ...modelList(name)])];
     const select = el("select", { "aria-label": name, dataset: { option: name } },
@@ -278,6 +282,67 @@ function controlRow(name, schema, store, { label = name, compact = false, onChan
   row.classList.toggle("changed", name in store);
   row.sync = sync;
   return row;
+}
+
+// An option that names a file (the server marks it "x-studio-upload"): the page never sends a
+// path, it reads the chosen file and sends it with each request that uses the option.
+function uploadRow(name, schema, store) {
+  const upload = schema["x-studio-upload"];
+  const row = el("div", { class: "control upload", dataset: { option: name } });
+  const input = el("input", { type: "file", accept: upload.accept, "aria-label": name,
+    dataset: { option: name } });
+  const chosen = el("span", { class: "upload-name", dataset: { option: name } });
+  const changed = () => optionsChanged(store !== state.animOptions);
+  const sync = () => {
+    const file = state.uploads[name];
+    chosen.textContent = file ? file.name : `no file (${upload.what})`;
+    row.classList.toggle("changed", Boolean(file));
+  };
+  input.addEventListener("change", () => {
+    const file = input.files[0];
+    if (!file) return;
+    if (file.size > upload.max_bytes) {
+      setError(`upload-${name}`, `${name}: ${file.name} is ${file.size} bytes; ` +
+        `the Studio takes files of at most ${upload.max_bytes} bytes`);
+      input.value = "";
+      return;
+    }
+    reading += 1;
+    const reader = new FileReader();
+    reader.addEventListener("loadend", () => {
+      reading -= 1;
+      if (reader.error) {
+        setError(`upload-${name}`, `${name}: cannot read ${file.name} (${reader.error.message})`);
+        return;
+      }
+      clearError(`upload-${name}`);
+      state.uploads[name] = { name: file.name, data: reader.result };
+      input.value = "";
+      sync();
+      changed();
+    });
+    reader.readAsDataURL(file);
+  });
+  const reset = el("button", { class: "reset", title: "no file" }, "↺");
+  reset.addEventListener("click", () => {
+    delete state.uploads[name];
+    clearError(`upload-${name}`);
+    sync();
+    changed();
+  });
+  row.append(el("label", { title: schema.description || "" }, name),
+    el("div", { class: "widget" }, input, chosen), reset);
+  if (schema.description) row.append(el("small", {}, schema.description));
+  sync();
+  row.sync = sync;
+  return row;
+}
+
+// The chosen files for the named options, as a request's "uploads" (undefined: none).
+function uploadsFor(names) {
+  const out = {};
+  for (const name of names) if (name in state.uploads) out[name] = state.uploads[name];
+  return Object.keys(out).length ? out : undefined;
 }
 
 // A name -> number option (attribute vectors): a slider per name the model knows.
@@ -400,13 +465,17 @@ function cleanOptions(store) {
 }
 
 function stillRequest(seed, count) {
-  return { generator: state.gen.id, seed: String(seed), count, options: cleanOptions(state.options) };
+  return { generator: state.gen.id, seed: String(seed), count, options: cleanOptions(state.options),
+    uploads: uploadsFor(Object.keys(optionsSchema())) };
 }
 
 function animationRequest(kind) {
   const options = cleanOptions(state.options);
+  const used = Object.keys(optionsSchema());
   for (const [name, schema] of Object.entries(animationOnlySchema())) {
-    if (name in state.animOptions && appliesTo(schema, kind)) options[name] = state.animOptions[name];
+    if (!appliesTo(schema, kind)) continue;
+    used.push(name);
+    if (name in state.animOptions) options[name] = state.animOptions[name];
   }
   if (kind) options.animation = kind;
   const frames = state.frames.trim();
@@ -416,6 +485,7 @@ function animationRequest(kind) {
     seed: state.seed,
     frames: frames === "" ? null : (/^\d+$/.test(frames) ? Number(frames) : frames),
     options,
+    uploads: uploadsFor(used),
   };
 }
 
@@ -770,6 +840,7 @@ async function selectGenerator(id, seed) {
   state.gen = gen;
   state.options = {};
   state.animOptions = {};
+  state.uploads = {};
   state.animation = null;
   state.anim.frames = [];
   state.errors = {};
