@@ -67,9 +67,9 @@ def host_name(value: str) -> str | None:
     return name or None
 
 
-def too_large(size: int | str) -> RequestTooLarge:
+def too_large(size: int | str, limit: int = MAX_BODY) -> RequestTooLarge:
     return RequestTooLarge(
-        f"the request body is {size} bytes; at most {MAX_BODY} are read "
+        f"the request body is {size} bytes; at most {limit} are read "
         f"(an uploaded file at most {MAX_UPLOAD})"
     )
 
@@ -81,7 +81,7 @@ async def read_body(request: Request, limit: int = MAX_BODY) -> bytes:
     async for chunk in request.stream():
         data += chunk
         if len(data) > limit:
-            raise too_large(f"over {limit}")
+            raise too_large(f"over {limit}", limit)
     return bytes(data)
 
 
@@ -156,6 +156,6 @@ class Guard:
                     parameter="Content-Length",
                 )
             if len(digits) > 18:
-                raise too_large(f"{digits[:18]}... ({len(digits)} digits)")
+                raise too_large(f"{digits[:18]}... ({len(digits)} digits)", self.max_body)
             if int(digits) > self.max_body:
-                raise too_large(int(digits))
+                raise too_large(int(digits), self.max_body)
