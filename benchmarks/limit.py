@@ -26,7 +26,7 @@ def model_flops(src: ModelSource) -> dict[str, Any]:
             "synthesis_suffix.onnx",
         ),
         "shoes": ("shoes.onnx",),
-        "dialogue": ("dialogue_step.onnx",),
+        "dialogue": ("dialogue_gpt_step.onnx",),
     }[src.name]
     counts = {f: count_flops(folder / f).to_dict() for f in files}
     if src.name == "portraits":
@@ -49,7 +49,11 @@ def bench_limit(
         "shoes": [(f"batch {b}", r) for b, r in shared.get("shoes_rates", {}).items()],
         "dialogue": [("step", shared["dialogue_rate"])] if "dialogue_rate" in shared else [],
     }
-    unit = {"portraits": "sprite", "shoes": "icon", "dialogue": "character"}
+    unit = {
+        "portraits": "sprite",
+        "shoes": "icon",
+        "dialogue": shared.get("dialogue_unit", "character"),
+    }
     for name in ("portraits", "shoes", "dialogue"):
         try:
             flops = model_flops(sources[name])

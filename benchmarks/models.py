@@ -28,7 +28,7 @@ NEEDED = {
         "synthesis_suffix.onnx",
     ),
     "shoes": ("shoes.onnx",),
-    "dialogue": ("dialogue_step.onnx",),
+    "dialogue": ("dialogue_gpt_step.onnx",),
 }
 
 

@@ -1,4 +1,4 @@
-"""Shoes icons per second and dialogue characters per second: ONNX Runtime vs PyTorch (3)."""
+"""Shoes icons per second and dialogue lines per second: ONNX Runtime vs PyTorch (3)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from typing import Any
 import numpy as np
 
 from .common import ItemResult, Settings, median, ratio, side_by_side, summary
+from .dialogue import bench_dialogue
 from .models import (
     ModelSource,
     Skip,
     best_of,
-    torch_dialogue,
     torch_shoes,
     torch_thread_variants,
     weights_note,
@@ -94,107 +94,6 @@ def bench_shoes(
     shared["shoes_rates"] = {"1": rate, "32": 32 / median(times["onnxruntime batch 32"])}
 
 
-def bench_dialogue(
-    engine: Any,
-    src: ModelSource,
-    settings: Settings,
-    from_manifest: bool,
-    shared: dict[str, Any],
-    item: ItemResult,
-) -> None:
-    model_dir = src.require_model()
-    bundle = engine.runtime.load_model(model_dir)
-    session = bundle.session("dialogue_step.onnx")
-    m = bundle.manifest
-    layers, hidden = int(m["layers"]), int(m["hidden"])
-    feeds = {
-        "char": np.array([5], np.int64),
-        "archetype": np.array([0], np.int64),
-        "h": np.zeros((layers, 1, hidden), np.float32),
-        "c": np.zeros((layers, 1, hidden), np.float32),
-    }
-
-    def ort() -> Any:
-        return session.run(None, feeds)
-
-    fns: dict[str, Callable[[], object]] = {"onnxruntime": ort}
-    details: dict[str, Any] = {}
-    torch_skip = ""
-    try:
-        import torch
-        from assetgen_dialogue.model import DialogueStep
-
-        model, info = torch_dialogue(src, from_manifest)
-        step = DialogueStep(model).eval()
-        tfeeds = {k: torch.from_numpy(v) for k, v in feeds.items()}
-        chars = tfeeds["char"][:, None]
-        state = (tfeeds["h"], tfeeds["c"])
-
-        def pt_step() -> Any:
-            with torch.inference_mode():
-                return step(tfeeds["char"], tfeeds["archetype"], tfeeds["h"], tfeeds["c"])
-
-        def pt_lstm() -> Any:
-            with torch.inference_mode():
-                return model(chars, tfeeds["archetype"], state)
-
-        logits = pt_step()[0].numpy()
-        info["max_abs_diff_vs_onnx"] = float(np.abs(logits - ort()[0]).max())
-        info["same_weights"] = info["max_abs_diff_vs_onnx"] <= 1e-3
-        fns.update(torch_thread_variants("pytorch step", pt_step))
-        fns.update(torch_thread_variants("pytorch nn.LSTM", pt_lstm))
-        details["torch"] = info
-    except Skip as exc:
-        torch_skip = str(exc)
-        details["torch"] = {"skipped": torch_skip}
-    lines = 2 if settings.quick else 4
-    produced = {"chars": 0}
-
-    def generate() -> None:
-        assets = engine.generate("dialogue", seed=0, count=lines)
-        produced["chars"] = sum(len(a.text) for a in assets)
-
-    generate()
-    fns["engine.generate"] = generate
-    times = side_by_side(fns, settings.reps, settings.batch_s)
-    details["s_per_call"] = {k: summary(v) for k, v in times.items()}
-    details["generate_chars"] = produced["chars"]
-    item.details["dialogue"] = details
-    rate = 1 / median(times["onnxruntime"])
-    best_step = best_of(times, "pytorch step")
-    best_lstm = best_of(times, "pytorch nn.LSTM")
-    if best_step is not None and best_lstm is not None:
-        details["torch"]["best"] = [best_step, best_lstm]
-        item.row(
-            "dialogue chars/s: ONNX Runtime / PyTorch (same step graph)",
-            ratio(times[best_step], times["onnxruntime"]),
-            "×",
-            note=weights_note(details["torch"]) + f"; PyTorch at its best: {best_step}",
-        )
-        item.row(
-            "dialogue chars/s: ONNX Runtime / PyTorch nn.LSTM step",
-            ratio(times[best_lstm], times["onnxruntime"]),
-            "×",
-            note=f"PyTorch at its best: {best_lstm}",
-        )
-        for k in (best_step, best_lstm):
-            item.row(
-                f"dialogue, {k.replace('pytorch', 'PyTorch eager')}",
-                1 / median(times[k]),
-                "chars/s",
-            )
-    else:
-        item.skip("dialogue chars/s: ONNX Runtime / PyTorch (same step graph)", torch_skip)
-    item.row("dialogue, ONNX Runtime step", rate, "chars/s")
-    item.row(
-        "dialogue, engine.generate",
-        produced["chars"] / median(times["engine.generate"]),
-        "chars/s",
-        note="model + numpy sampling",
-    )
-    shared["dialogue_rate"] = rate
-
-
 def bench_small(
     engine: Any,
     sources: dict[str, ModelSource],
@@ -202,7 +101,7 @@ def bench_small(
     from_manifest: bool,
     shared: dict[str, Any],
 ) -> ItemResult:
-    item = ItemResult("3", "Shoes icons/s and dialogue characters/s: ONNX Runtime vs PyTorch")
+    item = ItemResult("3", "Shoes icons/s and dialogue lines/s: ONNX Runtime vs PyTorch")
     for name, fn in (("shoes", bench_shoes), ("dialogue", bench_dialogue)):
         try:
             fn(engine, sources[name], settings, from_manifest, shared, item)

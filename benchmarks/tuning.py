@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from .common import ItemResult, Settings, median, ratio, side_by_side, summary
+from .dialogue import dialogue_step_feeds
 from .models import ModelSource
 
 
@@ -125,18 +126,10 @@ def workloads(sources: dict[str, ModelSource], runtime: Any) -> dict[str, dict[s
         }
     d = sources["dialogue"]
     if d.model_dir is not None:
-        s = _sessions(runtime, d.model_dir, ("dialogue_step.onnx",))
-        m = d.manifest or {}
-        state = np.zeros((int(m["layers"]), 1, int(m["hidden"])), np.float32)
-        dfeeds = {
-            "char": np.array([5], np.int64),
-            "archetype": np.array([0], np.int64),
-            "h": state,
-            "c": state,
-        }
-        out["dialogue step"] = {
-            k: (lambda ss=v: ss["dialogue_step.onnx"].run(None, dfeeds)) for k, v in s.items()
-        }
+        graph = "dialogue_gpt_step.onnx"
+        s = _sessions(runtime, d.model_dir, (graph,))
+        dfeeds = dialogue_step_feeds(d.manifest or {}, 1, past=24)
+        out["dialogue step"] = {k: (lambda ss=v: ss[graph].run(None, dfeeds)) for k, v in s.items()}
     return out
 
 

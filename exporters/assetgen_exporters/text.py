@@ -14,13 +14,16 @@ from assetgen.assets import TEXT, Asset
 
 def text_record(asset: TextAsset) -> dict[str, Any]:
     meta = asset.metadata
-    return {
+    record = {
         "text": asset.text,
         "speaker": asset.speaker,
         "generator": meta.get("generator"),
         "seed": meta.get("seed"),
         "options": meta.get("options"),
     }
+    if "license" in meta:  # a line from a model trained on licensed text says so
+        record["license"] = meta["license"]
+    return record
 
 
 class JsonlExporter(Exporter):

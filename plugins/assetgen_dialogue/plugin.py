@@ -1,7 +1,9 @@
-"""The ``dialogue`` generator: NPC lines by archetype from the shipped character LSTM.
+"""The ``dialogue`` generator: NPC lines by role from a small subword GPT (default) or the
+Shakespeare character LSTM (``-o model=shakespeare``).
 
-The model is a single-step ONNX graph (character, archetype, state -> logits, new state); the
-sampling loop runs here in numpy, so the runtime path needs ONNX Runtime only, never torch.
+Both models are single-step ONNX graphs; the sampling loop (temperature, top-k, top-p, the
+word-validity mask, best-of-N reranking) runs in numpy, so the runtime path needs ONNX Runtime
+only, never torch or sentencepiece. The GPT's decoding lives in :mod:`.gpt_lines`.
 """
 
 from __future__ import annotations
@@ -14,47 +16,95 @@ from typing import Any
 import numpy as np
 
 import assetgen
-from assetgen import Asset, Exporter, Generator, InvalidOptionsError, Options, TextAsset, option
+from assetgen import (
+    Asset,
+    Exporter,
+    Generator,
+    InvalidOptionsError,
+    Options,
+    TextAsset,
+    model_store,
+    option,
+)
 from assetgen.runtime import ModelBundle, Runtime
 
 from . import corpus
-from .yarn import YarnExporter
+from .yarn import YarnExporter, YarnNodesExporter
 
-MODEL_DIR = Path(__file__).resolve().parent / "model"
+PLUGIN_DIR = Path(__file__).resolve().parent
+MODEL_DIR = PLUGIN_DIR / "model"
+#: Models shipped beside the default, selected by name with ``-o model=NAME``.
+BUILTIN_MODELS: dict[str, Path] = {"shakespeare": PLUGIN_DIR / "shakespeare_model"}
 ONNX_NAME = "dialogue_step.onnx"
 VOCAB_NAME = "vocab.json"
 #: Longest line the generator writes; the training lines are at most 240 characters.
 MAX_CHARS = 400
 
 
-def _shipped_facts() -> tuple[tuple[str, ...], int]:
-    """Archetype names and vocabulary size from the shipped manifest, so the options' allowed
-    values (shown by ``assetgen info``) match the model. Before a model is shipped, the
-    corpus's archetype list stands in; :meth:`DialogueGenerator.validate` always checks
-    against the model actually loaded."""
+def _manifest(folder: Path) -> dict[str, Any]:
     try:
-        manifest = json.loads((MODEL_DIR / "manifest.json").read_text(encoding="utf-8"))
-        return tuple(manifest["archetypes"]), int(manifest["vocab_size"])
-    except (OSError, KeyError, TypeError, ValueError):
-        return tuple(corpus.ARCHETYPES), 256
+        doc = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        return doc if isinstance(doc, dict) else {}
+    except (OSError, ValueError):
+        return {}
 
 
-_ARCHETYPES, _VOCAB_SIZE = _shipped_facts()
+def _shipped_facts() -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """Roles (archetypes), races and sources of the shipped models, so the options' allowed
+    values (shown by ``assetgen info``) cover every shipped model; requests are checked
+    against the model actually loaded (:meth:`DialogueGenerator.validate`)."""
+    tables = json.loads((PLUGIN_DIR / "training" / "speakers.json").read_text(encoding="utf-8"))
+    roles: list[str] = list(tables["roles"])
+    races: list[str] = ["any"]
+    sources: list[str] = []
+    for folder in (MODEL_DIR, *BUILTIN_MODELS.values()):
+        m = _manifest(folder)
+        tags = m.get("tags") or {}
+        roles += [str(r) for r in m.get("archetypes") or [] if r not in roles]
+        races += [str(r) for r in tags.get("race", []) if r not in races]
+        sources += [str(s) for s in tags.get("source", []) if s not in sources]
+    roles += [a for a in corpus.ARCHETYPES if a not in roles]
+    return (
+        tuple(roles),
+        tuple(races),
+        tuple(sources or ("wesnoth", "crawl", "shakespeare")),
+    )
+
+
+_ROLES, _RACES, _SOURCES = _shipped_facts()
 
 
 class DialogueOptions(Options):
     archetype: str = option(
-        "random", "NPC archetype who speaks the line, or random.", choices=("random", *_ARCHETYPES)
+        "random",
+        "Role of the NPC who speaks (ruler, soldier, mage...; with model=shakespeare that "
+        "model's archetypes), random, or any (an unspecified speaker).",
+        choices=("random", "any", *_ROLES),
+    )
+    source: str = option(
+        "wesnoth",
+        "Which game's dialogue the line imitates: wesnoth (fantasy campaign dialogue), crawl "
+        "(roguelike monster, god and weapon barks) or shakespeare (early-modern English).",
+        choices=_SOURCES,
+    )
+    race: str = option(
+        "any",
+        "Race of the speaker (" + ", ".join(_RACES) + "; the model's own list is checked).",
+        max_length=40,
+    )
+    length: str = option(
+        "random",
+        "Length of the line: short (12-50 characters), medium (51-120), long (121-240), or "
+        "random (as often as the role's real lines are that long).",
+        choices=("random", "short", "medium", "long"),
     )
     temperature: float = option(
         0.8, "Sampling temperature: lower is safer and plainer, higher wilder.", ge=0.1, le=2.0
     )
-    top_k: int = option(
-        0, "Sample only from the k likeliest characters (0 = off).", ge=0, le=_VOCAB_SIZE
-    )
+    top_k: int = option(0, "Sample only from the k likeliest tokens (0 = off).", ge=0, le=4096)
     top_p: float = option(
         1.0,
-        "Nucleus sampling: the smallest set of characters with this much probability "
+        "Nucleus sampling: the smallest set of tokens with this much probability "
         "(greater than 0; 1 = off).",
         ge=0.0,
         le=1.0,
@@ -63,29 +113,91 @@ class DialogueOptions(Options):
         200, "Most characters in the line, prompt included.", ge=1, le=MAX_CHARS
     )
     prompt: str = option("", "Text the line begins with (optional).", max_length=MAX_CHARS)
+    candidates: int = option(
+        8,
+        "Best-of-N: sample this many lines and keep the one the reranker scores highest "
+        "(1 = no reranking).",
+        ge=1,
+        le=32,
+    )
+    rerank: str = option(
+        "learned",
+        "How candidates are ranked: learned (the model's real-vs-generated scorer) or "
+        "likelihood (mean log-probability per piece).",
+        choices=("learned", "likelihood"),
+    )
+    min_chars: int = option(
+        -1,
+        "Length floor of reranking: shorter candidates are passed over unless all are "
+        "(-1 = the lower end of the length bucket, 0 = off).",
+        ge=-1,
+        le=MAX_CHARS,
+    )
+    word_mask: bool = option(
+        True, "Spell only words that occur in the training text (no invented words)."
+    )
+    name: str = option(
+        "", "Fills the {NAME} placeholder (empty: the line keeps '{NAME}').", max_length=100
+    )
+    place: str = option(
+        "", "Fills the {PLACE} placeholder (empty: the line keeps '{PLACE}').", max_length=100
+    )
     archetype_guidance: float = option(
         0.0,
-        "Strengthen the archetype's voice: each character's log-probabilities are pushed away "
-        "from their mean over all archetypes by this factor (0 = off; about 3x slower when on).",
+        "Strengthen the role's voice: log-probabilities are pushed away from those of an "
+        "unspecified speaker by this factor (0 = off; about twice the work when on).",
         ge=0.0,
         le=8.0,
+    )
+    model: str = option(
+        "default",
+        "default (the shipped GPT), shakespeare (the shipped character LSTM, public-domain "
+        "data), or the name of a model installed with 'assetgen install-model dialogue'.",
+        max_length=100,
     )
 
 
 class DialogueGenerator(Generator):
     id = "dialogue"
     kind = "text"
-    description = "NPC dialogue lines by archetype (character-level LSTM, Shakespearean English)"
+    description = (
+        "NPC dialogue lines by role (subword GPT on game dialogue; GPL-2.0-or-later data, see "
+        "its model card), exported to Yarn"
+    )
     Options = DialogueOptions
-    tools = "assetgen_dialogue.tools"
+    tools = "assetgen_dialogue.training.commands"
 
     def __init__(self, runtime: Runtime) -> None:
         super().__init__(runtime)
-        # vocab.json parsed once per verified model folder (keyed by its manifest's sha256)
+        # parsed once per verified model folder (keyed by its manifest's sha256)
         self._vocabs: dict[str, dict[str, Any]] = {}
+        self._gpts: dict[str, Any] = {}
 
-    def _bundle(self) -> ModelBundle:
-        return self.runtime.load_model(MODEL_DIR)
+    def model_dir(self, options: DialogueOptions | None = None) -> Path:
+        name = model_store.DEFAULT_MODEL if options is None else options.model
+        if name in BUILTIN_MODELS:
+            return BUILTIN_MODELS[name]
+        return model_store.resolve(self.id, name, MODEL_DIR)
+
+    def _bundle(self, options: DialogueOptions | None = None) -> ModelBundle:
+        return self.runtime.load_model(self.model_dir(options))
+
+    def model_sha256(self, options: DialogueOptions | None = None) -> str:
+        return self._bundle(options).sha256
+
+    @staticmethod
+    def is_gpt(bundle: ModelBundle) -> bool:
+        return bundle.manifest.get("architecture") == "gpt"
+
+    def gpt(self, bundle: ModelBundle) -> Any:
+        """The GPT decoder of a verified model folder (see :mod:`.gpt_lines`)."""
+        from .gpt_lines import GptDecoder
+
+        cached = self._gpts.get(bundle.sha256)
+        if cached is None:
+            cached = GptDecoder(bundle)
+            self._gpts[bundle.sha256] = cached
+        return cached
 
     def _vocab(self, bundle: ModelBundle) -> dict[str, Any]:
         cached = self._vocabs.get(bundle.sha256)
@@ -116,13 +228,17 @@ class DialogueGenerator(Generator):
                 parameter="prompt",
                 value=options.prompt,
             )
-        vocab = self._vocab(self._bundle())
+        bundle = self._bundle(options)
+        if self.is_gpt(bundle):
+            self.gpt(bundle).validate(options)
+            return
+        vocab = self._vocab(bundle)
         archetypes = vocab["archetypes"]
         if options.archetype != "random" and options.archetype not in archetypes:
             raise InvalidOptionsError(
                 "option 'archetype' must be one of 'random', "
                 + ", ".join(repr(a) for a in archetypes)
-                + f"; got {options.archetype!r}",
+                + f" for this model; got {options.archetype!r}",
                 parameter="archetype",
                 value=options.archetype,
             )
@@ -153,7 +269,10 @@ class DialogueGenerator(Generator):
         return list(self._generate_lines(seeds, options))
 
     def _generate_lines(self, seeds: Sequence[int], options: DialogueOptions) -> list[TextAsset]:
-        bundle = self._bundle()
+        bundle = self._bundle(options)
+        if self.is_gpt(bundle):
+            gpt = self.gpt(bundle)
+            return [gpt.line(seed, options) for seed in seeds]
         vocab = self._vocab(bundle)
         session = bundle.session(ONNX_NAME)
         # one line at a time: the same seed gives the same line whatever the batch (a batched
@@ -223,15 +342,19 @@ class DialogueGenerator(Generator):
     def model_info(self) -> dict[str, Any]:
         bundle = self._bundle()
         m = bundle.manifest
-        return {
+        info = {
             "name": m["name"],
             "sha256": bundle.sha256,
             "license": m["license"],
             "data": m["data"],
             "archetypes": m["archetypes"],
             "metrics": m.get("metrics", {}),
-            "card": str(MODEL_DIR / "MODEL_CARD.md"),
+            "card": str(bundle.directory / "MODEL_CARD.md"),
+            "other_models": {name: str(folder) for name, folder in BUILTIN_MODELS.items()},
         }
+        if "tags" in m:
+            info["tags"] = m["tags"]
+        return info
 
 
 def sample_token(
@@ -274,3 +397,4 @@ def register_generators(register: Callable[[type[Generator]], None]) -> None:
 @assetgen.hookimpl
 def register_exporters(register: Callable[[type[Exporter]], None]) -> None:
     register(YarnExporter)
+    register(YarnNodesExporter)

@@ -4,6 +4,7 @@ shoes and dialogue models exported from untrained weights (seconds, not a benchm
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -128,10 +129,11 @@ def test_side_by_side_pairs_repetitions() -> None:
 
 @pytest.fixture(scope="module")
 def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Untrained tiny shoes and dialogue models: a run folder (checkpoint.pt) and its export."""
+    """Tiny shoes and dialogue models: a run folder (checkpoint.pt) and its export (shoes
+    untrained, the dialogue GPT trained 2 steps on a tiny data set)."""
     torch = pytest.importorskip("torch")
-    from assetgen_dialogue import corpus
-    from assetgen_dialogue import tools as dialogue_tools
+    from assetgen_dialogue.training import export as gpt_export
+    from assetgen_dialogue.training import train as gpt_train
     from assetgen_shoes import tools as shoes_tools
     from assetgen_shoes.model import ShoeGenerator
 
@@ -149,24 +151,18 @@ def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     )
     shoes_tools.export(root / "shoes_run", root / "shoes_model")
 
-    archetypes = list(corpus.ARCHETYPES)[:2]
-    vocab = list("abcdefghijklmnopqrstuvwxyz ,.!?")
-    dialogue_config = {
-        **dialogue_tools.DEFAULT_CONFIG,
-        "hidden": 8,
-        "layers": 1,
-        "char_dim": 4,
-        "archetype_dim": 2,
-        "vocab": vocab,
-        "archetypes": archetypes,
-    }
-    model = dialogue_tools.make_model(dialogue_config, 3 + len(vocab), len(archetypes))
-    (root / "dialogue_run").mkdir()
-    torch.save(
-        {"model": model.state_dict(), "config": json.dumps(dialogue_config), "step": 0},
-        root / "dialogue_run" / "checkpoint.pt",
+    # the dialogue GPT: the tiny data set of tests/dialogue/conftest.py, a 2-step run
+    pytest.importorskip("sentencepiece")
+    spec = importlib.util.spec_from_file_location(
+        "dialogue_test_data", Path(__file__).parents[1] / "dialogue" / "conftest.py"
     )
-    dialogue_tools.export(root / "dialogue_run", root / "dialogue_model")
+    assert spec is not None and spec.loader is not None
+    dialogue_conftest = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(dialogue_conftest)
+    data = dialogue_conftest.write_v2_data(root / "dialogue_data")
+    config = {**gpt_train.DEFAULT_CONFIG, **dialogue_conftest.TINY_GPT, "steps": 2}
+    gpt_train.train(root / "dialogue_run", data, config, resume=False)
+    gpt_export.export(root / "dialogue_run", root / "dialogue_model")
     return {"root": root}
 
 
@@ -213,8 +209,11 @@ def test_quick_suite_end_to_end(tiny_models, tmp_path, monkeypatch, capsys) -> N
     # shoes and dialogue measured against PyTorch on the same (untrained) weights
     shoes = rows["shoes icons/s: ONNX Runtime / PyTorch (batch 1)"]
     assert shoes["value"] > 0 and shoes["note"].startswith("same weights")
-    assert rows["dialogue chars/s: ONNX Runtime / PyTorch (same step graph)"]["value"] > 0
-    assert rows["dialogue, engine.generate"]["value"] > 0
+    step = rows["dialogue token step: ONNX Runtime / PyTorch (same step graph, batch 1)"]
+    assert step["value"] > 0 and step["note"].startswith("same weights")
+    assert rows["dialogue, engine.generate (8 candidates, reranked)"]["value"] > 0
+    assert rows["dialogue, engine.generate (candidates=1)"]["value"] > 0
+    assert rows["dialogue: FLOPs per token"]["value"] > 0
     # FLOPs from the graphs and shares of the measured peak
     assert rows["shoes: FLOPs per icon"]["value"] > 0
     assert 0 < rows["shoes, ONNX Runtime batch 1: share of peak"]["value"] < 1

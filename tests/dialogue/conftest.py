@@ -80,3 +80,101 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory, tiny_corpus: Path) -> P
     tools.train(root / "run", tiny_corpus, config, resume=False)
     tools.export(root / "run", root / "model")
     return root / "model"
+
+
+# -- dialogue v2 (the GPT): a tiny data set in the builder's format, a tiny trained model ------
+
+V2_LINES = (
+    "Hold the line, {NAME}! They come from the east.",
+    "We march to {PLACE} at dawn, and no one rests until the bridge is ours.",
+    "Your magic will not save you here, old man.",
+    "The dead do not sleep in these hills.",
+    "Gold for the king, and steel for his enemies!",
+    "I pray the light keeps us through the night.",
+    "Pack my box with five dozen liquor jugs, quick!",
+    "How vexingly quick daft zebras jump over the lazy dog?",
+    "Stand, ho! Who is there? Speak, and give the word.",
+    "JACK QUIZ: why must vexed goblins flap, pray?",
+)
+V2_ROLES = ("ruler", "soldier", "mage", "priest", "rogue", "commoner", "undead", "brute")
+V2_SOURCES = ("wesnoth", "crawl", "shakespeare")
+V2_RACES = ("human", "elf", "orc")
+
+
+def write_v2_data(out: Path) -> Path:
+    """A data set folder as ``python -m assetgen_dialogue.training.data`` writes it."""
+    from assetgen_dialogue.training import data
+
+    out.mkdir(parents=True, exist_ok=True)
+    records: dict[str, list[dict[str, str]]] = {}
+    for split, count in (("train", 4), ("val", 2), ("test", 2)):
+        rows = []
+        for r, role in enumerate(V2_ROLES):
+            for k in range(count):
+                text = V2_LINES[(r + k) % len(V2_LINES)]
+                rows.append(
+                    {
+                        "text": text,
+                        "source": V2_SOURCES[(r + k) % 3],
+                        "role": role,
+                        "race": V2_RACES[k % 3],
+                        "length": data.length_bucket(text),
+                        "group": f"{split}-campaign",
+                        "speaker": role.title(),
+                    }
+                )
+        # every source has every role once more, as Wesnoth lines, for the evaluation
+        rows += [{**row, "source": "wesnoth"} for row in rows[: len(V2_ROLES)]]
+        records[split] = rows
+        (out / f"{split}.jsonl").write_text("".join(json.dumps(x) + "\n" for x in rows))
+    data.train_tokenizer([r["text"] for r in records["train"]], out, vocab_size=90)
+    lengths: dict[str, dict[str, dict[str, int]]] = {}
+    for row in records["train"]:
+        per = lengths.setdefault(row["source"], {}).setdefault(row["role"], {})
+        per[row["length"]] = per.get(row["length"], 0) + 1
+    meta = {
+        "sources": list(V2_SOURCES),
+        "roles": list(V2_ROLES),
+        "races": list(V2_RACES),
+        "length_buckets": {k: list(v) for k, v in data.LENGTH_BUCKETS.items()},
+        "length_counts_train": lengths,
+        "licences": data.LICENCES,
+        "packages": {},
+    }
+    (out / "dataset.json").write_text(json.dumps(meta))
+    return out
+
+
+TINY_GPT = {
+    "steps": 20,
+    "dim": 16,
+    "layers": 1,
+    "heads": 2,
+    "context": 64,
+    "batch_size": 8,
+    "val_every": 10,
+    "checkpoint_every": 10,
+    "sample_every": 10,
+    "device": "cpu",
+    "threads": 1,
+    "warmup_steps": 2,
+}
+
+
+@pytest.fixture(scope="session")
+def tiny_v2_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    pytest.importorskip("sentencepiece")
+    return write_v2_data(tmp_path_factory.mktemp("dialogue_v2_data"))
+
+
+@pytest.fixture(scope="session")
+def tiny_gpt(tmp_path_factory: pytest.TempPathFactory, tiny_v2_data: Path) -> Path:
+    """A GPT trained for 20 steps on the tiny data set and exported (ONNX, pieces, scorer)."""
+    pytest.importorskip("torch")
+    pytest.importorskip("onnx")
+    from assetgen_dialogue.training import export, train
+
+    root = tmp_path_factory.mktemp("dialogue_gpt")
+    train.train(root / "run", tiny_v2_data, {**train.DEFAULT_CONFIG, **TINY_GPT}, resume=False)
+    export.export(root / "run", root / "model")
+    return root / "model"

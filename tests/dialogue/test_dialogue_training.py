@@ -1,4 +1,6 @@
-"""The shared train / export / eval commands on a tiny dialogue model (seconds, not a real run)."""
+"""The v1 character LSTM's training tools (``assetgen_dialogue.tools``, the shipped
+``shakespeare`` model) on a tiny model: seconds, not a real run. The GPT that
+``assetgen train dialogue`` trains is tested in test_gpt_training.py."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assetgen.cli import main
+from assetgen import InvalidOptionsError
 from assetgen.runtime import Runtime
 
 torch = pytest.importorskip("torch")
@@ -23,17 +25,14 @@ def dialogue_only(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ASSETGEN_LOAD_PLUGINS", "dialogue,exporters")
 
 
-def test_train_resume_export_parity(
-    dialogue_only, tiny_corpus: Path, tiny_config: dict, tmp_path, capsys
-) -> None:
-    tiny = [arg for key, value in tiny_config.items() for arg in ("--set", f"{key}={value}")]
+def test_train_resume_export_parity(tiny_corpus: Path, tiny_config: dict, tmp_path, capsys) -> None:
     run = tmp_path / "run"
-    args = ["train", "dialogue", "--data", str(tiny_corpus), "--out", str(run)]
-    assert main([*args, *tiny]) == 0
+    config = {**tools.DEFAULT_CONFIG, **tiny_config}
+    tools.train(run, tiny_corpus, config, resume=False)
     err = capsys.readouterr().err
     assert "step 4/4" in err and "it/s" in err and "ETA" in err
-    config = json.loads((run / "config.json").read_text())
-    assert config["hidden"] == 16 and config["archetypes"][0] == "noble"
+    config_doc = json.loads((run / "config.json").read_text())
+    assert config_doc["hidden"] == 16 and config_doc["archetypes"][0] == "noble"
     metrics = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert [m["step"] for m in metrics] == [2, 4]
     assert all(0 < m["val_nats_per_char"] < 10 for m in metrics)
@@ -45,17 +44,16 @@ def test_train_resume_export_parity(
     sample = (run / "samples" / "step_0000004.txt").read_text()
     assert sample.startswith("noble: ") and len(sample.splitlines()) == 11
 
-    # a finished run refuses to be overwritten, and can be extended with --resume
-    assert main([*args, *tiny]) == 2
-    assert "already holds a run; pass --resume" in capsys.readouterr().err
-    resume = ["train", "dialogue", "--out", str(run), "--resume", "--set", "steps=6"]
-    assert main(resume) == 0  # without --data: the corpus the run recorded
+    # a finished run refuses to be overwritten, and can be extended with resume
+    with pytest.raises(InvalidOptionsError, match="already holds a run; pass --resume"):
+        tools.train(run, tiny_corpus, config, resume=False)
+    tools.train(run, None, {**config, "steps": 6}, resume=True)  # the corpus the run recorded
     assert "resuming from step 4" in capsys.readouterr().err
     state = torch.load(run / "checkpoint.pt", weights_only=True)
     assert state["step"] == 6 and "opt" in state and "torch_rng" in state
 
     model = tmp_path / "model"
-    assert main(["export", "dialogue", str(run), "--out", str(model)]) == 0
+    tools.export(run, model)
     manifest = json.loads((model / "manifest.json").read_text())
     assert manifest["parity"]["max_abs_diff"] <= 1e-3
     assert manifest["parity"]["steps"] >= 200 and manifest["parity"]["archetypes"] == 11
@@ -118,12 +116,9 @@ def test_batch_schedule_is_a_function_of_the_step() -> None:
     assert np.median(spread) < 20  # similar lengths in a batch: little padding
 
 
-def test_bad_data_and_config_are_refused(dialogue_only, tmp_path, capsys) -> None:
-    out = str(tmp_path / "r")
-    assert main(["train", "dialogue", "--data", str(tmp_path), "--out", out]) == 2
-    assert "no train.jsonl" in capsys.readouterr().err
-    assert main(["train", "dialogue", "--out", out, "--set", "hiden=8"]) == 2
-    assert "unknown config key 'hiden'" in capsys.readouterr().err
+def test_bad_data_is_refused(tmp_path) -> None:
+    with pytest.raises(InvalidOptionsError, match="no train.jsonl"):
+        tools.train(tmp_path / "r", tmp_path, dict(tools.DEFAULT_CONFIG), resume=False)
 
 
 def test_kneser_ney_is_a_distribution() -> None:

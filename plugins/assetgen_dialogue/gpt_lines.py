@@ -1,0 +1,296 @@
+"""Decoding lines from the dialogue GPT's step graph (numpy + ONNX Runtime only).
+
+One request line (one seed) is made like this:
+
+1. the seed's generator draws the role and the length bucket when they are ``random`` (both
+   draws are always made, so naming a role does not shift the rest of the stream);
+2. the four tag tokens and the prompt's pieces are fed through the step graph, once for all
+   N candidates at once (rows of one batch; with ``archetype_guidance`` N more rows whose role
+   tag is "any");
+3. each candidate samples its own pieces from ``default_rng([seed, k])``: log-probabilities,
+   optional guidance, the word-validity mask, then temperature / top-k / top-p
+   (:func:`assetgen_dialogue.plugin.sample_token`, one uniform draw per piece);
+4. the candidates shorter than the length floor are passed over (unless all are), the rest
+   ranked by the learned scorer (or their mean log-probability), and the best is returned.
+
+The same seed and options always give the same line: every random draw comes from the seed
+and the batch of a request never depends on other requests.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from assetgen import InvalidOptionsError, TextAsset
+from assetgen.runtime import ModelBundle
+
+from .pieces import PieceTable, WordMask
+from .rerank import Scorer, features
+
+STEP_GRAPH = "dialogue_gpt_step.onnx"
+#: Roles with fewer training lines than this for a source are not drawn by ``random``.
+MIN_ROLE_LINES = 40
+
+
+@dataclass
+class Candidate:
+    text: str
+    logprobs: np.ndarray
+    stop: str
+    pieces: list[int] = field(default_factory=list)
+
+    @property
+    def mean_logprob(self) -> float:
+        return float(self.logprobs.mean()) if self.logprobs.size else -1e9
+
+
+def _log_softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=-1, keepdims=True)
+    return np.asarray(z - np.log(np.exp(z).sum(axis=-1, keepdims=True)))
+
+
+class GptDecoder:
+    def __init__(self, bundle: ModelBundle) -> None:
+        m = bundle.manifest
+        self.bundle = bundle
+        self.manifest = m
+        self.table = PieceTable.load(bundle.path("pieces.json"), m["tags"])
+        words = bundle.path("words.txt").read_text(encoding="utf-8").split()
+        self.words = frozenset(words)
+        self.mask = WordMask(words, self.table)
+        self.scorer: Scorer | None = None
+        if "scorer.json" in m["files"]:
+            doc = json.loads(bundle.path("scorer.json").read_text(encoding="utf-8"))
+            self.scorer = Scorer.from_json(doc)
+        self.roles = [r for r in m["tags"]["role"] if r != "any"]
+        t = self.table
+        self.open_vocab = np.zeros(t.vocab_size, dtype=bool)
+        self.open_vocab[1 : t.pad] = True
+        self.open_vocab[t.eos] = True
+        self.cache_shape = (m["layers"], m["heads"], m["dim"] // m["heads"])
+
+    # -- options ---------------------------------------------------------------------------
+
+    def validate(self, options: Any) -> None:
+        tags = self.table.tags
+        checks = (
+            ("archetype", options.archetype, ["random", "any", *self.roles]),
+            ("source", options.source, tags["source"]),
+            ("race", options.race, tags["race"]),
+        )
+        for name, value, allowed in checks:
+            if value not in allowed:
+                raise InvalidOptionsError(
+                    f"option '{name}' must be one of "
+                    + ", ".join(repr(a) for a in allowed)
+                    + f" for this model; got {value!r}",
+                    parameter=name,
+                    value=value,
+                )
+        if options.top_k > self.table.vocab_size:
+            raise InvalidOptionsError(
+                f"option 'top_k' must be an integer from 0 to {self.table.vocab_size} (the "
+                f"model's vocabulary size); got {options.top_k}",
+                parameter="top_k",
+                value=options.top_k,
+            )
+        if options.prompt:
+            ids = self.table.encode(options.prompt)
+            if 0 in ids:
+                known = set("".join(self.table.pieces))
+                unknown = sorted({ch for ch in options.prompt if ch not in known and ch != " "})
+                raise InvalidOptionsError(
+                    "option 'prompt' contains characters the model does not know: "
+                    + ", ".join(repr(ch) for ch in unknown)
+                    + "; it knows letters, digits and common punctuation (see pieces.json)",
+                    parameter="prompt",
+                    value=options.prompt,
+                )
+            if len(ids) + 4 >= self.manifest["context"]:
+                raise InvalidOptionsError(
+                    f"option 'prompt' is {len(ids)} pieces long; the model reads at most "
+                    f"{self.manifest['context'] - 5}",
+                    parameter="prompt",
+                    value=options.prompt,
+                )
+
+    def resolve(self, seed: int, options: Any) -> dict[str, str]:
+        rng = np.random.default_rng(seed)
+        role_draw, length_draw = float(rng.random()), float(rng.random())
+        source = options.source
+        role = options.archetype
+        if role == "random":
+            counts = self.manifest.get("role_lines", {}).get(source, {})
+            pool = [r for r in self.roles if counts.get(r, 0) >= MIN_ROLE_LINES] or self.roles
+            role = pool[min(int(role_draw * len(pool)), len(pool) - 1)]
+        length = options.length
+        if length == "random":
+            per_source = self.manifest.get("length_counts", {}).get(source, {})
+            counts = per_source.get(role) or {}
+            if not counts:  # a role this source never has: the source's overall shares
+                counts = {}
+                for c in per_source.values():
+                    for k, v in c.items():
+                        counts[k] = counts.get(k, 0) + v
+            buckets = [b for b in self.manifest["length_buckets"] if counts.get(b, 0) > 0]
+            if not buckets:
+                length = "any"
+            else:
+                weights = np.array([counts[b] for b in buckets], dtype=np.float64)
+                cdf = np.cumsum(weights) / weights.sum()
+                length = buckets[
+                    min(int(np.searchsorted(cdf, length_draw, side="right")), len(buckets) - 1)
+                ]
+        return {"source": source, "role": role, "race": options.race, "length": length}
+
+    # -- sampling ----------------------------------------------------------------------------
+
+    def candidates(self, seed: int, options: Any) -> tuple[list[Candidate], dict[str, str]]:
+        from .plugin import sample_token
+
+        tags = self.resolve(seed, options)
+        t = self.table
+        n = options.candidates
+        guidance = float(options.archetype_guidance)
+        cond = t.conditioning(tags["source"], tags["role"], tags["race"], tags["length"])
+        rows = n * 2 if guidance > 0 else n
+        prompt_ids = t.encode(options.prompt) if options.prompt else []
+        session = self.bundle.session(STEP_GRAPH)
+        layers, heads, head_dim = self.cache_shape
+        past_k = np.zeros((layers, rows, heads, 0, head_dim), np.float32)
+        past_v = np.zeros_like(past_k)
+
+        def step(tokens: np.ndarray) -> np.ndarray:
+            nonlocal past_k, past_v
+            logits, past_k, past_v = session.run(
+                None, {"token": tokens, "past_key": past_k, "past_value": past_v}
+            )
+            return np.asarray(logits, dtype=np.float64)
+
+        any_role = t.tag("role", "any")
+        logits = np.zeros((rows, t.vocab_size))
+        for pos, token in enumerate([*cond, *prompt_ids]):
+            feed = np.full(rows, token, np.int64)
+            if guidance > 0 and pos == 1:
+                feed[n:] = any_role
+            logits = step(feed)
+        rngs = [np.random.default_rng([seed, k]) for k in range(n)]
+        state = [self._prompt_state(options.prompt)] * n
+        out: list[list[int]] = [[] for _ in range(n)]
+        logps: list[list[float]] = [[] for _ in range(n)]
+        stops = ["context"] * n
+        alive = [True] * n
+        room = options.max_chars - len(options.prompt)
+        chars = [0] * n
+        position = len(cond) + len(prompt_ids)
+        banned = np.zeros(0, dtype=np.int64)
+        while any(alive):
+            logp = _log_softmax(logits[:n])
+            z = logp
+            if guidance > 0:
+                z = logp + guidance * (logp - _log_softmax(logits[n:]))
+            feed = np.full(rows, t.pad, np.int64)
+            for k in range(n):
+                if not alive[k]:
+                    continue
+                allowed = self.mask.allowed(state[k]) if options.word_mask else self.open_vocab
+                zk = np.where(allowed, z[k], -np.inf)
+                token = sample_token(
+                    zk, rngs[k], options.temperature, options.top_k, options.top_p, banned
+                )
+                logps[k].append(float(logp[k, token]))
+                if token == t.eos:
+                    alive[k], stops[k] = False, "eos"
+                    continue
+                out[k].append(token)
+                state[k] = self.mask.state_after(state[k], token)
+                chars[k] += len(self.mask.texts[token])
+                if chars[k] >= room:
+                    alive[k], stops[k] = False, "max_chars"
+                    continue
+                feed[k] = token
+                if guidance > 0:
+                    feed[n + k] = token
+            position += 1
+            if not any(alive):
+                break
+            if position >= self.manifest["context"]:
+                break
+            logits = step(feed)
+        found = []
+        for k in range(n):
+            text = t.decode([*prompt_ids, *out[k]])[: options.max_chars].rstrip()
+            if stops[k] != "eos" and options.word_mask:
+                text = self._drop_open_word(text, len(options.prompt))
+            found.append(Candidate(text, np.array(logps[k]), stops[k], out[k]))
+        return found, tags
+
+    def _drop_open_word(self, text: str, keep: int) -> str:
+        """A line cut by max_chars or the context ends on whole words (the prompt is kept)."""
+        end = len(text)
+        while end > keep and (text[end - 1].isalpha() or text[end - 1] == "'"):
+            end -= 1
+        word = text[end:]
+        if word and not self.mask.complete(word):
+            return text[: max(end, keep)].rstrip()
+        return text
+
+    def _prompt_state(self, prompt: str) -> str:
+        if not prompt or not (prompt[-1].isalpha() or prompt[-1] == "'"):
+            return ""
+        word = ""
+        for ch in reversed(prompt):
+            if not (ch.isalpha() or ch == "'"):
+                break
+            word = ch.lower() + word
+        return word if word in self.mask.prefixes else ""
+
+    # -- choosing ----------------------------------------------------------------------------
+
+    def floor(self, options: Any, length: str) -> int:
+        if options.min_chars >= 0:
+            return int(options.min_chars)
+        bucket = self.manifest["length_buckets"].get(length)
+        return int(bucket[0]) if bucket else 0
+
+    def scores(self, found: list[Candidate], how: str) -> np.ndarray:
+        if how == "learned" and self.scorer is not None:
+            x = np.array([features(c.text, c.logprobs, self.words) for c in found])
+            return self.scorer.logit(x)
+        return np.array([c.mean_logprob for c in found])
+
+    def line(self, seed: int, options: Any) -> TextAsset:
+        found, tags = self.candidates(seed, options)
+        scores = self.scores(found, options.rerank) if len(found) > 1 else np.zeros(1)
+        floor = self.floor(options, tags["length"])
+        eligible = [k for k, c in enumerate(found) if len(c.text) >= floor] or list(
+            range(len(found))
+        )
+        best = max(eligible, key=lambda k: (scores[k], -k))
+        chosen = found[best]
+        text = chosen.text
+        placeholders = [p for p in ("{NAME}", "{PLACE}") if p in text]
+        if options.name:
+            text = text.replace("{NAME}", options.name)
+        if options.place:
+            text = text.replace("{PLACE}", options.place)
+        return TextAsset(
+            text,
+            speaker=options.name or tags["role"],
+            metadata={
+                "archetype": tags["role"],
+                "source": tags["source"],
+                "race": tags["race"],
+                "length": tags["length"],
+                "stop": chosen.stop,
+                "candidates": len(found),
+                "chosen": best,
+                "score": float(scores[best]),
+                "placeholders": placeholders,
+                "license": self.manifest["license"],
+            },
+        )
