@@ -86,9 +86,9 @@ class ItemResult:
         self.rows.append(r)
         return r
 
-    def skip(self, figure: str, reason: str, target: float | None = None) -> None:
+    def skip(self, figure: str, reason: str, target: float | None = None, unit: str = "") -> None:
         self.skipped.append(f"{figure}: {reason}")
-        self.rows.append(Row(self.key, figure, None, target=target, note=reason))
+        self.rows.append(Row(self.key, figure, None, unit, target=target, note=reason))
 
     def to_dict(self) -> dict[str, Any]:
         return {

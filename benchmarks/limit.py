@@ -8,7 +8,7 @@ from typing import Any
 from .common import ItemResult, Settings
 from .flops import count_flops
 from .machine import peak_flops
-from .models import ModelSource, Skip
+from .models import ModelSource, Skip, needed_files
 
 
 def model_flops(src: ModelSource) -> dict[str, Any]:
@@ -18,16 +18,10 @@ def model_flops(src: ModelSource) -> dict[str, Any]:
         import onnx  # noqa: F401
     except ImportError:
         raise Skip("the onnx package is not installed (pip install -e '.[dev]')") from None
-    files = {
-        "portraits": (
-            "mapping.onnx",
-            "synthesis.onnx",
-            "synthesis_prefix.onnx",
-            "synthesis_suffix.onnx",
-        ),
-        "shoes": ("shoes.onnx",),
-        "dialogue": ("dialogue_gpt_step.onnx",),
-    }[src.name]
+    # portraits: unconditional folders also hold the prefix / suffix split (counted, not
+    # added: a sprite is mapping + synthesis); label-conditioned ones only the two graphs,
+    # whose mapping also makes the label maps (a MatMul of the label weights by the tables)
+    files = needed_files(src.name, src.manifest)
     counts = {f: count_flops(folder / f).to_dict() for f in files}
     if src.name == "portraits":
         per_item = counts["mapping.onnx"]["flops"] + counts["synthesis.onnx"]["flops"]

@@ -30,6 +30,21 @@ NEEDED = {
     "shoes": ("shoes.onnx",),
     "dialogue": ("dialogue_gpt_step.onnx",),
 }
+#: A label-conditioned portraits folder (``"conditioning": "labels"``): label weights ->
+#: ``mapping.onnx`` (w, maps16, maps32) -> ``synthesis.onnx``; no z, no prefix / suffix.
+NEEDED_LABELS = ("mapping.onnx", "synthesis.onnx")
+
+
+def conditioning(manifest: dict[str, Any] | None) -> str:
+    """A portraits manifest's kind: "labels" (label-conditioned) or "none" (unconditional:
+    z, prefix and suffix graphs; manifests from before the label models have no field)."""
+    return str((manifest or {}).get("conditioning", "none"))
+
+
+def needed_files(name: str, manifest: dict[str, Any] | None) -> tuple[str, ...]:
+    if name == "portraits" and conditioning(manifest) == "labels":
+        return NEEDED_LABELS
+    return NEEDED[name]
 
 
 class Skip(Exception):
@@ -55,6 +70,11 @@ class ModelSource:
             raise Skip(self.missing)
         return self.model_dir
 
+    @property
+    def labels(self) -> bool:
+        """A label-conditioned portraits model (see :func:`conditioning`)."""
+        return self.model_dir is not None and conditioning(self.manifest) == "labels"
+
 
 def find_model(name: str, given: Path | None) -> ModelSource:
     default = Path(plugin_module(name).MODEL_DIR)
@@ -73,7 +93,7 @@ def find_model(name: str, given: Path | None) -> ModelSource:
     except (OSError, ValueError) as exc:
         src.missing = f"{manifest_path} is unreadable: {exc}"
         return src
-    absent = [f for f in NEEDED[name] if not (folder / f).is_file()]
+    absent = [f for f in needed_files(name, manifest) if not (folder / f).is_file()]
     if absent:
         src.missing = f"{name} model at {folder} lacks {', '.join(absent)}"
         return src
@@ -113,9 +133,33 @@ def _no_run(src: ModelSource, from_manifest: bool) -> bool:
     )
 
 
+def run_conditioning(run_dir: Path) -> str:
+    """What a training run trained: its ``config.json``'s "conditioning" ("none" without one,
+    as the runs from before the label models have)."""
+    try:
+        config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return "none"
+    return str(config.get("conditioning", "none")) if isinstance(config, dict) else "none"
+
+
+def _same_kind(src: ModelSource) -> None:
+    """Skip when the run folder trained the other kind of model than the model folder's."""
+    model_kind, run_kind = conditioning(src.manifest), run_conditioning(src.run_dir)
+    if model_kind != run_kind:
+        what = {"labels": "label-conditioned", "none": "unconditional"}
+        raise Skip(
+            f"the run at {src.run_dir} trained a {what.get(run_kind, run_kind)} model and the "
+            f"model folder holds a {what.get(model_kind, model_kind)} one; pass the run the "
+            "model was exported from with --portraits-run"
+        )
+
+
 def torch_portraits(src: ModelSource, from_manifest: bool) -> tuple[Any, dict[str, Any]]:
     """The portraits generator as a PyTorch module, and where its weights came from."""
     tools = _import_torch_tools("portraits")
+    if src.labels:
+        return torch_label_portraits(src, from_manifest)
     if _no_run(src, from_manifest):
         from assetgen_portraits.model import PortraitGenerator
 
@@ -123,6 +167,7 @@ def torch_portraits(src: ModelSource, from_manifest: bool) -> tuple[Any, dict[st
         G = PortraitGenerator.from_config(src.manifest["training"]["config"]).eval()
         info: dict[str, Any] = {"weights": "fresh (same architecture, --torch-from-manifest)"}
     else:
+        _same_kind(src)
         G, _config, step = tools.load_run_generator(src.run_dir)
         info = {"weights": f"{src.run_dir}/checkpoint.pt", "step": step}
     m = src.manifest or {}
@@ -134,6 +179,40 @@ def torch_portraits(src: ModelSource, from_manifest: bool) -> tuple[Any, dict[st
         raise Skip(
             f"the run at {src.run_dir} is not the model's architecture (layers, z_dim or "
             "w_dim differ); pass the run the model was exported from with --portraits-run"
+        )
+    return G, info
+
+
+def torch_label_portraits(src: ModelSource, from_manifest: bool) -> tuple[Any, dict[str, Any]]:
+    """A label-conditioned portraits model as its PyTorch ``LabelGenerator``: from a training
+    run of that kind (``training.train.load_label_generator``: its ``best.pt``, else
+    ``checkpoint.pt``), or, with ``--torch-from-manifest`` and no run, freshly initialised
+    from the manifest's label space and training config."""
+    from assetgen_portraits.training.model import DEFAULT_LABEL_CONFIG, LabelGenerator, LabelSpace
+
+    m = src.manifest or {}
+    if _no_run(src, from_manifest):
+        config = {**DEFAULT_LABEL_CONFIG, **m.get("training", {}).get("config", {})}
+        G = LabelGenerator(LabelSpace.from_json(m["label_space"]), config).eval()
+        info: dict[str, Any] = {"weights": "fresh (same architecture, --torch-from-manifest)"}
+    else:
+        _same_kind(src)
+        from assetgen_portraits.training.train import load_label_generator
+
+        G, config, step = load_label_generator(src.run_dir)
+        source = "best.pt" if (src.run_dir / "best.pt").is_file() else "checkpoint.pt"
+        info = {"weights": f"{src.run_dir}/{source}", "step": step}
+    if (
+        G.space.to_json() != m.get("label_space")
+        or int(config["label_w_dim"]) != m.get("w_dim")
+        or G.num_ws != m.get("num_ws")
+        or [G.mapping.c16, G.mapping.c32]
+        != [m.get("maps", {}).get(k, [None])[0] for k in ("maps16", "maps32")]
+    ):
+        raise Skip(
+            f"the run at {src.run_dir} is not the model's architecture (label space, w_dim, "
+            "num_ws or map channels differ); pass the run the model was exported from with "
+            "--portraits-run"
         )
     return G, info
 

@@ -1,5 +1,13 @@
 """Portraits: ONNX Runtime vs PyTorch and throughput by batch (1), talk caching (2), batch
-export vs the model alone (4)."""
+export vs the model alone (4).
+
+Two kinds of model folder (``manifest.json`` ``"conditioning"``): unconditional (z ->
+``mapping.onnx`` -> w; ``synthesis.onnx``, and the generator's ``synthesis_prefix.onnx`` /
+``synthesis_suffix.onnx`` split) and label-conditioned (a seed's label set as ``label_weights``
+-> ``mapping.onnx`` -> w, maps16, maps32 -> ``synthesis.onnx``; no z, no split). Every item
+measures the same thing for both through :func:`portrait_sessions`; what has no meaning for a
+label model (the cached-prefix talk speed-up) is a skipped row that says why.
+"""
 
 from __future__ import annotations
 
@@ -34,28 +42,39 @@ TALK_FRAMES = 8
 TUNED = "ONNX Runtime (intra_op_threads=1, no spinning)"
 
 
+def _session_maker(engine: Any, bundle: Any, tuned: bool) -> Callable[[str], Any]:
+    """Sessions by file name: the engine runtime's (product settings), or with ``tuned`` the
+    tuning experiments' best setting (one intra-op thread, no spinning)."""
+    if not tuned:
+        return bundle.session  # type: ignore[no-any-return]
+    import onnxruntime as ort
+
+    opts = engine.runtime.session_options()
+    opts.intra_op_num_threads = 1
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+
+    def session(name: str) -> Any:
+        return ort.InferenceSession(
+            str(bundle.directory / name), opts, providers=engine.runtime.providers()
+        )
+
+    return session
+
+
 class PortraitSessions:
-    """The model's ONNX sessions, created by the engine's runtime (product settings), or with
-    ``tuned`` the tuning experiments' best setting (one intra-op thread, no spinning)."""
+    """An unconditional model's ONNX sessions (z; prefix and suffix graphs), created by the
+    engine's runtime (product settings), or with ``tuned`` one intra-op thread, no spinning."""
+
+    labels = False
+    #: what the generator's still path runs, for the table's notes
+    still_path = "mapping + prefix + suffix"
 
     def __init__(self, engine: Any, model_dir: Path, tuned: bool = False) -> None:
         self.bundle = engine.runtime.load_model(model_dir)
         m = self.bundle.manifest
         self.z_dim, self.num_ws = int(m["z_dim"]), int(m["num_ws"])
         self.w_avg = np.asarray(m["w_avg"], np.float32)
-        if tuned:
-            import onnxruntime as ort
-
-            opts = engine.runtime.session_options()
-            opts.intra_op_num_threads = 1
-            opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-
-            def session(name: str) -> Any:
-                return ort.InferenceSession(
-                    str(model_dir / name), opts, providers=engine.runtime.providers()
-                )
-        else:
-            session = self.bundle.session
+        session = _session_maker(engine, self.bundle, tuned)
         self.mapping = session("mapping.onnx")
         self.synthesis = session("synthesis.onnx")
         self.prefix = session("synthesis_prefix.onnx")
@@ -63,6 +82,10 @@ class PortraitSessions:
 
     def z(self, batch: int, seed: int = 0) -> np.ndarray:
         return np.random.default_rng(seed).standard_normal((batch, self.z_dim)).astype(np.float32)
+
+    def inputs(self, batch: int, seed: int = 0) -> np.ndarray:
+        """What :meth:`sprite` takes for ``batch`` sprites: z."""
+        return self.z(batch, seed)
 
     def sprite(self, z: np.ndarray) -> np.ndarray:
         """z -> RGBA in [0, 1] through mapping.onnx and synthesis.onnx (any batch)."""
@@ -101,6 +124,70 @@ class PortraitSessions:
         return np.asarray(rgba)
 
 
+class LabelSessions:
+    """A label-conditioned model's two graphs, with :class:`PortraitSessions`' interface: the
+    inputs are the label weights of seeds' label sets (drawn as the generator draws them,
+    ``LabelModel.draw`` with no options) instead of z, and the generator's still is
+    ``mapping.onnx`` -> truncation on w -> ``synthesis.onnx`` (there is no prefix / suffix)."""
+
+    labels = True
+    still_path = "mapping + synthesis"
+
+    def __init__(self, engine: Any, model_dir: Path, tuned: bool = False) -> None:
+        from assetgen_portraits.labels import LabelModel
+
+        self.bundle = engine.runtime.load_model(model_dir)
+        m = self.bundle.manifest
+        self.label_model = LabelModel(m)
+        self.num_ws = int(m["num_ws"])
+        self.w_avg = np.asarray(m["w_avg"], np.float32)
+        session = _session_maker(engine, self.bundle, tuned)
+        self.mapping = session("mapping.onnx")
+        self.synthesis = session("synthesis.onnx")
+
+    def weights(self, seeds: Sequence[int]) -> np.ndarray:
+        """len(seeds) x V label weights: each seed's label set, one-hot per column."""
+        lm = self.label_model
+        return np.stack([lm.weights(lm.draw(seed, {})) for seed in seeds])
+
+    def inputs(self, batch: int, seed: int = 0) -> np.ndarray:
+        """What :meth:`sprite` takes for ``batch`` sprites: the label weights of seeds
+        ``seed`` .. ``seed + batch - 1``."""
+        return self.weights(range(seed, seed + batch))
+
+    def _run(self, weights: np.ndarray, truncation: float | None) -> np.ndarray:
+        w, maps16, maps32 = self.mapping.run(None, {"label_weights": weights})
+        if truncation is not None:
+            w = self.w_avg + np.float32(truncation) * (w - self.w_avg)
+        ws = np.ascontiguousarray(np.repeat(w[:, None], self.num_ws, axis=1), np.float32)
+        (rgba,) = self.synthesis.run(None, {"ws": ws, "maps16": maps16, "maps32": maps32})
+        return np.asarray(rgba)
+
+    def sprite(self, weights: np.ndarray) -> np.ndarray:
+        """label weights -> straight RGBA in [0, 1] through mapping.onnx and synthesis.onnx."""
+        return self._run(weights, None)
+
+    def generator_calls_batch(self, seeds: Sequence[int], truncation: float = 1.0) -> np.ndarray:
+        """:meth:`generator_calls` for many seeds in one call of each graph."""
+        return self._run(self.weights(seeds), truncation)
+
+    def generator_calls(self, seed: int, truncation: float = 1.0) -> np.ndarray:
+        """The model calls the generator makes for one still (its label draw included):
+        mapping and synthesis at batch 1 (no uint8 conversion, no asset)."""
+        return self._run(self.weights([seed]), truncation)
+
+
+def portrait_sessions(
+    engine: Any, model_dir: Path, tuned: bool = False
+) -> PortraitSessions | LabelSessions:
+    """The sessions of the model folder's kind (``"conditioning"`` in its manifest)."""
+    from .models import conditioning
+
+    if conditioning(engine.runtime.load_model(model_dir).manifest) == "labels":
+        return LabelSessions(engine, model_dir, tuned)
+    return PortraitSessions(engine, model_dir, tuned)
+
+
 def torch_sprite(G: Any, num_ws: int, device: str) -> Callable[[np.ndarray], np.ndarray]:
     import torch
     from assetgen_portraits.tools import _Synthesis
@@ -120,6 +207,35 @@ def torch_sprite(G: Any, num_ws: int, device: str) -> Callable[[np.ndarray], np.
     return run
 
 
+def torch_label_sprite(G: Any, device: str) -> Callable[[np.ndarray], np.ndarray]:
+    """label weights -> straight RGBA through the PyTorch ``LabelGenerator`` and the export's
+    own output wrapper (``training.export._Synthesis``): what the two graphs compute."""
+    import torch
+    from assetgen_portraits.training.export import _Synthesis as LabelSynthesisOut
+
+    G = G.to(device)
+    synthesis = LabelSynthesisOut(G).eval()
+    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
+
+    def run(weights: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            w, maps16, maps32 = G.mapping(torch.from_numpy(weights).to(device))
+            ws = w[:, None].expand(-1, G.num_ws, -1).contiguous()
+            out = synthesis(ws, maps16, maps32)
+            sync()
+            return np.asarray(out.cpu().numpy())
+
+    return run
+
+
+def visible_diff(a: np.ndarray, b: np.ndarray) -> float:
+    """Largest difference of two straight-RGBA batches where it can be seen: colour weighted
+    by alpha (colour under alpha ~0 is undefined), alpha as is (the export's parity rule)."""
+    alpha = np.maximum(a[:, 3:], b[:, 3:])
+    seen = np.abs(a - b) * np.concatenate([np.repeat(alpha, 3, axis=1), np.ones_like(alpha)], 1)
+    return float(seen.max())
+
+
 # -- 1. ONNX Runtime vs PyTorch, throughput by batch ---------------------------------------------
 
 
@@ -133,24 +249,32 @@ def bench_sprite(
 ) -> ItemResult:
     item = ItemResult("1", "Portrait sprite: ONNX Runtime vs PyTorch eager; throughput by batch")
     model_dir = src.require_model()
-    s = PortraitSessions(engine, model_dir)
-    z1 = s.z(1)
+    s = portrait_sessions(engine, model_dir)
+    item.details["conditioning"] = "labels" if s.labels else "none"
+    z1 = s.inputs(1)
     fns: dict[str, Callable[[], object]] = {"onnxruntime": lambda: s.sprite(z1)}
     torch_skip = ""
     try:
         G, info = torch_portraits(src, from_manifest)
         device = "cuda" if settings.device == "cuda" else "cpu"
-        tsprite = torch_sprite(G, s.num_ws, device)
-        diff = float(np.abs(tsprite(z1) - s.sprite(z1)).max())
+        if s.labels:
+            # the map tables are float16 in mapping.onnx: the export's parity threshold
+            tsprite = torch_label_sprite(G, device)
+            diff = visible_diff(tsprite(z1), s.sprite(z1))
+            threshold = float((src.manifest or {}).get("parity", {}).get("threshold", 2e-2))
+        else:
+            tsprite = torch_sprite(G, s.num_ws, device)
+            diff = float(np.abs(tsprite(z1) - s.sprite(z1)).max())
+            threshold = 1e-3
         info["max_abs_diff_vs_onnx"] = diff
-        info["same_weights"] = diff <= 1e-3
+        info["same_weights"] = diff <= threshold
         fns.update(torch_thread_variants("pytorch", lambda: tsprite(z1)))
         item.details["torch"] = info
     except Skip as exc:
         item.details["torch"] = {"skipped": str(exc)}
         torch_skip = str(exc)
     if experiments:
-        tuned = PortraitSessions(engine, model_dir, tuned=True)
+        tuned = portrait_sessions(engine, model_dir, tuned=True)
         fns[TUNED] = lambda: tuned.sprite(z1)
     times = side_by_side(fns, settings.reps, settings.batch_s)
     item.details["batch1_s"] = {k: summary(v) for k, v in times.items()}
@@ -182,7 +306,7 @@ def bench_sprite(
                 f"experiment: PyTorch time / {TUNED} time", ratio(times[best], times[TUNED]), "×"
             )
     else:
-        item.skip("sprite batch 1: PyTorch time / ONNX Runtime time", torch_skip, target=2.0)
+        item.skip("sprite batch 1: PyTorch time / ONNX Runtime time", torch_skip, 2.0, "×")
         item.row(
             "sprite batch 1, ONNX Runtime",
             median(times["onnxruntime"]),
@@ -191,7 +315,7 @@ def bench_sprite(
         )
 
     # throughput by batch size (ONNX Runtime), measured side by side
-    zs = {b: s.z(b) for b in BATCHES}
+    zs = {b: s.inputs(b) for b in BATCHES}
     by_batch = side_by_side(
         {str(b): functools.partial(s.sprite, zs[b]) for b in BATCHES},
         settings.reps,
@@ -214,18 +338,40 @@ def bench_sprite(
     item.details["engine_generate_s"] = summary(gen_times["engine.generate"])
     item.details["generator_calls_s"] = summary(gen_times["generator model calls"])
     item.row(
-        "engine.generate, 1 sprite (prefix + suffix path)",
+        "engine.generate, 1 sprite ("
+        + ("mapping + synthesis" if s.labels else "prefix + suffix")
+        + " path)",
         median(gen_times["engine.generate"]),
         "ms",
     )
+    # sprites/s by batch through the generator's real path: engine.generate of `count`
+    # seeds (label draw or z, mapping, W arithmetic, synthesis in calls of up to CALL_BATCH
+    # faces, uint8, metadata), side by side
+    by_count = side_by_side(
+        {str(b): functools.partial(engine.generate, "portraits", seed=0, count=b) for b in BATCHES},
+        settings.reps,
+        settings.batch_s,
+    )
+    generate_rates = {b: b / median(by_count[str(b)]) for b in BATCHES}
+    item.details["engine_generate_per_s"] = {str(b): generate_rates[b] for b in BATCHES}
+    item.details["engine_generate_s_per_call"] = {k: summary(v) for k, v in by_count.items()}
+    for b in BATCHES:
+        item.row(
+            f"engine.generate throughput, count {b} (generator path)",
+            generate_rates[b],
+            "sprites/s",
+        )
     if experiments:
         batch_experiment(s, settings, item)
     shared["portraits_rates"] = rates
+    shared["portraits_generate_rates"] = generate_rates
     shared["portraits_generate_s"] = median(gen_times["engine.generate"])
     return item
 
 
-def batch_experiment(s: PortraitSessions, settings: Settings, item: ItemResult) -> None:
+def batch_experiment(
+    s: PortraitSessions | LabelSessions, settings: Settings, item: ItemResult
+) -> None:
     """Could the generator (and so the batch export) run its model calls 32 seeds at a time?
     Only if the pixels stay those of one call per seed (the seeding rule), and if it pays."""
     from assetgen_portraits.plugin import to_uint8
@@ -251,7 +397,7 @@ def batch_experiment(s: PortraitSessions, settings: Settings, item: ItemResult) 
         "s_per_32": {k: summary(v) for k, v in times.items()},
     }
     item.row(
-        "experiment: generator path (mapping, prefix, suffix) at batch 32, speed-up",
+        f"experiment: generator path ({s.still_path.replace(' +', ',')}) at batch 32, speed-up",
         ratio(times["32 x batch 1"], times["1 x batch 32"]),
         "×",
         note=f"{same}/{len(seeds)} sprites identical to batch 1, max pixel difference {worst}",
@@ -308,9 +454,70 @@ def talk_flop_bound(src: ModelSource, frames: int, window: str | None) -> float 
     return frames * (m + p + s) / (m + p + s + frames * w)
 
 
+#: why the cached-prefix figures are skipped for a label-conditioned model
+NO_PREFIX = (
+    "label-conditioned model: no prefix / suffix split to cache; the mouth moves through its "
+    "label maps, so every frame runs mapping + the whole synthesis (one batch-{n} call); "
+    "see the talk rows below"
+)
+
+
+def bench_talk_labels(
+    engine: Any, src: ModelSource, settings: Settings, item: ItemResult
+) -> ItemResult:
+    """Item 2 for a label-conditioned model: what a talk animation costs through the
+    generator (``_animate_labels``: the still's labels mapped, the mouth weights blended
+    along the curve and mapped in one call, the frames synthesised in one call), against
+    the stills of as many faces made in one call (``generate_batch``)."""
+    from assetgen_portraits.plugin import PortraitsGenerator
+
+    n = TALK_FRAMES
+    item.title = f"Talk animation, {n} frames (label-conditioned model: label-map blend)"
+    gen = PortraitsGenerator(engine.runtime)
+    options = engine.parse_options("portraits", {"animation": "talk"}, animate=True)
+    still_options = engine.parse_options("portraits", {})
+    seed = 3
+    frames = [f.rgba for f in gen.animate(seed, n, options).frames]
+    still = gen.generate(seed, still_options).rgba
+    seeds = list(range(seed, seed + n))
+    item.details.update(
+        conditioning="labels",
+        frames=len(frames),
+        frames_unlike_the_still=sum(not np.array_equal(f, still) for f in frames),
+    )
+    times = side_by_side(
+        {
+            "talk": lambda: gen.animate(seed, n, options),
+            "stills": lambda: gen.generate_batch(seeds, still_options),
+        },
+        settings.reps,
+        settings.batch_s,
+    )
+    item.details["animation_s"] = {k: summary(v) for k, v in times.items()}
+    reason = NO_PREFIX.format(n=n)
+    item.skip(f"talk {n} frames: full recompute time / cached time", reason, 3.0, "×")
+    item.skip(f"talk {n} frames: the same ratio in FLOPs (the most caching can give)", reason)
+    item.row(f"talk {n} frames (generator.animate)", median(times["talk"]), "ms")
+    item.row(
+        "talk frames/s",
+        n / median(times["talk"]),
+        "frames/s",
+        note=f"{item.details['frames_unlike_the_still']} of {n} frames differ from the still",
+    )
+    item.row(
+        f"talk {n} frames time / {n} stills in one call (generate_batch)",
+        ratio(times["talk"], times["stills"]),
+        "×",
+        note="the animation's extra: the still's own mapping run and the blend",
+    )
+    return item
+
+
 def bench_talk(engine: Any, src: ModelSource, settings: Settings, experiments: bool) -> ItemResult:
     item = ItemResult("2", f"Talk animation, {TALK_FRAMES} frames: cached prefix vs recompute")
     src.require_model()
+    if src.labels:
+        return bench_talk_labels(engine, src, settings, item)
     from assetgen_portraits.plugin import PortraitsGenerator
 
     gen = PortraitsGenerator(engine.runtime)
@@ -443,7 +650,7 @@ def bench_export(
     n = settings.export_count
     item = ItemResult("4", f"Batch export of {n} portraits as PNG vs the model alone")
     model_dir = src.require_model()
-    s = PortraitSessions(engine, model_dir)
+    s = portrait_sessions(engine, model_dir)
 
     def model_only() -> float:
         start = time.perf_counter()
@@ -516,9 +723,7 @@ def bench_export(
         note=f"start-up + load ≈ {median(process_s) - cmd:.2f} s",
     )
     item.row(f"assetgen batch, {n} PNGs", n / cmd, "sprites/s")
-    item.row(
-        f"model only, {n} sprites (mapping + prefix + suffix)", n / median(models), "sprites/s"
-    )
+    item.row(f"model only, {n} sprites ({s.still_path})", n / median(models), "sprites/s")
     rates = shared.get("portraits_rates")
     if rates:
         best = max(rates, key=rates.get)
@@ -555,7 +760,7 @@ def bench_export(
     return item
 
 
-def png_experiment(s: PortraitSessions, settings: Settings) -> dict[str, Any]:
+def png_experiment(s: PortraitSessions | LabelSessions, settings: Settings) -> dict[str, Any]:
     """Encoding the same sprites: PNG compress level 6 (the product's) vs 1; 1 vs 2 threads."""
     import io
     from concurrent.futures import ThreadPoolExecutor
@@ -564,7 +769,7 @@ def png_experiment(s: PortraitSessions, settings: Settings) -> dict[str, Any]:
 
     from assetgen.assets import encode_png
 
-    rgba = s.sprite(s.z(64, seed=5))
+    rgba = s.sprite(s.inputs(64, seed=5))
     sprites = [
         np.ascontiguousarray(np.rint(np.clip(x, 0, 1).transpose(1, 2, 0) * 255).astype(np.uint8))
         for x in rgba

@@ -23,14 +23,15 @@ from .models import GENERATORS, ModelSource, Skip, find_model, install, reset_to
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
-ITEMS = ("1", "2", "3", "4", "5", "6")
+ITEMS = ("1", "2", "3", "4", "5", "6", "7")
 ITEM_NAMES = {
     "1": "portrait sprite: ONNX Runtime vs PyTorch, throughput by batch",
-    "2": "talk animation: cached prefix vs full recompute",
+    "2": "talk animation: cached prefix vs full recompute (label models: talk frames)",
     "3": "shoes icons/s, dialogue characters/s: ONNX Runtime vs PyTorch",
     "4": "batch export vs model-only throughput",
     "5": "share of the machine's peak FLOP/s",
     "6": ".NET bridge overhead",
+    "7": "portraits: neural model vs DiceBear + resvg, same labels, one thread each",
 }
 
 
@@ -186,12 +187,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
         return bench_bridge(sources["portraits"], settings)
 
+    def item7() -> ItemResult:
+        from .dicebear import bench_dicebear
+
+        return bench_dicebear(sources["portraits"], settings)
+
     def tuning() -> ItemResult:
         from .tuning import bench_tuning
 
         return bench_tuning(sources, engine, settings)
 
-    fns = {"1": item1, "2": item2, "3": item3, "4": item4, "5": item5, "6": item6}
+    fns = {"1": item1, "2": item2, "3": item3, "4": item4, "5": item5, "6": item6, "7": item7}
     results = [run_item(key, fns[key]) for key in args.items]
     if args.tune:
         results.append(run_item("T", tuning))
@@ -205,6 +211,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "models": {
             name: {
                 "model_dir": str(s.model_dir) if s.model_dir else None,
+                "conditioning": (s.manifest or {}).get("conditioning", "none")
+                if name == "portraits" and s.model_dir
+                else None,
                 "missing": s.missing or None,
                 "run_dir": str(s.run_dir),
             }

@@ -83,11 +83,49 @@ def _sessions(runtime: Any, folder: Path, files: tuple[str, ...]) -> dict[str, d
     return result
 
 
+def _label_portraits(p: ModelSource, runtime: Any) -> dict[str, dict[str, Any]]:
+    """A label-conditioned model's still (mapping + synthesis, batch 1, the label weights of
+    one seed's label set) and its synthesis at batch 32."""
+    from assetgen_portraits.labels import LabelModel
+
+    assert p.model_dir is not None
+    m = p.manifest or {}
+    labels = LabelModel(m)
+    nw = int(m["num_ws"])
+    s = _sessions(runtime, p.model_dir, ("mapping.onnx", "synthesis.onnx"))
+    weights1 = labels.weights(labels.draw(0, {}))[None]
+    weights32 = np.stack([labels.weights(labels.draw(seed, {})) for seed in range(32)])
+    any_session = next(iter(s.values()))
+    w32, m16_32, m32_32 = any_session["mapping.onnx"].run(None, {"label_weights": weights32})
+    feeds32 = {
+        "ws": np.ascontiguousarray(np.repeat(w32[:, None], nw, axis=1)),
+        "maps16": m16_32,
+        "maps32": m32_32,
+    }
+
+    def still(ss: dict[str, Any]) -> Callable[[], object]:
+        def run() -> object:
+            w, m16, m32 = ss["mapping.onnx"].run(None, {"label_weights": weights1})
+            ws = np.repeat(w[:, None], nw, axis=1)
+            return ss["synthesis.onnx"].run(None, {"ws": ws, "maps16": m16, "maps32": m32})
+
+        return run
+
+    return {
+        "portraits still, batch 1 (generator path)": {k: still(v) for k, v in s.items()},
+        "portraits synthesis, batch 32": {
+            k: (lambda ss=v: ss["synthesis.onnx"].run(None, feeds32)) for k, v in s.items()
+        },
+    }
+
+
 def workloads(sources: dict[str, ModelSource], runtime: Any) -> dict[str, dict[str, Any]]:
     """Workload name -> {variant name -> zero-argument callable}."""
     out: dict[str, dict[str, Any]] = {}
     p = sources["portraits"]
-    if p.model_dir is not None:
+    if p.model_dir is not None and p.labels:
+        out.update(_label_portraits(p, runtime))
+    elif p.model_dir is not None:
         m = p.manifest or {}
         nw, zd, wd = int(m["num_ws"]), int(m["z_dim"]), int(m["w_dim"])
         s = _sessions(
