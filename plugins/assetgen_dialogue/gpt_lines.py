@@ -34,6 +34,10 @@ from .rerank import Scorer, features
 STEP_GRAPH = "dialogue_gpt_step.onnx"
 #: Roles with fewer training lines than this for a source are not drawn by ``random``.
 MIN_ROLE_LINES = 40
+#: With the word mask on, a line begins as the real ones do (none of them starts in lower
+#: case) and ends after one of these characters (99% of the training lines do).
+LINE_START = "{('\"."
+LINE_END = ".!?'\")"
 
 
 @dataclass
@@ -72,6 +76,12 @@ class GptDecoder:
         self.open_vocab[1 : t.pad] = True
         self.open_vocab[t.eos] = True
         self.cache_shape = (m["layers"], m["heads"], m["dim"] // m["heads"])
+        # pieces a line may begin with: an upper-case letter or an opening mark first
+        self.first_ok = np.zeros(t.vocab_size, dtype=bool)
+        for i, piece in enumerate(t.pieces):
+            text = piece.lstrip("\u2581")
+            if t.kinds[i] != "unknown" and text and (text[0].isupper() or text[0] in LINE_START):
+                self.first_ok[i] = True
 
     # -- options ---------------------------------------------------------------------------
 
@@ -198,6 +208,8 @@ class GptDecoder:
                 if not alive[k]:
                     continue
                 allowed = self.mask.allowed(state[k]) if options.word_mask else self.open_vocab
+                if options.word_mask:
+                    allowed = self._line_rules(allowed, out[k], prompt_ids)
                 zk = np.where(allowed, z[k], -np.inf)
                 token = sample_token(
                     zk, rngs[k], options.temperature, options.top_k, options.top_p, banned
@@ -228,6 +240,22 @@ class GptDecoder:
                 text = self._drop_open_word(text, len(options.prompt))
             found.append(Candidate(text, np.array(logps[k]), stops[k], out[k]))
         return found, tags
+
+    def _line_rules(self, allowed: np.ndarray, out: list[int], prompt: list[int]) -> np.ndarray:
+        """The first piece of a line starts it as real lines start; <eos> comes after a
+        sentence end. Falls back to ``allowed`` when a rule would leave nothing."""
+        t = self.table
+        if not out and not prompt:
+            first = allowed & self.first_ok
+            return first if first.any() else allowed
+        last = (out or prompt)[-1]
+        ends = self.mask.texts[last].rstrip()[-1:] in LINE_END or t.kinds[last] == "user"
+        if allowed[t.eos] and not ends:
+            allowed = allowed.copy()
+            allowed[t.eos] = False
+            if not allowed.any():
+                allowed[t.eos] = True
+        return allowed
 
     def _drop_open_word(self, text: str, keep: int) -> str:
         """A line cut by max_chars or the context ends on whole words (the prompt is kept)."""

@@ -154,6 +154,10 @@ def test_word_mask_spells_only_known_words(engine: Engine, tiny_gpt: Path) -> No
         ):
             w = word.lower()
             assert w in words or w.strip("'") in words, (word, line.text)
+        # and the line begins and ends as real lines do
+        assert line.text[0].isupper() or line.text[0] in "{('\".", line.text
+        if line.metadata["stop"] == "eos":
+            assert line.text[-1] in ".!?'\")}", line.text
     off = engine.generate(
         "dialogue", seed=0, count=12, temperature=2.0, candidates=1, word_mask=False
     )

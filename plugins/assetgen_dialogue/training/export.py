@@ -61,7 +61,16 @@ def load_run_model(run_dir: Path) -> tuple[DialogueGPT, dict[str, Any], int, str
 
 
 def run_table(config: dict[str, Any]) -> PieceTable:
-    doc = json.loads((Path(config["data"]) / "pieces.json").read_text(encoding="utf-8"))
+    """The run's piece table, from its data folder (refused if it was rebuilt since)."""
+    from .train import _digest
+
+    path = Path(config["data"]) / "pieces.json"
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    if "pieces_sha" in config and _digest(doc) != config["pieces_sha"]:
+        raise ModelError(
+            f"{path} is not the piece table the run was trained with (the data set was "
+            "rebuilt since); export with the data folder the run used"
+        )
     return PieceTable(doc["pieces"], doc["scores"], doc["kinds"], config["tags"])
 
 
