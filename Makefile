@@ -67,8 +67,12 @@ lint: $(STAMP_TEST)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
+# The model-building tests run twice: once as built, once on ATen's plain (no AVX) float paths,
+# so a result that only holds on one CPU's arithmetic fails here and not on a user's machine
+# (docs/reliability.md, "Degenerate edits and models").
 test: $(STAMP_TEST) lint bridge
 	$(PY) -m pytest -q
+	ATEN_CPU_CAPABILITY=default $(PY) -m pytest -q tests/portraits
 
 # The benchmark suite (benchmarks/README.md): one table on stdout, JSON in benchmarks/results/.
 # Options go through BENCH_ARGS, e.g. `make bench BENCH_ARGS="--quick --tune"`.

@@ -27,9 +27,15 @@ from typing import Any
 import numpy as np
 import torch
 
+from assetgen.errors import ModelError
+
 from . import classifier as clf_mod
 from .local_edits import LocalEdit
 from .model import AttributeClassifier, PortraitGenerator
+
+
+class DegenerateEditError(ValueError):
+    """An edit built from a difference that is all zero or not finite (never shipped)."""
 
 ATTRIBUTE_GRID = (0.5, 1.0, 1.5, 2.0, 3.0, 4.0)
 FLIP_TARGET = 0.8
@@ -137,15 +143,22 @@ def attribute_vectors(
     corr = np.nan_to_num(np.corrcoef(labels, rowvar=False))
     vectors = {}
     for i, a in enumerate(names):
+        # never untangle from an attribute the faces show exactly when (or exactly when not)
+        # this one shows: that would subtract the vector from itself and leave zero
         others = [
             raw[b] for j, b in enumerate(names)
             if attribute_group(b) != attribute_group(a) and abs(corr[i, j]) > 0.1
+            and not (read[a] == read[b]).all() and not (read[a] != read[b]).all()
         ]
         v = raw[a]
         if others:
             basis, _ = np.linalg.qr(np.stack(others, 1))
             v = v - basis @ (basis.T @ v)
+        if not np.isfinite(v).all() or not np.linalg.norm(v) > 1e-6 * np.linalg.norm(raw[a]):
+            log(f"  {a}: the vector is zero or not finite after untangling; dropped")
+            continue
         vectors[a] = v
+    names = [a for a in names if a in vectors]
     rows = []
     test_ws = sample_ws(G, test_seeds, seed + 1, 0.7)
     base_read = read_of(G, clf, test_ws)
@@ -328,6 +341,9 @@ def _edit_spec(
     region: np.ndarray | None = None,
 ) -> dict[str, Any]:
     energy = np.abs(delta).sum(0)
+    if not np.isfinite(delta).all() or not energy.max() > 0:
+        raise DegenerateEditError(f"edit '{name}' at layer {layer}: the difference it was "
+                                  "built from is all zero or not finite")
     weights = np.ones_like(energy)
     if region is not None and (energy * region).max() > 0:
         weights = region
@@ -411,11 +427,15 @@ def discover_edit(
         val_sets[layer] = val_feats, val_skips = prefix_features(G, val_ws, layer)
         channels = f_np.shape[1]
         for k in sorted({max(2, channels // 8), max(2, channels // 4), max(2, channels // 2)}):
-            if f_on is not None and f_off is not None:
-                region = soft_region(region_px, f_np.shape[-1])
-                spec = build_paired_edit(name, layer, f_off, f_on, region, k, 0, rest=f_np)
-            else:
-                spec = build_edit(name, layer, f_np, on, k, max_shift=0)
+            try:
+                if f_on is not None and f_off is not None:
+                    region = soft_region(region_px, f_np.shape[-1])
+                    spec = build_paired_edit(name, layer, f_off, f_on, region, k, 0, rest=f_np)
+                else:
+                    spec = build_edit(name, layer, f_np, on, k, max_shift=0)
+            except DegenerateEditError as exc:
+                log(f"  layer {layer} channels {k}: {exc}; skipped")
+                continue
             for gain in (1.0, 1.5, 2.0, 3.0):
                 spec["gain"] = gain
                 effective, local, _ = judge_edit(
@@ -430,7 +450,11 @@ def discover_edit(
                 score = (round(effective + local, 2), -gain)
                 if best is None or score > best[0]:
                     best = (score, {**spec, "discovery": {**trial, "split": split}})
-    assert best is not None
+    if best is None:
+        raise ModelError(
+            f"export: every candidate of the '{name}' edit came out all zero or not finite (the "
+            f"'{head}' faces could not be told apart); the model cannot animate it"
+        )
     spec = best[1]
     spec["rest"] = fit_rest(G, clf, spec, head, seed + 2)
     if spec["rest"] is not None:

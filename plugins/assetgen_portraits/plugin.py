@@ -40,7 +40,7 @@ from assetgen.generator import MAX_SEED
 from assetgen.limits import MAX_FRAMES
 from assetgen.runtime import ModelBundle, Runtime
 
-from . import drivers
+from . import checks, drivers
 from .labels import RANDOM, LabelModel
 from .local_edits import LocalEdit
 
@@ -76,19 +76,24 @@ def read_attributes(path: Path) -> list[dict[str, Any]]:
     """attributes.csv: name, group, strength_min, strength_max, strength, w0..w{n-1}."""
     rows = []
     with open(path, newline="", encoding="utf-8") as fh:
-        for row in csv.DictReader(fh):
-            n = sum(1 for k in row if k.startswith("w") and k[1:].isdigit())
-            rows.append(
-                {
-                    "name": row["name"],
-                    "group": row["group"],
-                    "strength_min": float(row["strength_min"]),
-                    "strength_max": float(row["strength_max"]),
-                    "strength": float(row["strength"]),
-                    "vector": np.array([float(row[f"w{i}"]) for i in range(n)], np.float32),
-                }
-            )
+        try:
+            for row in csv.DictReader(fh):
+                rows.append(_attribute_row(row))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise assetgen.ModelError(f"attributes.csv: unreadable row ({exc!r})") from None
     return rows
+
+
+def _attribute_row(row: dict[str, str]) -> dict[str, Any]:
+    n = sum(1 for k in row if k.startswith("w") and k[1:].isdigit())
+    return {
+        "name": row["name"],
+        "group": row["group"],
+        "strength_min": float(row["strength_min"]),
+        "strength_max": float(row["strength_max"]),
+        "strength": float(row["strength"]),
+        "vector": np.array([float(row[f"w{i}"]) for i in range(n)], np.float32),
+    }
 
 
 _FACTS = _shipped()
@@ -180,6 +185,15 @@ class PortraitAnimationOptions(PortraitOptions):
     )
 
 
+def _manifest_int(manifest: dict[str, Any], field: str, default: int | None = None) -> int:
+    value = manifest.get(field, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise assetgen.ModelError(
+            f"manifest.json: field '{field}' must be a non-negative integer; got {value!r}"
+        )
+    return value
+
+
 class _Model:
     """The parts of one verified model folder, parsed once."""
 
@@ -187,13 +201,27 @@ class _Model:
         m = bundle.manifest
         self.bundle = bundle
         self.labels = LabelModel(m) if m.get("conditioning") == "labels" else None
-        self.z_dim = int(m.get("z_dim", 0))
-        self.w_dim = int(m["w_dim"])
-        self.num_ws = int(m["num_ws"])
-        self.w_avg = np.asarray(m["w_avg"], np.float32)
-        self.split_layer = int(m.get("split_layer", 0))
+        self.z_dim = _manifest_int(m, "z_dim", 0 if self.labels else None)
+        self.w_dim = _manifest_int(m, "w_dim")
+        self.num_ws = _manifest_int(m, "num_ws")
+        self.split_layer = _manifest_int(m, "split_layer", 0 if self.labels else None)
+        try:
+            self.w_avg = np.asarray(m["w_avg"], np.float32).reshape(-1)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise assetgen.ModelError(f"manifest.json: field 'w_avg' ({exc!r})") from None
         self.attributes = {a["name"]: a for a in read_attributes(bundle.path("attributes.csv"))}
-        self.edits = {name: LocalEdit(spec) for name, spec in m.get("edits", {}).items()}
+        try:
+            self.edits = {name: LocalEdit(spec) for name, spec in m.get("edits", {}).items()}
+        except (KeyError, TypeError, ValueError) as exc:
+            raise assetgen.ModelError(f"manifest.json: field 'edits' ({exc!r})") from None
+        synthesis = "synthesis.onnx" if self.labels else "synthesis_prefix.onnx"
+        checks.check_common(
+            bundle, self.w_dim, self.num_ws, self.w_avg, self.attributes, synthesis
+        )
+        if self.labels is not None:
+            checks.check_labels(bundle, self.labels.size)
+        else:
+            checks.check_unconditional(bundle, m, self.z_dim, self.split_layer, self.edits)
 
 
 class PortraitsGenerator(Generator):
