@@ -57,10 +57,15 @@ so an interrupted build never leaves a half-written data set):
   ``openMouth`` and ``closedEyes``, the variants that change in the other two frames) and
   ``pairs/pairs.npz`` (arrays ``closed``, ``open``, ``eyes_closed``, ``labels`` of the closed
   frame, ``open_mouth`` and ``closed_eyes`` coded in ``vocab_mouth`` / ``vocab_eyes``);
+- ``speech_images`` / ``speech_labels`` in ``portraits_64.npz`` when ``speech > 0``: faces whose
+  mouth is any of the style's 30 mouths (``Curation.speech_mouths``; the ``mouth`` column's
+  values list them all, so the still set's codes are unchanged by it), from their own random
+  stream, for the lip-sync shapes; never PNG, never held out;
 - ``dataset.json``: style, licence, attribution, seed, counts, every column's value list, the
   curation, package versions and the command line.
 
-Run: ``python -m assetgen_portraits.dataset --out data/portraits --count 30000 --pairs 2000``.
+Run: ``python -m assetgen_portraits.dataset --out data/portraits --count 30000 --pairs 2000
+--speech 6000``.
 """
 
 from __future__ import annotations

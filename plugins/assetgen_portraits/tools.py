@@ -33,8 +33,9 @@ BUILD_HINT = (
 
 DEFAULT_CONFIG: dict[str, Any] = {
     # labels: the label-conditioned renderer (training/train.py), trained on the DiceBear
-    # labels; none: the unconditional StyleGAN below, for unlabelled art of your own
-    "conditioning": "labels",
+    # labels; none: the unconditional StyleGAN below, for unlabelled art of your own; auto:
+    # none for a folder of images, labels otherwise
+    "conditioning": "auto",
     "seed": 0,
     "device": "auto",  # auto: the GPU when PyTorch sees one, else the CPU
     "steps": 12000,
@@ -61,7 +62,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     # name that it uses: seed, device, holdout, checkpoint_every, threads
     **label_training.LABEL_TRAIN_CONFIG,
 }
-CONDITIONING = ("labels", "none")
+CONDITIONING = ("auto", "labels", "none")
 
 
 def default_data_dir() -> Path:
@@ -119,8 +120,11 @@ def train(out: Path, data: Path | None, config: dict[str, Any], resume: bool) ->
             f"got {config['conditioning']!r}",
             parameter="conditioning",
         )
+    own_art = data is not None and Path(data).is_dir() and is_image_folder(Path(data))
+    if config["conditioning"] == "auto":
+        config = {**config, "conditioning": "none" if own_art else "labels"}
     if config["conditioning"] == "labels":
-        if data is not None and Path(data).is_dir() and is_image_folder(Path(data)):
+        if own_art:
             raise InvalidOptionsError(
                 f"--data: {data} is a folder of unlabelled images; conditioning=labels needs "
                 "the labelled DiceBear set: pass --set conditioning=none to train on your art",

@@ -216,3 +216,25 @@ def test_module_does_not_import_torch() -> None:
         "assert 'torch' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code, str(ROOT / "plugins")], check=True)
+
+
+def test_speech_faces_cover_every_mouth_without_changing_the_main_set(tmp_path: Path) -> None:
+    plain = dataset.build_dataset(tmp_path / "a", 8, seed=5, workers=1, write_png=False,
+                                  progress=False)
+    with_speech = dataset.build_dataset(tmp_path / "b", 8, seed=5, speech=24, workers=1,
+                                        write_png=False, progress=False)
+    assert with_speech["speech"] == 24 and plain["speech"] == 0
+    assert "--speech 24" in with_speech["command"]
+    a = np.load(tmp_path / "a" / "portraits_64.npz")
+    b = np.load(tmp_path / "b" / "portraits_64.npz")
+    assert np.array_equal(a["images"], b["images"]) and np.array_equal(a["labels"], b["labels"])
+    assert "speech_images" not in a and b["speech_images"].shape == (24, 64, 64, 4)
+    mouths = [str(v) for v in b["vocab_mouth"]]
+    assert mouths == ["none", *(f"variant{i:02d}" for i in range(1, 31))]
+    names = [str(n) for n in b["label_names"]]
+    drawn = {mouths[c] for c in b["speech_labels"][:, names.index("mouth")]}
+    curated = set(dataset.ADVENTURER_CURATION.variants["mouth"])
+    assert drawn - curated, "speech faces draw mouths the still portraits leave out"
+    with pytest.raises(dataset.DatasetArgumentError, match="speech"):
+        dataset.build_dataset(tmp_path / "c", 4, style="lorelei", speech=4, workers=1,
+                              write_png=False, progress=False)

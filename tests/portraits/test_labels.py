@@ -128,6 +128,9 @@ def test_unpremultiply_keeps_colour_within_alpha() -> None:
     assert abs(alpha - 0.4) < 1e-6
     # red 0.6 premultiplied by 0.4 would be 0.24: 0.6 is clamped to alpha, i.e. 1.0 straight
     assert abs(float(out[0, 0]) - 1.0) < 1e-6 and float(out[0, 2]) == 0.0
+    # a faint haze (alpha 5 of 255, below the renders' lowest 8) is cleared, colour and all
+    haze = torch.tensor([[[[-0.99]], [[-0.99]], [[-0.99]], [[5 / 255 * 2 - 1]]]])
+    assert float(straight_rgba(haze).abs().max()) == 0.0
 
 
 def test_talk_with_strength_0_is_the_still_in_every_frame(engine: Engine) -> None:

@@ -1,9 +1,12 @@
 """Attribute vectors of the label-conditioned model, computed exactly from the labels.
 
 The source work averaged the W of generated faces that a classifier saw with an attribute and
-subtracted the average W of all faces. Here every training face's labels are known, so the
-vector of a colour value is the mean w of the label sets with that value minus the mean w of
-those without it: no classifier and no guessing. Only the columns that reach the image
+subtracted the average W of all faces. Here every training face's labels are known, so each
+vector is built from pairs, as the source's mouth edit was: for every training label set
+without the value, the same set with the value swapped in, and the vector is the mean of
+w(swapped) - w(original). Adding it at strength 1 moves a face's w by the average change a
+real label swap makes (the mean-w difference between faces with and without the value, tried
+first, moved hair to the target colour on only 0-65% of faces). Only the columns that reach the image
 through w alone have vectors (hair colour and skin colour); the drawn parts (hair style,
 mouth, eyes, glasses...) are labels with their own spatial maps, chosen by the label options.
 
@@ -30,6 +33,7 @@ STRENGTH_RANGE = (-2.0, 2.0)
 def attribute_vectors(G: LabelGenerator, codes: np.ndarray) -> list[dict[str, Any]]:
     from .export import COLOR_NAMES
 
+    codes = codes[:4096]
     with torch.no_grad():
         w = G.mapping.w(G.space.one_hot(torch.from_numpy(codes))).numpy().astype(np.float64)
     rows = []
@@ -44,7 +48,11 @@ def attribute_vectors(G: LabelGenerator, codes: np.ndarray) -> list[dict[str, An
             if has.sum() < 10 or (~has).sum() < 10:
                 print(f"attribute {name}: {has.sum()} faces have it; skipped", file=sys.stderr)
                 continue
-            vector = w[has].mean(0) - w[~has].mean(0)
+            swapped = codes[~has].copy()
+            swapped[:, k] = code
+            with torch.no_grad():
+                w_swapped = G.mapping.w(G.space.one_hot(torch.from_numpy(swapped))).numpy()
+            vector = (w_swapped.astype(np.float64) - w[~has]).mean(0)
             if not np.isfinite(vector).all() or np.linalg.norm(vector) < 1e-6:
                 print(f"attribute {name}: zero or non-finite vector; dropped", file=sys.stderr)
                 continue

@@ -99,10 +99,16 @@ def store_tables_as_half(path: Path, shapes: list[tuple[int, ...]]) -> list[str]
     return halved
 
 
+#: alpha below this (of 255) is cleared: the DiceBear renders have no pixel with alpha 1-7
+#: (resvg's anti-aliasing starts at 8), while the model leaves a faint haze of such values
+#: around the character (~330 pixels a sprite before this floor)
+ALPHA_FLOOR = 7.5
+
+
 def straight_rgba(premul: torch.Tensor) -> torch.Tensor:
     """Generator output (premultiplied, about [-1, 1]) -> straight RGBA in [0, 1]."""
     x = ((premul + 1) * 0.5).clamp(0, 1)
-    alpha = x[:, 3:]
+    alpha = x[:, 3:] * torch.gt(x[:, 3:], ALPHA_FLOOR / 255).float()
     rgb = torch.minimum(x[:, :3], alpha) / alpha.clamp_min(1.0 / 512)
     return torch.cat([rgb, alpha], dim=1)
 
@@ -271,6 +277,7 @@ def export(run: Path, out: Path, *, attributes: bool = True) -> Path:
         "opset": max(graph_opset(out / f) for f in ("mapping.onnx", "synthesis.onnx")),
         "max_opset": MAX_OPSET,
         "resolution": [64, 64],
+        "alpha_floor": ALPHA_FLOOR,
         "label_space": space.to_json(),
         "label_sampling": label_sampling(space, train_codes),
         "untrained_values": _untrained(space, data, train_codes),
