@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from .assets import ASSET_KINDS, AnimationAsset, Asset
@@ -75,6 +76,11 @@ class Generator:
     def model_info(self) -> dict[str, Any] | None:
         """A summary of the model card (name, sha256, licence, data), or None if procedural."""
         return None
+
+    def check_model(self, directory: Path) -> None:
+        """Refuse a model folder this generator could not serve, before it is installed: raise
+        :class:`~assetgen.ModelError` naming the file and the field. The manifest and every
+        file's sha256 are checked by the core already; the default checks nothing more."""
 
     def model_sha256(self, options: Any = None) -> str | None:
         """The sha256 of the manifest of the model ``options`` select (the default model when

@@ -200,8 +200,14 @@ def install_model_command(generator: str, model_dir: str, name: str, force: bool
     ($ASSETGEN_MODELS, default ~/.local/share/assetgen/models) atomically.
     """
     from . import model_store
+    from .cli import _state
+    from .runtime import check_model_files
 
-    target = model_store.install(_model_generator(generator), Path(model_dir), name, force=force)
+    generator = _model_generator(generator)
+    check_model_files(Path(model_dir))  # the manifest and sha256s first, with their messages
+    engine = _state().engine
+    engine._call_plugin(generator, engine._instance(generator).check_model, Path(model_dir))
+    target = model_store.install(generator, Path(model_dir), name, force=force)
     click.echo(f"installed {generator} model '{name}' at {target}; use it with -o model={name}")
 
 

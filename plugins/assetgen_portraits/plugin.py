@@ -56,14 +56,12 @@ CALL_BATCH = 32
 
 
 def _shipped() -> dict[str, Any]:
-    """Facts from the shipped manifest and attributes.csv, so the options' allowed values (shown
+    """Facts from the shipped manifest, so the options' allowed values (shown
     by ``assetgen info``) match the model; ``validate`` checks against the model actually used."""
-    facts: dict[str, Any] = {"num_ws": 10, "attributes": (), "labels": {}}
+    facts: dict[str, Any] = {"num_ws": 10, "labels": {}}
     try:
         manifest = json.loads((MODEL_DIR / "manifest.json").read_text(encoding="utf-8"))
         facts["num_ws"] = int(manifest["num_ws"])
-        rows = read_attributes(MODEL_DIR / "attributes.csv")
-        facts["attributes"] = tuple(a["name"] for a in rows)
         if manifest.get("conditioning") == "labels":
             labels = LabelModel(manifest)
             facts["labels"] = {option: labels.choices(option) for option in labels.options}
@@ -141,11 +139,11 @@ class PortraitOptions(Options):
     )
     attributes: dict[str, float] = option(
         {},
-        "Attribute vectors with strengths, e.g. hair_color_red=1.5,glasses=1 (see "
-        "attributes.csv for names and each one's useful range).",
+        "Attribute vectors with strengths, e.g. hair_color_red=1.5,skin_dark=0.5 (names and "
+        "each one's useful range: 'assetgen info portraits' or the model's attributes.csv; "
+        "each model has its own, checked against the model used).",
         ge=-MAX_ATTRIBUTE_STRENGTH,
         le=MAX_ATTRIBUTE_STRENGTH,
-        choices=_FACTS["attributes"] or None,
     )
     model: str = option(
         "default",
@@ -245,6 +243,10 @@ class PortraitsGenerator(Generator):
         if model is None:
             model = self._models[bundle.sha256] = _Model(bundle)
         return model
+
+    def check_model(self, directory: Path) -> None:
+        """Every check a load makes (checks.py), on a folder about to be installed."""
+        _Model(self.runtime.load_model(directory))
 
     def model_sha256(self, options: PortraitOptions | None = None) -> str:
         return self._model(options).bundle.sha256
@@ -613,10 +615,12 @@ class PortraitsGenerator(Generator):
     def _animate_labels(
         self, seed: int, frames: int, options: PortraitAnimationOptions, model: _Model
     ) -> AnimationAsset:
-        """Talk and blink: the mouth (eye) label weights move between the face's closed and
-        open states along the curve, starting from the still's own state, so strength 0 keeps
-        the still; w stays the still's (mouth and eyes are not in w). Interpolate: w moves
-        linearly, the labels one part after another (``labels.MORPH_SCHEDULE``)."""
+        """Talk and blink: each frame draws the labelled mouth (eye) state nearest the curve:
+        closed, half-open or open mouths of the face's family (open or closed eyes), the curve
+        starting from the still's own state, so strength 0 keeps the still; w stays the
+        still's (mouth and eyes are not in w), so only the mouth's (eyes') spatial maps change.
+        Interpolate: w moves linearly, the labels one part after another
+        (``labels.MORPH_SCHEDULE``)."""
         labels = model.labels
         assert labels is not None
         ws, m16, m32, (codes,) = self.label_batch([seed], options, model)
@@ -634,17 +638,19 @@ class PortraitsGenerator(Generator):
             column = "mouth" if options.animation == "talk" else "eyes"
             value = labels.by_name[column].values[codes[column]]
             if column == "mouth":
-                shut, opened = labels.mouth_pair(value, seed)
-                start = 0.0 if value == shut else 1.0
+                shut, half, opened = labels.mouth_states(value, seed)
+                states = [shut, opened] if half is None else [shut, half, opened]
             else:
-                opened, shut = labels.eyes_pair(value, seed)
-                start = 0.0 if value == opened else 1.0
-            a, b = (shut, opened) if column == "mouth" else (opened, shut)
+                states = list(labels.eyes_pair(value, seed))
+            start = states.index(value) / (len(states) - 1)
             curve = self.curve(seed, frames, options)
             t = np.clip(start + options.strength * (curve - start), 0.0, 1.0)
-            _, m16, m32 = self.map_labels(labels.blend(weights, column, a, b, t), model)
+            # each frame is the labelled state nearest the curve: closed, half-open or open
+            chosen = [states[int(np.floor(v * (len(states) - 1) + 0.5))] for v in t]
+            _, m16, m32 = self.map_labels(labels.frames_of(weights, column, chosen), model)
             ws_t = np.repeat(ws, len(t), axis=0)
-            meta.update(states=[a, b], start_state=start, curve=[round(float(c), 4) for c in t])
+            meta.update(states=states, frame_states=chosen, start_state=start,
+                        curve=[round(float(c), 4) for c in t])
         images = self.synthesise(ws_t.astype(np.float32), m16, m32, model)
         return AnimationAsset([ImageAsset(f) for f in images], fps=options.fps, metadata=meta)
 

@@ -24,6 +24,7 @@ from assetgen.training.run import TrainingRun, pick_device, to_uint8_rgba
 
 from .model import PortraitDiscriminator, PortraitGenerator
 from .training import train as label_training
+from .training.attributes import write_attributes
 
 DATA_FILE = "portraits_64.npz"
 BUILD_HINT = (
@@ -395,32 +396,6 @@ def _bits(mask: np.ndarray) -> list[str]:
     return ["".join("1" if v else "0" for v in row) for row in mask]
 
 
-def _write_attributes(path: Path, rows: list[dict[str, Any]], w_dim: int) -> None:
-    import csv
-    import io
-
-    from assetgen.exporting import write_atomic
-
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(
-        ["name", "group", "strength_min", "strength_max", "strength"]
-        + [f"w{i}" for i in range(w_dim)]
-    )
-    for r in rows:
-        writer.writerow(
-            [
-                r["name"],
-                r["group"],
-                f"{r['strength_min']:g}",
-                f"{r['strength_max']:g}",
-                f"{r['strength']:g}",
-            ]
-            + [f"{x:.6g}" for x in r["vector"]]
-        )
-    write_atomic(path, buf.getvalue().encode())
-
-
 def _run_conditioning(run_dir: Path) -> str:
     try:
         config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
@@ -529,7 +504,7 @@ def export(run_dir: Path, out: Path) -> Path:
     parity = _parity(G, layer, out, ort, windows)
     if max(parity.values()) > 1e-3:
         raise ModelError(f"ONNX parity check failed: {parity} (max abs difference > 1e-3)")
-    _write_attributes(out / "attributes.csv", labelled.get("attributes", []), wd)
+    write_attributes(out / "attributes.csv", labelled.get("attributes", []), wd)
     previous = {}
     if (out / "manifest.json").is_file():
         previous = json.loads((out / "manifest.json").read_text()).get("metrics", {})

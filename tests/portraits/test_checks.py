@@ -126,3 +126,16 @@ def test_an_all_zero_difference_is_not_an_edit() -> None:
     zero = np.zeros((4, 8, 8), np.float32)
     with pytest.raises(DegenerateEditError, match="all zero"):
         _edit_spec("mouth", 3, zero, np.zeros((2, 4, 8, 8), np.float32), 2, 0)
+
+
+def test_install_model_refuses_a_bad_folder_naming_the_field(
+    tiny_label_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    from assetgen.cli import main as cli_main
+
+    broken = _broken(tiny_label_model, tmp_path, _set("num_ws", 3))
+    code = cli_main(["install-model", "portraits", str(broken), "--name", "broken"])
+    err = capsys.readouterr().err
+    assert code != 0 and "manifest.json: field 'num_ws'" in err and "Traceback" not in err
+    code = cli_main(["models", "portraits"])
+    assert "broken" not in capsys.readouterr().out

@@ -5,10 +5,12 @@ subtracted the average W of all faces. Here every training face's labels are kno
 vector is built from pairs, as the source's mouth edit was: for every training label set
 without the value, the same set with the value swapped in, and the vector is the mean of
 w(swapped) - w(original). Adding it at strength 1 moves a face's w by the average change a
-real label swap makes (the mean-w difference between faces with and without the value, tried
-first, moved hair to the target colour on only 0-65% of faces). Only the columns that reach the image
-through w alone have vectors (hair colour and skin colour); the drawn parts (hair style,
-mouth, eyes, glasses...) are labels with their own spatial maps, chosen by the label options.
+real label swap makes. It is still one direction for every face, and the mapping network
+makes each swap differently: at strength 1 the judge reads the new colour on 0-77% of faces
+(model card); the label options are the exact way to set a colour. Only the columns that
+reach the image through w alone have vectors (hair colour and skin colour); the drawn parts
+(hair style, mouth, eyes, glasses...) are labels with their own spatial maps, chosen by the
+label options.
 
 A vector that comes out zero or non-finite is dropped with a printed reason, never shipped.
 """

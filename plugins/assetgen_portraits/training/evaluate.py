@@ -263,9 +263,10 @@ def evaluate(model_dir: Path | None, out: Path | None, config: dict[str, Any]) -
     f_real, reads_real = judge_read(clf, real["images"][:n])
     accuracy_real = _fidelity(reads_real, real["codes"][:n], list(CONDITION_COLUMNS))
     # the judge on real faces softened halfway to their 3x3 blur: it must still read the parts
-    softened = soften(_input(real["images"][:1000]), torch.full((1000,), 0.5))
+    m = min(1000, len(real["images"]))
+    softened = soften(_input(real["images"][:m]), torch.full((m,), 0.5))
     soft_u8 = ((softened + 1) * 127.5).round().clamp(0, 255).byte().permute(0, 2, 3, 1).numpy()
-    accuracy_soft = _fidelity(judge_read(clf, soft_u8)[1], real["codes"][:1000],
+    accuracy_soft = _fidelity(judge_read(clf, soft_u8)[1], real["codes"][:m],
                               list(CONDITION_COLUMNS))
     if min(accuracy_real.values()) < config["judge_min_accuracy"]:
         raise InvalidOptionsError(
