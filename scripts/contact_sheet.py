@@ -25,6 +25,8 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=10, help="Images per row.")
     parser.add_argument("--seed", type=int, default=100)
     parser.add_argument("--scale", type=int, default=2)
+    parser.add_argument("--transpose", action="store_true",
+                        help="One column per value (and a row per seed) instead of a row.")
     parser.add_argument("-o", "--option", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
@@ -39,9 +41,11 @@ def main() -> None:
         assets = engine.generate(args.generator, seed=args.seed, count=args.count,
                                  **parsed.to_dict())
         rows.append([a for a in assets if isinstance(a, ImageAsset)])
+    if args.transpose:
+        rows = [list(column) for column in zip(*rows, strict=True)]
     h, w = rows[0][0].rgba.shape[:2]
     s = args.scale
-    sheet = Image.new("RGBA", (args.count * w * s, len(rows) * h * s), (255, 255, 255, 255))
+    sheet = Image.new("RGBA", (len(rows[0]) * w * s, len(rows) * h * s), (255, 255, 255, 255))
     for r, row in enumerate(rows):
         for c, asset in enumerate(row):
             tile = Image.fromarray(asset.rgba, "RGBA").resize((w * s, h * s), Image.NEAREST)

@@ -112,7 +112,9 @@ class PortraitOptions(Options):
     skin: str = _label_option("skin", "Skin colour: light, medium, tan, dark or #hex")
     eyes: str = _label_option("eyes", "Eyes variant (variant19 and 20 are closed)")
     eyebrows: str = _label_option("eyebrows", "Eyebrows variant")
-    mouth: str = _label_option("mouth", "Mouth variant (see docs/portraits.md for pictures)")
+    mouth: str = _label_option(
+        "mouth", "Mouth variant, variant01-30 (pictures: docs/images/portraits_mouths.png)"
+    )
     glasses: str = _label_option("glasses", "Glasses variant or none")
     earrings: str = _label_option("earrings", "Earrings variant or none (hidden by long hair)")
     details: str = _label_option("details", "birthmark, blush, freckles, mustache or none")
@@ -225,7 +227,10 @@ class _Model:
 class PortraitsGenerator(Generator):
     id = "portraits"
     kind = "image"
-    description = "64×64 RGBA character portrait sprites (StyleGAN2-like; talk, blink, morph)"
+    description = (
+        "64×64 RGBA character portrait sprites (label-conditioned StyleGAN2-like: every part "
+        "an option; talk, blink, morph)"
+    )
     Options = PortraitOptions
     AnimationOptions = PortraitAnimationOptions
     tools = "assetgen_portraits.tools"
