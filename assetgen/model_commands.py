@@ -201,13 +201,14 @@ def install_model_command(generator: str, model_dir: str, name: str, force: bool
     """
     from . import model_store
     from .cli import _state
-    from .runtime import check_model_files
 
     generator = _model_generator(generator)
-    check_model_files(Path(model_dir))  # the manifest and sha256s first, with their messages
     engine = _state().engine
-    engine._call_plugin(generator, engine._instance(generator).check_model, Path(model_dir))
-    target = model_store.install(generator, Path(model_dir), name, force=force)
+
+    def check(folder: Path) -> None:
+        engine._call_plugin(generator, engine._instance(generator).check_model, folder)
+
+    target = model_store.install(generator, Path(model_dir), name, force=force, check=check)
     click.echo(f"installed {generator} model '{name}' at {target}; use it with -o model={name}")
 
 

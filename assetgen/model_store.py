@@ -21,6 +21,7 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from .errors import InvalidOptionsError, ModelError, show_value
@@ -91,7 +92,14 @@ def resolve(generator: str, name: str, default_dir: Path) -> Path:
     return folder
 
 
-def install(generator: str, source: Path, name: str, *, force: bool = False) -> Path:
+def install(
+    generator: str,
+    source: Path,
+    name: str,
+    *,
+    force: bool = False,
+    check: Callable[[Path], None] | None = None,
+) -> Path:
     """Copy the exported model folder ``source`` into the models path as ``name``.
 
     The folder is verified first (manifest present, every listed file matching its sha256, the
@@ -107,6 +115,8 @@ def install(generator: str, source: Path, name: str, *, force: bool = False) -> 
         raise ModelError(
             f"{source / 'manifest.json'} is a model for '{made_for}', not '{generator}'"
         )
+    if check is not None:
+        check(source)  # the generator's own checks (Generator.check_model), before any copy
     root = models_path() / generator
     target = root / name
     if target.exists() and not force:

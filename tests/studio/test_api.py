@@ -440,7 +440,7 @@ def test_option_text_reads_back_as_the_same_value(
     if text:
         assert words[words.index("--text") + 1] == text
     shown = json.loads(recipe.options_json())
-    if truncation == 0.7:
+    if truncation == specs["truncation"].default:
         assert "truncation" not in shown
     else:
         assert shown["truncation"] == truncation
