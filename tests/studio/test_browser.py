@@ -441,7 +441,10 @@ def test_dialogue_archetype_temperature_and_prompt_export_to_yarn(
     assert [c.text for c in cells] == [a.text for a in lines]
     yarn = export(browser, downloads, "grid", "yarn")
     assert yarn.name == "dialogue_0-7.yarn"
-    assert f"soldier: {lines[0].text}" in yarn.read_text(encoding="utf-8")
+    from assetgen_dialogue.yarn import yarn_text
+
+    # one line group per speaker, placeholders as Yarn variables ({NAME} -> {$name})
+    assert f"=> soldier: {yarn_text(lines[0].text)}" in yarn.read_text(encoding="utf-8")
     command = cli_command(browser)
     assert "-o archetype=soldier -o temperature=0.1 -o prompt=Halt --format yarn" in command
     assert run_cli(command, tmp_path, monkeypatch) == export_files(yarn)
