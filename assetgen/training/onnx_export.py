@@ -55,3 +55,19 @@ def graph_opset(path: Path) -> int:
 
     model = onnx.load(str(path))
     return max(op.version for op in model.opset_import if op.domain in ("", "ai.onnx"))
+
+
+def previous_metrics(out: Path, **same: Any) -> dict[str, Any]:
+    """The ``metrics`` of the manifest already in ``out`` (an export over a shipped model keeps
+    its evaluation figures until the next ``assetgen eval``), or ``{}`` when there is none, it is
+    unreadable, or one of the ``same`` manifest fields differs (another kind of model)."""
+    import json
+
+    try:
+        old = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(old, dict) or any(old.get(k) != v for k, v in same.items()):
+        return {}
+    metrics = old.get("metrics", {})
+    return metrics if isinstance(metrics, dict) else {}

@@ -556,7 +556,7 @@ def export(run_dir: Path, out: Path) -> Path:
     import onnxruntime as ort
 
     from assetgen.runtime import write_manifest
-    from assetgen.training.onnx_export import MAX_OPSET, export_onnx, graph_opset
+    from assetgen.training.onnx_export import MAX_OPSET, export_onnx, graph_opset, previous_metrics
 
     model, config, step, source = load_run_model(run_dir)
     step_module = DialogueStep(model).eval()
@@ -594,9 +594,7 @@ def export(run_dir: Path, out: Path) -> Path:
         )
     vocab = vocab_document(config)
     write_atomic(out / VOCAB_NAME, (json.dumps(vocab, indent=1) + "\n").encode("utf-8"))
-    previous: dict[str, Any] = {}
-    if (out / "manifest.json").is_file():
-        previous = json.loads((out / "manifest.json").read_text()).get("metrics", {})
+    previous = previous_metrics(out)
     best_val = None
     if source == "best.pt":
         best_val = torch.load(run_dir / source, map_location="cpu", weights_only=True)[

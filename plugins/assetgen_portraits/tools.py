@@ -412,7 +412,7 @@ def export(run_dir: Path, out: Path) -> Path:
     import onnxruntime as ort
 
     from assetgen.runtime import write_manifest
-    from assetgen.training.onnx_export import MAX_OPSET, export_onnx, graph_opset
+    from assetgen.training.onnx_export import MAX_OPSET, export_onnx, graph_opset, previous_metrics
 
     from . import analysis
     from . import classifier as clf_mod
@@ -505,9 +505,7 @@ def export(run_dir: Path, out: Path) -> Path:
     if max(parity.values()) > 1e-3:
         raise ModelError(f"ONNX parity check failed: {parity} (max abs difference > 1e-3)")
     write_attributes(out / "attributes.csv", labelled.get("attributes", []), wd)
-    previous = {}
-    if (out / "manifest.json").is_file():
-        previous = json.loads((out / "manifest.json").read_text()).get("metrics", {})
+    previous = previous_metrics(out)
     manifest: dict[str, Any] = {
         "name": "portraits-stylegan2-lite",
         "generator": "portraits",

@@ -273,7 +273,7 @@ def export(run_dir: Path, out: Path) -> Path:
     import onnxruntime as ort
 
     from assetgen.runtime import write_manifest
-    from assetgen.training.onnx_export import MAX_OPSET, export_onnx, graph_opset
+    from assetgen.training.onnx_export import MAX_OPSET, export_onnx, graph_opset, previous_metrics
 
     G, config, step = load_run_generator(run_dir)
     wrapper = _ExportWrapper(G).eval()
@@ -299,9 +299,7 @@ def export(run_dir: Path, out: Path) -> Path:
     parity = float(np.abs(got - expected).max())
     if parity > 1e-3:
         raise ModelError(f"ONNX parity check failed: max abs difference {parity:.2e} > 1e-3")
-    previous = {}
-    if (out / "manifest.json").is_file():
-        previous = json.loads((out / "manifest.json").read_text()).get("metrics", {})
+    previous = previous_metrics(out)
     manifest = {
         "name": "shoes-dcgan",
         "generator": "shoes",

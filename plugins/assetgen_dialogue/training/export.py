@@ -204,7 +204,7 @@ def export(run_dir: Path, out: Path) -> Path:
     import onnxruntime as ort
 
     from assetgen.runtime import write_manifest
-    from assetgen.training.onnx_export import MAX_OPSET, export_onnx, graph_opset
+    from assetgen.training.onnx_export import MAX_OPSET, export_onnx, graph_opset, previous_metrics
 
     model, config, step, source = load_run_model(run_dir)
     table = run_table(config)
@@ -240,9 +240,7 @@ def export(run_dir: Path, out: Path) -> Path:
     train_texts = [r["text"] for r in read_records(path, "train")]
     write_atomic(out / "words.txt", ("\n".join(training_words(train_texts)) + "\n").encode())
     meta = json.loads((path / "dataset.json").read_text(encoding="utf-8"))
-    previous: dict[str, Any] = {}
-    if (out / "manifest.json").is_file():
-        previous = json.loads((out / "manifest.json").read_text()).get("metrics", {})
+    previous = previous_metrics(out)
     best_val = None
     if source == "best.pt":
         best_val = torch.load(run_dir / source, map_location="cpu", weights_only=True)[

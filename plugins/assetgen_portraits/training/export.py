@@ -19,7 +19,6 @@ blink animations move between, and attribute vectors (in ``attributes.csv``), so
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -228,7 +227,12 @@ def _parity(G: LabelGenerator, out: Path, codes: np.ndarray) -> dict[str, float]
 def export(run: Path, out: Path, *, attributes: bool = True) -> Path:
     """``run``: a run folder (its ``best.pt``, else ``checkpoint.pt``) or one checkpoint file."""
     from assetgen.runtime import write_manifest
-    from assetgen.training.onnx_export import MAX_OPSET, export_onnx, graph_opset
+    from assetgen.training.onnx_export import (
+        MAX_OPSET,
+        export_onnx,
+        graph_opset,
+        previous_metrics,
+    )
 
     if run.is_file():
         G, config, step = load_label_generator(run.parent, run.name)
@@ -274,14 +278,7 @@ def export(run: Path, out: Path, *, attributes: bool = True) -> Path:
         attribute_rows = attribute_vectors(G, train_codes)
         write_attributes(out / "attributes.csv", attribute_rows, int(config["label_w_dim"]))
         files.append("attributes.csv")
-    previous: dict[str, Any] = {}
-    if (out / "manifest.json").is_file():
-        try:
-            old = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-            if old.get("conditioning") == "labels":
-                previous = old.get("metrics", {})
-        except (OSError, ValueError):
-            previous = {}
+    previous = previous_metrics(out, conditioning="labels")
     m = G.mapping
     lic = STYLE_LICENCES["adventurer"]
     manifest: dict[str, Any] = {
