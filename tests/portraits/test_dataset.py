@@ -238,3 +238,12 @@ def test_speech_faces_cover_every_mouth_without_changing_the_main_set(tmp_path: 
     with pytest.raises(dataset.DatasetArgumentError, match="speech"):
         dataset.build_dataset(tmp_path / "c", 4, style="lorelei", speech=4, workers=1,
                               write_png=False, progress=False)
+
+
+def test_renders_have_no_alpha_between_1_and_7(tmp_path: Path) -> None:
+    """The fact behind the label model's alpha floor (training/export.py ALPHA_FLOOR): resvg's
+    anti-aliasing never leaves alpha 1-7, so clearing those values only removes model haze."""
+    dataset.build_dataset(tmp_path / "d", 200, seed=9, workers=1, write_png=False, progress=False)
+    alpha = np.load(tmp_path / "d" / "portraits_64.npz")["images"][..., 3]
+    assert ((alpha > 0) & (alpha < 8)).sum() == 0
+    assert ((alpha > 0) & (alpha < 255)).any()  # anti-aliased edges do exist
