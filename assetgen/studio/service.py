@@ -5,11 +5,11 @@ Every option goes through ``engine.parse_options`` exactly as the CLI's ``-o key
 (values may be JSON values or that text), so the page, the CLI and the bridge accept and
 refuse the same things with the same messages.
 
-One exception: an option that names a file to read (:data:`UPLOAD_OPTIONS`: ``audio``, the WAV
-that drives a portrait's talk) is never taken as a path, since the server's files are not the
-page's to name. The page uploads the file instead (request key ``uploads``); the option gets
-the path of a private copy that lives as long as the request, and messages and recipes show
-the uploaded file's name.
+One exception: an option that names a file to read (:data:`UPLOAD_OPTIONS`: ``audio``, the
+recording that drives a portrait's talk, and ``cues``, a Rhubarb Lip Sync cue file) is never
+taken as a path, since the server's files are not the page's to name. The page uploads the
+file instead (request key ``uploads``); the option gets the path of a private copy that lives
+as long as the request, and messages, recipes and metadata show the uploaded file's name.
 """
 
 from __future__ import annotations
@@ -50,26 +50,67 @@ _JS_SAFE = 2**53 - 1
 
 @dataclass(frozen=True)
 class UploadKind:
-    """What an uploaded file must be for one option."""
+    """What an uploaded file may be for one option."""
 
-    what: str  # in messages: "a WAV file"
-    suffix: str  # of the private copy, and of the name shown when the page gives none
+    what: str  # in messages, naming every kind allowed: "a WAV, OGG or FLAC file"
     accept: str  # the page's file picker filter
-    header: Callable[[bytes], bool]  # the first bytes look right
+    #: (suffix of the private copy, test of the first bytes), one per kind of file allowed;
+    #: the first suffix also names an upload that came without a name
+    formats: tuple[tuple[str, Callable[[bytes], bool]], ...]
+    max_bytes: int = MAX_UPLOAD
+
+    def suffix_of(self, data: bytes) -> str | None:
+        """The suffix of the kind of file ``data`` starts like, or None."""
+        return next((suffix for suffix, looks in self.formats if looks(data)), None)
 
 
 def _is_wav(data: bytes) -> bool:
     return data[:4] == b"RIFF" and data[8:12] == b"WAVE"
 
 
+def _is_ogg(data: bytes) -> bool:
+    return data[:4] == b"OggS"
+
+
+def _is_flac(data: bytes) -> bool:
+    return data[:4] == b"fLaC"
+
+
+def _cue_text(data: bytes) -> str | None:
+    """The file as text when it is UTF-8, without the leading blanks an editor may leave."""
+    try:
+        return data.decode("utf-8").lstrip(" \t\r\n")
+    except UnicodeDecodeError:
+        return None
+
+
+def _is_cue_json(data: bytes) -> bool:
+    text = _cue_text(data)
+    return text is not None and text.startswith("{")
+
+
+def _is_cue_tsv(data: bytes) -> bool:
+    text = _cue_text(data)  # Rhubarb's TSV: "0.00<TAB>X" lines
+    return text is not None and text[:1] in tuple("0123456789")
+
+
+#: Largest uploaded cue file: a minute of Rhubarb cues is a few kilobytes.
+MAX_CUES_UPLOAD = 1_000_000
+
 #: Options that name a file the generator reads; the Studio takes them only as uploads.
 UPLOAD_OPTIONS = {
-    "audio": UploadKind("a WAV file", ".wav", ".wav,audio/wav,audio/x-wav", _is_wav),
+    "audio": UploadKind(
+        "a WAV, OGG or FLAC file",
+        ".wav,.ogg,.oga,.flac,audio/wav,audio/x-wav,audio/ogg,audio/flac,audio/x-flac",
+        ((".wav", _is_wav), (".ogg", _is_ogg), (".flac", _is_flac)),
+    ),
+    "cues": UploadKind(
+        "a Rhubarb cue file (JSON or TSV text)",
+        ".json,.tsv,.txt,application/json,text/tab-separated-values,text/plain",
+        ((".json", _is_cue_json), (".tsv", _is_cue_tsv)),
+        MAX_CUES_UPLOAD,
+    ),
 }
-#: Longest base64 text of an upload of MAX_UPLOAD bytes.
-_MAX_UPLOAD_TEXT = (MAX_UPLOAD + 2) // 3 * 4
-
-
 @dataclass(frozen=True)
 class Upload:
     """One uploaded file: the option it is for, the name to show, its bytes."""
@@ -77,6 +118,7 @@ class Upload:
     option: str
     name: str
     data: bytes
+    suffix: str  # of the kind of file it is (".wav", ".ogg", ".json", ...)
 
 
 def upload_name(name: Any, suffix: str) -> str:
@@ -91,7 +133,7 @@ def upload_name(name: Any, suffix: str) -> str:
 def parse_uploads(value: Any) -> list[Upload]:
     """The ``uploads`` of a request: ``{option: {"name": file name, "data": base64}}`` (``data``
     may also be a ``data:`` URL). Each must be for an option in :data:`UPLOAD_OPTIONS`, at most
-    :data:`MAX_UPLOAD` bytes, and start like the file it claims to be."""
+    its kind's ``max_bytes``, and start like one of the kinds of file it may be."""
     if value is None:
         return []
     if not isinstance(value, Mapping):
@@ -121,26 +163,30 @@ def parse_uploads(value: Any) -> list[Upload]:
         text = item["data"]
         if text.startswith("data:"):
             text = text.partition(",")[2]
-        if len(text) > _MAX_UPLOAD_TEXT:
-            raise InvalidOptionsError(
-                f"option '{option}': the uploaded file is over {MAX_UPLOAD} bytes, the most "
-                "the Studio takes",
-                parameter=option,
-            )
+        too_big = InvalidOptionsError(
+            f"option '{option}': the uploaded file is over {kind.max_bytes} bytes, the most "
+            f"the Studio takes for {kind.what}",
+            parameter=option,
+        )
+        if len(text) > (kind.max_bytes + 2) // 3 * 4:  # refused before decoding
+            raise too_big
         try:
             data = base64.b64decode(text, validate=True)
         except (binascii.Error, ValueError):
             raise InvalidOptionsError(
                 f"uploads.{option}: data is not base64 text", parameter=option
             ) from None
-        name = upload_name(item.get("name"), kind.suffix)
-        if not kind.header(data):
+        if len(data) > kind.max_bytes:
+            raise too_big
+        suffix = kind.suffix_of(data)
+        name = upload_name(item.get("name"), suffix or kind.formats[0][0])
+        if suffix is None:
             raise InvalidOptionsError(
                 f"option '{option}': the uploaded file {name!r} is not {kind.what}"
                 + (" (it is empty)" if not data else ""),
                 parameter=option,
             )
-        uploads.append(Upload(option, name, data))
+        uploads.append(Upload(option, name, data, suffix))
     return uploads
 
 
@@ -186,7 +232,7 @@ class Studio:
                     if name in properties:  # the page shows a file picker
                         properties[name] = copy.deepcopy(properties[name])
                         properties[name]["x-studio-upload"] = {
-                            "what": kind.what, "accept": kind.accept, "max_bytes": MAX_UPLOAD,
+                            "what": kind.what, "accept": kind.accept, "max_bytes": kind.max_bytes,
                         }
             generators.append(entry)
         return {
@@ -218,7 +264,7 @@ class Studio:
         with tempfile.TemporaryDirectory(prefix="assetgen-studio-") as folder:
             files: dict[str, tuple[str, str]] = {}
             for upload in uploads:
-                path = Path(folder) / f"{upload.option}{UPLOAD_OPTIONS[upload.option].suffix}"
+                path = Path(folder) / f"{upload.option}{upload.suffix}"
                 path.write_bytes(upload.data)
                 files[upload.option] = (str(path), upload.name)
             try:
@@ -319,6 +365,10 @@ class Studio:
                         item.metadata["options"] = {
                             key: names.get(key, value) for key, value in used.items()
                         }
+                # a lip-sync track names its recording (a cue file's soundFile)
+                track = asset.metadata.get("lipsync")
+                if isinstance(track, dict) and track.get("sound_file") and "audio" in names:
+                    asset.metadata["lipsync"] = {**track, "sound_file": names["audio"]}
         return assets
 
     def generate(self, body: Any) -> dict[str, Any]:
@@ -339,7 +389,8 @@ class Studio:
         return {"items": items, **self._shared(recipe)}
 
     def animate(self, body: Any) -> dict[str, Any]:
-        """One animation's frames (PNG data URLs) and frame rate."""
+        """One animation's frames (PNG data URLs), frame rate and metadata (a lip-synced
+        talk's ``lipsync`` cue track and ``frame_shapes``, which the page's timeline draws)."""
         body = {**body, "mode": "animate"} if isinstance(body, Mapping) else body
         with self.request(body) as recipe:
             (anim,) = self.run(recipe)
@@ -348,6 +399,7 @@ class Studio:
             "seed": str(recipe.seed),
             "frames": [data_url(frame.to_png()) for frame in anim.frames],
             "fps": anim.fps,
+            "metadata": json_safe(anim.metadata),
             **self._shared(recipe),
         }
 

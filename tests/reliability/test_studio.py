@@ -423,7 +423,7 @@ def test_a_server_path_in_audio_is_refused_without_looking_at_it(
             figures["studio: server paths refused unopened"] += 1
     assert len(answers) == 1, answers
     (message,) = answers
-    assert "upload a WAV file instead" in message and "/" not in message
+    assert "upload a WAV, OGG or FLAC file instead" in message and "/" not in message
     assert len(OPENED) == before
 
 
@@ -468,8 +468,8 @@ def test_an_uploaded_wav_drives_the_animation_like_the_same_file_on_disk(
 @pytest.mark.parametrize(
     ("uploads", "status", "fragment"),
     [
-        (upload(b"not a wav at all"), 400, "the uploaded file 'line.wav' is not a WAV file"),
-        (upload(b""), 400, "is not a WAV file (it is empty)"),
+        (upload(b"not a wav at all"), 400, "the uploaded file 'line.wav' is not a WAV, OGG or FLAC file"),
+        (upload(b""), 400, "is not a WAV, OGG or FLAC file (it is empty)"),
         (upload(b"RIFF\x00\x00\x00\x00WAVEjunk", "../../etc/shadow"), 400,
          "option 'audio': cannot use 'shadow':"),
         (upload(wav_bytes(width=1), "eight bit.wav"), 400, "cannot use 'eight bit.wav': 8-bit"),
@@ -496,6 +496,9 @@ def test_the_catalogue_marks_the_upload_option_for_the_page(studio: RunningStudi
     status, catalogue = call(studio.url, "/api/generators")
     (speaker,) = [g for g in catalogue["generators"] if g["id"] == "speaker"]
     marked = speaker["animation_options_schema"]["properties"]["audio"]["x-studio-upload"]
-    assert marked == {"what": "a WAV file", "accept": ".wav,audio/wav,audio/x-wav",
-                      "max_bytes": MAX_UPLOAD}
+    assert marked == {
+        "what": "a WAV, OGG or FLAC file",
+        "accept": ".wav,.ogg,.oga,.flac,audio/wav,audio/x-wav,audio/ogg,audio/flac,audio/x-flac",
+        "max_bytes": MAX_UPLOAD,
+    }
     assert "x-studio-upload" not in speaker["options_schema"]["properties"]["size"]

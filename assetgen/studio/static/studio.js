@@ -41,7 +41,10 @@ const state = {
   exportWhat: "selected",
   pickTarget: null, // [store, name] while a *_seed option waits for a grid click
   lineSeed: null,
-  anim: { frames: [], fps: 12, index: 0, timer: null, playing: false, label: "" },
+  // lipsync: the shown talk's cue track {duration, cues: [[start, end, shape]...]} or null;
+  // shapes: the mouth shape of each frame (frame_shapes or a mouths sheet's frame_names)
+  anim: { frames: [], fps: 12, index: 0, timer: null, playing: false, label: "",
+    lipsync: null, shapes: null },
   errors: {},
 };
 
@@ -640,12 +643,16 @@ function playAnimation(kind) {
 function loadAnimation(kind, keepPosition) {
   return request("anim", "/api/animate", animationRequest(kind), (result) => {
     const anim = state.anim;
+    const meta = result.metadata || {};
     anim.frames = result.frames;
     anim.fps = result.fps;
     anim.label = kind || "animation";
+    anim.lipsync = meta.lipsync && Array.isArray(meta.lipsync.cues) ? meta.lipsync : null;
+    anim.shapes = meta.frame_shapes || meta.frame_names || null;
     if (!keepPosition || anim.index >= anim.frames.length) anim.index = 0;
     $("#anim-box").hidden = false;
     $("#anim-scrub").max = anim.frames.length - 1;
+    renderCues();
     showFrame();
     if (!keepPosition || anim.playing) startPlaying();
     refreshRecipe();
@@ -658,8 +665,121 @@ function showFrame() {
   frame.src = anim.frames[anim.index];
   frame.dataset.frame = String(anim.index);
   $("#anim-scrub").value = anim.index;
+  const shape = anim.shapes && anim.shapes[anim.index];
   $("#anim-info").textContent =
-    `${anim.label} · frame ${anim.index + 1}/${anim.frames.length} · ${anim.fps} fps`;
+    `${anim.label} · frame ${anim.index + 1}/${anim.frames.length} · ${anim.fps} fps` +
+    (shape ? ` · ${shape} ${SHAPE_NAMES[shape] || ""}`.trimEnd() : "");
+  frame.dataset.shape = shape || "";
+  showPlayhead();
+}
+
+// -- the mouth-shape timeline of a lip-synced talk ---------------------------------------------
+
+// Rhubarb Lip Sync's nine mouth shapes, as the legend names them.
+const SHAPE_NAMES = {
+  A: "closed (M, B, P)", B: "teeth (most consonants)", C: "open (EH, AE)", D: "wide (AA)",
+  E: "round (AO, ER)", F: "pucker (UW, OW, W)", G: "F, V", H: "L", X: "rest",
+};
+
+// The time a frame shows: frame k starts at k / fps.
+function frameTime(index) {
+  return index / state.anim.fps;
+}
+
+// The first frame showing time t (the last frame for a time past the end).
+function frameAt(t) {
+  const anim = state.anim;
+  return Math.max(0, Math.min(anim.frames.length - 1, Math.ceil(t * anim.fps - 1e-6)));
+}
+
+// What the timeline spans: the track, or the frames when an explicit count makes them longer.
+function cueSpan() {
+  const anim = state.anim;
+  return Math.max(Number(anim.lipsync.duration) || 0, anim.frames.length / anim.fps) || 1;
+}
+
+function renderCues() {
+  const anim = state.anim;
+  const box = $("#cue-box");
+  const track = $("#cue-track");
+  const playhead = $("#cue-playhead");
+  box.hidden = !anim.lipsync;
+  track.replaceChildren(playhead);
+  if (!anim.lipsync) return;
+  const span = cueSpan();
+  const percent = (t) => `${(100 * t / span).toFixed(4)}%`;
+  const used = new Set();
+  anim.lipsync.cues.forEach(([start, end, shape], index) => {
+    used.add(shape);
+    const label = `${shape}, ${SHAPE_NAMES[shape] || "unknown shape"}: ` +
+      `${start.toFixed(2)}–${end.toFixed(2)} s`;
+    const cue = el("button", {
+      type: "button", class: `cue shape-${shape}`, tabindex: "-1", title: label,
+      "aria-label": label, style: `left: ${percent(start)}; width: ${percent(end - start)}`,
+      dataset: { index: String(index), start: String(start), end: String(end), shape },
+    }, el("span", { "aria-hidden": "true" }, shape));
+    cue.addEventListener("click", () => seekCue(index));
+    track.insertBefore(cue, playhead);
+  });
+  const source = { text: "from the text", speech: "from the recognised speech",
+    loudness: "from the loudness", cues: "from the cue file" }[anim.lipsync.source] || "";
+  const sound = anim.lipsync.sound_file ? ` · ${anim.lipsync.sound_file}` : "";
+  $("#cue-info").textContent =
+    `${anim.lipsync.cues.length} cues ${source} · ${Number(anim.lipsync.duration).toFixed(2)} s${sound}`;
+  const step = span > 6 ? 1 : 0.5;
+  const ticks = [];
+  for (let t = 0; t <= span + 1e-9; t += step) {
+    ticks.push(el("span", { style: `left: ${percent(t)}` }, `${+t.toFixed(1)} s`));
+  }
+  $("#cue-scale").replaceChildren(...ticks);
+  $("#cue-legend").replaceChildren(...Object.entries(SHAPE_NAMES).map(([shape, name]) =>
+    el("li", { class: used.has(shape) ? "used" : "unused", dataset: { shape } },
+      el("b", { class: `shape-${shape}` }, shape), ` ${name}`)));
+}
+
+// Show the frame a cue starts on, paused, as a drag of the frame slider does.
+function seekCue(index) {
+  const cue = state.anim.lipsync.cues[index];
+  if (!cue) return;
+  stopPlaying();
+  state.anim.index = frameAt(cue[0]);
+  showFrame();
+}
+
+function showPlayhead() {
+  const anim = state.anim;
+  if (!anim.lipsync) return;
+  const t = frameTime(anim.index);
+  const playhead = $("#cue-playhead");
+  playhead.style.left = `${(100 * t / cueSpan()).toFixed(4)}%`;
+  playhead.dataset.time = t.toFixed(3);
+  const cues = anim.lipsync.cues;
+  let current = cues.findIndex(([start, end]) => start <= t + 1e-6 && t < end - 1e-6);
+  if (current < 0) current = t < cues[0][0] ? 0 : cues.length - 1;
+  for (const cue of document.querySelectorAll("#cue-track .cue")) {
+    const on = Number(cue.dataset.index) === current;
+    cue.classList.toggle("current", on);
+    if (on) cue.setAttribute("aria-current", "true");
+    else cue.removeAttribute("aria-current");
+    // one stop in the tab order: the cue on show; the arrow keys move between cues
+    cue.tabIndex = on ? 0 : -1;
+  }
+}
+
+function cueKeys(event) {
+  const cues = state.anim.lipsync && state.anim.lipsync.cues;
+  const focused = event.target.closest && event.target.closest(".cue");
+  if (!cues || !focused) return;
+  const at = Number(focused.dataset.index);
+  const to = { ArrowRight: at + 1, ArrowDown: at + 1, ArrowLeft: at - 1, ArrowUp: at - 1,
+    Home: 0, End: cues.length - 1 }[event.key];
+  if (to === undefined) return;
+  event.preventDefault();
+  const next = Math.max(0, Math.min(cues.length - 1, to));
+  seekCue(next);
+  const button = $(`#cue-track .cue[data-index="${next}"]`);
+  button.tabIndex = 0;
+  button.focus();
 }
 
 function startPlaying() {
@@ -843,6 +963,9 @@ async function selectGenerator(id, seed) {
   state.uploads = {};
   state.animation = null;
   state.anim.frames = [];
+  state.anim.lipsync = null;
+  state.anim.shapes = null;
+  $("#cue-box").hidden = true;
   state.errors = {};
   state.exportWhat = gen.kind === "text" ? "grid" : "selected";
   for (const channel of Object.keys(sequence)) sequence[channel] += 1; // drop answers in flight
@@ -910,6 +1033,7 @@ function wire() {
     state.anim.index = Number(e.target.value);
     showFrame();
   });
+  $("#cue-track").addEventListener("keydown", cueKeys);
   $("#export-what").addEventListener("change", (e) => {
     state.exportWhat = e.target.value;
     fillExport();
