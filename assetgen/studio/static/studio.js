@@ -677,8 +677,8 @@ function showFrame() {
 
 // Rhubarb Lip Sync's nine mouth shapes, as the legend names them.
 const SHAPE_NAMES = {
-  A: "closed (M, B, P)", B: "teeth (most consonants)", C: "open (EH, AE)", D: "wide (AA)",
-  E: "round (AO, ER)", F: "pucker (UW, OW, W)", G: "F, V", H: "L", X: "rest",
+  A: "closed (M, B, P)", B: "teeth (most consonants)", C: "open", D: "wide open",
+  E: "round (o)", F: "pucker (oo, w)", G: "F, V", H: "L", X: "rest",
 };
 
 // The time a frame shows: frame k starts at k / fps.
