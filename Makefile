@@ -11,7 +11,7 @@ STAMP_BRIDGE := $(VENV)/.installed-bridge
 # The tested version of every Python package (scripts/lock.py); every install below uses it.
 LOCK := constraints.txt
 # The extras `make test` installs, and so the ones the lock covers (scripts/lock.py EXTRAS).
-TEST_EXTRAS := cpu,train,dev,bridge,studio,ray
+TEST_EXTRAS := cpu,train,dev,bridge,studio,ray,lipsync
 
 .PHONY: demo test lint install clean bridge bridge-build bench lock lock-upgrade
 

