@@ -183,7 +183,7 @@ def recognise_phones(pcm: bytes, method: str) -> list[tuple[str, int, int]]:
     """Phone recognition: (phone, start tick, end tick) for the whole clip."""
     decoder = _decoder("phones", method)
     _run(decoder, pcm)
-    return [(seg.word, seg.start_frame, seg.end_frame + 1) for seg in decoder.seg()]
+    return [(seg.word, seg.start_frame, seg.end_frame + 1) for seg in decoder.seg() or ()]
 
 
 def align_phones(
@@ -202,7 +202,7 @@ def align_phones(
     try:
         decoder.set_align_text(" ".join(names))
         _run(decoder, pcm)
-        found = [seg.word for seg in decoder.seg() if not seg.word.startswith(("<", "["))]
+        found = [seg.word for seg in decoder.seg() or () if not seg.word.startswith(("<", "["))]
         if [w.split("(")[0] for w in found] != names:
             return None
         decoder.set_alignment()
