@@ -468,7 +468,8 @@ def test_an_uploaded_wav_drives_the_animation_like_the_same_file_on_disk(
 @pytest.mark.parametrize(
     ("uploads", "status", "fragment"),
     [
-        (upload(b"not a wav at all"), 400, "the uploaded file 'line.wav' is not a WAV, OGG or FLAC file"),
+        (upload(b"not a wav at all"), 400,
+         "the uploaded file 'line.wav' is not a WAV, OGG or FLAC file"),
         (upload(b""), 400, "is not a WAV, OGG or FLAC file (it is empty)"),
         (upload(b"RIFF\x00\x00\x00\x00WAVEjunk", "../../etc/shadow"), 400,
          "option 'audio': cannot use 'shadow':"),

@@ -122,7 +122,7 @@ def test_generators_carry_schemas_model_facts_and_model_errors(
         "truncation", "mix_seed", "mix_layer", "attributes"
     }
     assert portraits["animation_options_schema"]["properties"]["animation"]["enum"] == [
-        "talk", "blink", "interpolate"
+        "talk", "blink", "interpolate", "mouths"
     ]
     # 2**63 - 1 travels as text: a JavaScript number would round it
     assert portraits["options_schema"]["properties"]["mix_seed"]["maximum"] == str(2**63 - 1)
@@ -214,7 +214,7 @@ def test_talk_driven_by_an_uploaded_wav_is_the_engines_and_the_cli_commands(
         assert status == 400
         assert json.loads(data_)["error"] == (
             "option 'audio' names a file, and the Studio does not open files on the server by "
-            'name: upload a WAV file instead (request key "uploads")'
+            'name: upload a WAV, OGG or FLAC file instead (request key "uploads")'
         )
     # the portraits plugin's own check of the file names the upload, not its private copy
     header_only = wav.read_bytes()[:44]

@@ -174,7 +174,9 @@ def test_the_page_shows_a_grid_of_seeds_controls_and_the_command(
     for name in engine.generator_info("portraits").model["attributes"]:
         find(browser, f'input[type=range][data-option="attributes"][data-key="{name}"]')
     plays = browser.find_elements(By.CSS_SELECTOR, "#play-buttons .play")
-    assert [p.get_attribute("data-animation") for p in plays] == ["talk", "blink", "interpolate"]
+    assert [p.get_attribute("data-animation") for p in plays] == [
+        "talk", "blink", "interpolate", "mouths"
+    ]
     choices = [o.text for o in Select(find(browser, "#generator")).options]
     assert "portraits" in choices and ("shoes" in choices if HAS_SHOES else
                                        "shoes (no model)" in choices)

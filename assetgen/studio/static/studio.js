@@ -44,7 +44,7 @@ const state = {
   // lipsync: the shown talk's cue track {duration, cues: [[start, end, shape]...]} or null;
   // shapes: the mouth shape of each frame (frame_shapes or a mouths sheet's frame_names)
   anim: { frames: [], fps: 12, index: 0, timer: null, playing: false, label: "",
-    lipsync: null, shapes: null },
+    lipsync: null, shapes: null, frameCues: [] },
   errors: {},
 };
 
@@ -681,15 +681,27 @@ const SHAPE_NAMES = {
   E: "round (o)", F: "pucker (oo, w)", G: "F, V", H: "L", X: "rest",
 };
 
-// The time a frame shows: frame k starts at k / fps.
+// When a frame starts: frame k shows the time window [k / fps, (k + 1) / fps).
 function frameTime(index) {
   return index / state.anim.fps;
 }
 
-// The first frame showing time t (the last frame for a time past the end).
-function frameAt(t) {
+// The cue each frame shows, as the plugin samples a track: the one covering most of the
+// frame's window (ties: the earlier); -1 past the track's end.
+function framesCues() {
   const anim = state.anim;
-  return Math.max(0, Math.min(anim.frames.length - 1, Math.ceil(t * anim.fps - 1e-6)));
+  const cues = anim.lipsync.cues;
+  return anim.frames.map((_, k) => {
+    const from = frameTime(k);
+    const to = frameTime(k + 1);
+    let best = -1;
+    let most = 1e-9;
+    cues.forEach(([start, end], index) => {
+      const overlap = Math.min(end, to) - Math.max(start, from);
+      if (overlap > most + 1e-9) { best = index; most = overlap; }
+    });
+    return best;
+  });
 }
 
 // What the timeline spans: the track, or the frames when an explicit count makes them longer.
@@ -705,10 +717,12 @@ function renderCues() {
   const playhead = $("#cue-playhead");
   box.hidden = !anim.lipsync;
   track.replaceChildren(playhead);
+  $("#cue-sound-label").hidden = !soundFile();
   if (!anim.lipsync) return;
   const span = cueSpan();
   const percent = (t) => `${(100 * t / span).toFixed(4)}%`;
   const used = new Set();
+  anim.frameCues = framesCues();
   anim.lipsync.cues.forEach(([start, end, shape], index) => {
     used.add(shape);
     const label = `${shape}, ${SHAPE_NAMES[shape] || "unknown shape"}: ` +
@@ -737,12 +751,16 @@ function renderCues() {
       el("b", { class: `shape-${shape}` }, shape), ` ${name}`)));
 }
 
-// Show the frame a cue starts on, paused, as a drag of the frame slider does.
+// Show the first frame of a cue, paused, as a drag of the frame slider does (a cue too short
+// to have a frame of its own: the frame its start falls in).
 function seekCue(index) {
-  const cue = state.anim.lipsync.cues[index];
+  const anim = state.anim;
+  const cue = anim.lipsync.cues[index];
   if (!cue) return;
   stopPlaying();
-  state.anim.index = frameAt(cue[0]);
+  const first = anim.frameCues.indexOf(index);
+  anim.index = first >= 0 ? first
+    : Math.min(anim.frames.length - 1, Math.floor(cue[0] * anim.fps + 1e-6));
   showFrame();
 }
 
@@ -752,10 +770,10 @@ function showPlayhead() {
   const t = frameTime(anim.index);
   const playhead = $("#cue-playhead");
   playhead.style.left = `${(100 * t / cueSpan()).toFixed(4)}%`;
+  playhead.style.width = `${(100 / anim.fps / cueSpan()).toFixed(4)}%`;
   playhead.dataset.time = t.toFixed(3);
-  const cues = anim.lipsync.cues;
-  let current = cues.findIndex(([start, end]) => start <= t + 1e-6 && t < end - 1e-6);
-  if (current < 0) current = t < cues[0][0] ? 0 : cues.length - 1;
+  let current = anim.frameCues[anim.index];
+  if (current === undefined || current < 0) current = anim.lipsync.cues.length - 1;
   for (const cue of document.querySelectorAll("#cue-track .cue")) {
     const on = Number(cue.dataset.index) === current;
     cue.classList.toggle("current", on);
@@ -790,8 +808,10 @@ function startPlaying() {
   anim.timer = setInterval(() => {
     anim.index = (anim.index + 1) % anim.frames.length;
     showFrame();
+    if (anim.index === 0) syncSound();
   }, 1000 / anim.fps);
   document.body.dataset.playing = "1";
+  syncSound();
 }
 
 function stopPlaying() {
@@ -799,6 +819,31 @@ function stopPlaying() {
   state.anim.playing = false;
   $("#anim-toggle").textContent = "play";
   document.body.dataset.playing = "0";
+  syncSound();
+}
+
+// The uploaded recording of a lip-synced talk plays with its frames while "sound" is ticked,
+// restarted from the frame on show whenever playback starts or loops.
+const sound = { audio: null, data: null };
+
+function soundFile() {
+  const anim = state.anim;
+  return anim.lipsync && anim.lipsync.sound_file && state.uploads.audio || null;
+}
+
+function syncSound() {
+  const file = soundFile();
+  if (!file || !state.anim.playing || !$("#cue-sound").checked) {
+    if (sound.audio) sound.audio.pause();
+    return;
+  }
+  if (sound.data !== file.data) {
+    if (sound.audio) sound.audio.pause();
+    sound.audio = new Audio(file.data);
+    sound.data = file.data;
+  }
+  sound.audio.currentTime = frameTime(state.anim.index);
+  sound.audio.play().catch(() => { /* no sound device, or sound not allowed yet */ });
 }
 
 async function generateLine(row) {
@@ -1034,6 +1079,7 @@ function wire() {
     showFrame();
   });
   $("#cue-track").addEventListener("keydown", cueKeys);
+  $("#cue-sound").addEventListener("change", syncSound);
   $("#export-what").addEventListener("change", (e) => {
     state.exportWhat = e.target.value;
     fillExport();
