@@ -240,11 +240,17 @@ def generate_command(
     "--frames",
     type=int,
     default=None,
-    help=f"Frames (1-{MAX_FRAMES}); default: as long as the --text/--audio driver, else 8.",
+    help=f"Frames (1-{MAX_FRAMES}); default: as long as the --text/--audio/--cues driver, "
+    "else 8.",
 )
 @click.option("--animation", default=None, help="Animation kind (same as -o animation=...).")
 @click.option("--text", "text", default=None, help="Line to speak (same as -o text=...).")
-@click.option("--audio", default=None, help="WAV file to lip-sync (same as -o audio=...).")
+@click.option(
+    "--audio", default=None, help="WAV, OGG or FLAC file to lip-sync (same as -o audio=...)."
+)
+@click.option(
+    "--cues", default=None, help="Rhubarb cue file (JSON or TSV) to play (same as -o cues=...)."
+)
 @_out_option
 @click.option("--format", "formats", multiple=True, help="png, sheet or gif (repeatable).")
 @_opt_option
@@ -256,6 +262,7 @@ def animate_command(
     animation: str | None,
     text: str | None,
     audio: str | None,
+    cues: str | None,
     out_dir: str,
     formats: tuple[str, ...],
     option_pairs: tuple[str, ...],
@@ -264,7 +271,8 @@ def animate_command(
     """Make one animation with GENERATOR and write it to --out."""
     engine = _state().engine
     pairs = parse_option_pairs(option_pairs)
-    for key, value in (("animation", animation), ("text", text), ("audio", audio)):
+    flags = (("animation", animation), ("text", text), ("audio", audio), ("cues", cues))
+    for key, value in flags:
         if value is not None:
             if key in pairs:
                 raise InvalidOptionsError(

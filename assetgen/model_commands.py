@@ -137,6 +137,35 @@ def export_command(generator: str, run_dir: str, out_dir: str) -> None:
     click.echo(str(path))
 
 
+def _evaluation(name: str) -> tuple[Any, dict[str, Any]]:
+    """The evaluate function and default config for ``assetgen eval NAME``: a generator's own
+    (``tools.evaluate``), or an extra evaluation a generator's tools name in their
+    ``EVALUATIONS`` (``{name: (function, config)}``, e.g. portraits' ``lipsync``)."""
+    from .cli import _state
+
+    registry = _state().manager.registry
+    if name in registry.generators:
+        tools = _tools(name)
+        return tools.evaluate, getattr(tools, "EVAL_CONFIG", {})
+    extra: list[str] = []
+    for _, cls in sorted(registry.generators.items()):
+        if not cls.tools:
+            continue
+        try:
+            tools = importlib.import_module(cls.tools)
+        except ImportError:
+            continue
+        evaluations = getattr(tools, "EVALUATIONS", {})
+        if name in evaluations:
+            function, config = evaluations[name]
+            return function, config
+        extra += list(evaluations)
+    raise UnknownGeneratorError(
+        f"unknown evaluation {show_value(name)}; available: "
+        + ", ".join(sorted([g for g, c in registry.generators.items() if c.tools] + extra))
+    )
+
+
 @click.command("eval")
 @click.argument("generator")
 @click.option(
@@ -161,10 +190,11 @@ def eval_command(
     config_file: str | None,
     overrides: tuple[str, ...],
 ) -> None:
-    """Evaluate GENERATOR's model and print the figures."""
-    tools = _tools(generator)
-    config = _config_from(getattr(tools, "EVAL_CONFIG", {}), config_file, overrides)
-    report = tools.evaluate(
+    """Evaluate GENERATOR's model (or an extra evaluation such as lipsync) and print the
+    figures."""
+    evaluate, defaults = _evaluation(generator)
+    config = _config_from(defaults, config_file, overrides)
+    report = evaluate(
         Path(model_dir) if model_dir else None, Path(out_file) if out_file else None, config
     )
     click.echo(json.dumps(report, indent=2))

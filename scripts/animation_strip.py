@@ -5,7 +5,11 @@
 
 Every row is ``Engine.animate(generator, seed, frames, animation=...)`` with the options
 given (``-o key=value``, as text the CLI takes), drawn on white at ``--scale`` with
-nearest-neighbour scaling.
+nearest-neighbour scaling. Named frames (the ``mouths`` animation's shapes A-H, X) get their
+names on a header row:
+
+    python scripts/animation_strip.py portraits --animation mouths --seeds 3,7,12,21 \
+        --frames 9 --scale 3 --out docs/images/portraits_mouth_shapes.png
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from assetgen import Engine
 
@@ -38,11 +42,17 @@ def main() -> None:
     ]
     h, w = rows[0].frames[0].rgba.shape[:2]
     s = args.scale
-    sheet = Image.new("RGBA", (args.frames * w * s, len(rows) * h * s), (255, 255, 255, 255))
+    names = rows[0].metadata.get("frame_names") or []
+    top = 16 if names else 0
+    size = (args.frames * w * s, top + len(rows) * h * s)
+    sheet = Image.new("RGBA", size, (255, 255, 255, 255))
+    draw = ImageDraw.Draw(sheet)
+    for c, name in enumerate(names):
+        draw.text((c * w * s + w * s // 2 - 3, 2), str(name), fill=(0, 0, 0, 255))
     for r, anim in enumerate(rows):
         for c, frame in enumerate(anim.frames):
             tile = Image.fromarray(frame.rgba, "RGBA").resize((w * s, h * s), Image.NEAREST)
-            sheet.alpha_composite(tile, (c * w * s, r * h * s))
+            sheet.alpha_composite(tile, (c * w * s, top + r * h * s))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     sheet.convert("RGB").quantize(256).save(args.out, optimize=True)
     print(args.out)

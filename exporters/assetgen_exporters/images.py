@@ -44,7 +44,9 @@ class SheetExporter(Exporter):
     Every image (or animation frame) of the request is packed into one grid, row by row.
     The JSON lists each frame's rect and duration, and ``meta.frameTags`` names the frame range
     of each animation, so Aseprite importers, TexturePacker readers and Unity scripts can slice
-    it. Images keep their own size; cells are the size of the largest.
+    it. Images keep their own size; cells are the size of the largest. An animation whose
+    frames have names (``metadata["frame_names"]``, e.g. the mouth shapes A-H and X of a
+    portrait's ``mouths`` animation) names its frames after them and tags each one.
     """
 
     id = "sheet"
@@ -61,12 +63,25 @@ class SheetExporter(Exporter):
             if isinstance(asset, AnimationAsset):
                 start = len(entries)
                 tag = f"{asset.metadata.get('generator', 'anim')}_{seed}"
+                names = _frame_names(asset)
                 entries += [
-                    (f"{tag}_{i:03d}", f, asset.frame_duration_ms) for i, f in enumerate(frames)
+                    (f"{tag}_{names[i] if names else f'{i:03d}'}", f, asset.frame_duration_ms)
+                    for i, f in enumerate(frames)
                 ]
                 tags.append(
                     {"name": tag, "from": start, "to": len(entries) - 1, "direction": "forward"}
                 )
+                # named frames (a talking head's mouth shapes A-H, X) get a tag each: the
+                # name alone when the sheet holds one animation, else under the animation's
+                for i, name in enumerate(names):
+                    tags.append(
+                        {
+                            "name": name if len(assets) == 1 else f"{tag}/{name}",
+                            "from": start + i,
+                            "to": start + i,
+                            "direction": "forward",
+                        }
+                    )
             else:
                 entries.append(
                     (f"{asset.metadata.get('generator', 'image')}_{seed}", frames[0], 100)
@@ -109,6 +124,20 @@ class SheetExporter(Exporter):
             OutputFile(f"{stem}.png", encode_png(sheet)),
             OutputFile(f"{stem}.json", (table + "\n").encode("utf-8")),
         ]
+
+
+def _frame_names(asset: AnimationAsset) -> list[str]:
+    """The animation's per-frame names (``metadata["frame_names"]``), when it has one unique
+    name per frame."""
+    names = asset.metadata.get("frame_names")
+    if (
+        isinstance(names, list)
+        and len(names) == len(asset.frames)
+        and all(isinstance(n, str) and n for n in names)
+        and len(set(names)) == len(names)
+    ):
+        return names
+    return []
 
 
 def _source(asset: Asset) -> dict[str, Any]:

@@ -206,6 +206,9 @@ class Curation:
     # Mouths that only speech animation uses (lip-sync shapes): labelled and trained on through
     # the ``speech`` images, never drawn for a still portrait.
     speech_mouths: tuple[str, ...] = ()
+    # The nine Rhubarb Lip Sync mouth shapes (A-H and X) as mouth variants of the style
+    # (docs/lipsync.md has the picture).
+    mouth_shapes: Mapping[str, str] = field(default_factory=dict)
 
 
 ADVENTURER_CURATION = Curation(
@@ -227,6 +230,17 @@ ADVENTURER_CURATION = Curation(
         (_variants((6, 8)), _variants((5, 7))),
     ),
     speech_mouths=_variants(range(1, 31)),
+    mouth_shapes={
+        "A": "variant09",  # lips pressed together: P, B, M
+        "B": "variant11",  # clenched teeth: most consonants, EE
+        "C": "variant14",  # open, teeth showing: EH, AE
+        "D": "variant27",  # wide open: AA
+        "E": "variant03",  # small, rounded: AO, ER
+        "F": "variant18",  # puckered: UW, OW, W
+        "G": "variant22",  # upper teeth on the lower lip: F, V
+        "H": "variant26",  # open, tongue showing: L
+        "X": "variant02",  # at rest: silence
+    },
 )
 
 CURATIONS: dict[str, Curation] = {"adventurer": ADVENTURER_CURATION}

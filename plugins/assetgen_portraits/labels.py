@@ -71,6 +71,11 @@ class LabelModel:
             }
             self.states: dict[str, dict[str, str]] = manifest["states"]
             self.families: list[dict[str, list[str]]] = manifest["mouth_families"]
+            self.mouth_shapes: dict[str, str] = {
+                str(k): str(v) for k, v in manifest.get("mouth_shapes", {}).items()
+            }
+            regions = manifest.get("regions", {}).get(MOUTH, {})
+            self.footprints = {str(v): _mask(runs) for v, runs in regions.items()}
             self.untrained = {
                 str(k): {str(v) for v in vs}
                 for k, vs in manifest.get("untrained_values", {}).items()
@@ -100,6 +105,15 @@ class LabelModel:
         for option, column in self.options.items():
             if column not in self.by_name:
                 raise bad("options", f"maps {option!r} to an unknown column {column!r}")
+        mouths = set(self.by_name[MOUTH].values) if MOUTH in self.by_name else set()
+        for shape, value in self.mouth_shapes.items():
+            if value not in mouths:
+                raise bad(f"mouth_shapes.{shape}", f"names an unknown mouth {value!r}")
+        for value, mask in self.footprints.items():
+            if value not in mouths:
+                raise bad(f"regions.mouth.{value}", "names an unknown mouth")
+            if not mask.any():
+                raise bad(f"regions.mouth.{value}", "is empty")
 
     # -- labels ----------------------------------------------------------------------------
 
@@ -205,6 +219,27 @@ class LabelModel:
             return opened[int(rng.integers(len(opened)))], eyes
         return eyes, shut[int(rng.integers(len(shut)))]
 
+    def shape_mouths(self, still_mouth: str) -> dict[str, str]:
+        """Rhubarb shape letter -> mouth variant for a face whose still has ``still_mouth``:
+        the manifest's ``mouth_shapes``, except that the rest shape X is the face's own mouth
+        when that mouth is closed (a line starts and ends on the still itself)."""
+        shapes = dict(self.mouth_shapes)
+        if "X" in shapes and self.states.get(MOUTH, {}).get(still_mouth) == "closed":
+            shapes["X"] = still_mouth
+        return shapes
+
+    def mouth_weights(self, a: str, b: str, size: int) -> np.ndarray | None:
+        """Per-pixel weights (size x size, in [0, 1]) of where a frame that swaps mouth ``a``
+        for ``b`` may differ from the still: the two mouths' footprints grown by one pixel,
+        half weight one pixel further. None when the model has no footprints for them."""
+        if a not in self.footprints or b not in self.footprints:
+            return None
+        union = self.footprints[a] | self.footprints[b]
+        if union.shape != (size, size):
+            return None
+        inner = _grow(union)
+        return np.where(inner, 1.0, np.where(_grow(inner), 0.5, 0.0)).astype(np.float32)
+
     def frames_of(self, weights: np.ndarray, column: str, values: list[str]) -> np.ndarray:
         """len(values) copies of ``weights``, each with ``column`` set to one of ``values``."""
         out = np.repeat(weights[None], len(values), axis=0)
@@ -235,3 +270,48 @@ def _pick(p: np.ndarray, u: float) -> int:
     """Inverse-CDF draw: the first index whose cumulative probability exceeds ``u``."""
     cdf = np.cumsum(p / p.sum())
     return int(min(np.searchsorted(cdf, u, side="right"), len(p) - 1))
+
+
+def _mask(runs: Any, size: int = 64) -> np.ndarray:
+    """A boolean size x size mask from row runs ``[row, first, end)``."""
+    out = np.zeros((size, size), bool)
+    for row, first, end in runs:
+        if not (0 <= int(row) < size and 0 <= int(first) <= int(end) <= size):
+            raise ValueError(f"run {[row, first, end]} is outside {size} x {size}")
+        out[int(row), int(first) : int(end)] = True
+    return out
+
+
+def _grow(mask: np.ndarray) -> np.ndarray:
+    """``mask`` grown by one pixel (4-neighbourhood)."""
+    out = mask.copy()
+    out[1:] |= mask[:-1]
+    out[:-1] |= mask[1:]
+    out[:, 1:] |= mask[:, :-1]
+    out[:, :-1] |= mask[:, 1:]
+    return out
+
+
+def keep_local(
+    still: np.ndarray, frames: np.ndarray, weights: list[np.ndarray | None]
+) -> np.ndarray:
+    """Each frame (N x H x W x 4 uint8, straight alpha) kept to its weights around the mouth:
+    the still outside, the frame inside, blended on premultiplied colour at the half-weight
+    border. A None weight keeps the frame as drawn."""
+    out = frames.copy()
+    s = still.astype(np.float32) / 255
+    s_pre = np.concatenate([s[..., :3] * s[..., 3:], s[..., 3:]], -1)
+    for i, w in enumerate(weights):
+        if w is None:
+            continue
+        f = frames[i].astype(np.float32) / 255
+        f_pre = np.concatenate([f[..., :3] * f[..., 3:], f[..., 3:]], -1)
+        mix = s_pre + w[..., None] * (f_pre - s_pre)
+        alpha = mix[..., 3:]
+        rgb = np.where(alpha > 0, mix[..., :3] / np.maximum(alpha, 1e-6), 0.0)
+        img = np.rint(np.clip(np.concatenate([rgb, alpha], -1), 0, 1) * 255).astype(np.uint8)
+        img[img[..., 3] == 0] = 0
+        keep = w == 0
+        img[keep] = still[keep]
+        out[i] = img
+    return out

@@ -40,12 +40,16 @@ from assetgen.generator import MAX_SEED
 from assetgen.limits import MAX_FRAMES
 from assetgen.runtime import ModelBundle, Runtime
 
-from . import checks, drivers
-from .labels import RANDOM, LabelModel
+from . import checks, drivers, lipsync
+from .labels import RANDOM, LabelModel, keep_local
+from .lipsync.smoothing import MAX_MIN_HOLD
 from .local_edits import LocalEdit
 
 MODEL_DIR = Path(__file__).resolve().parent / "model"
-ANIMATIONS = ("talk", "blink", "interpolate")
+ANIMATIONS = ("talk", "blink", "interpolate", "mouths")
+#: the still-portrait talk loop's openness for each mouth shape (models without shapes)
+SHAPE_OPENNESS = {"A": 0.0, "B": 0.3, "C": 0.7, "D": 1.0, "E": 0.5, "F": 0.35, "G": 0.3,
+                  "H": 0.6, "X": 0.0}
 LABEL_OPTIONS = (
     "hair", "hair_color", "skin", "eyes", "eyebrows", "mouth", "glasses", "earrings", "details",
 )
@@ -158,21 +162,47 @@ class PortraitOptions(Options):
 class PortraitAnimationOptions(PortraitOptions):
     animation: str = option(
         "talk",
-        "talk (mouth opens and closes), blink, or interpolate (morph to to_seed).",
+        "talk (mouth opens and closes; with text, audio or cues: lip sync with the nine "
+        "mouth shapes), blink, interpolate (morph to to_seed), or mouths (the nine shape "
+        "frames A-H and X of one character).",
         choices=ANIMATIONS,
     )
     fps: float = option(12.0, "Frames per second.", ge=drivers.FPS_MIN, le=drivers.FPS_MAX)
     text: str = option(
         "",
-        "talk: a line to say; the mouth follows its syllables (sets the frame count when "
-        "frames is not given).",
+        "talk: a line to say, spoken with mouth shapes from its phonemes (CMU dictionary); "
+        "with audio, the words the recording says, used to align it. Sets the frame count "
+        "when frames is not given.",
         max_length=drivers.MAX_TEXT_CHARS,
     )
     audio: str = option(
         "",
-        "talk: a WAV file whose loudness drives the mouth (sets the frame count when frames "
-        "is not given).",
+        "talk: a WAV, OGG or FLAC recording of the line; its phones (or loudness, see speech) "
+        "drive the mouth shapes. Sets the frame count when frames is not given.",
         max_length=4096,
+    )
+    cues: str = option(
+        "",
+        "talk: a Rhubarb Lip Sync cue file (JSON or TSV) to play on this face.",
+        max_length=4096,
+    )
+    speech: str = option(
+        "auto",
+        "talk with audio: auto (align to text when given, else phone recognition), align, "
+        "phones, or loudness (any language: the mouth opens with the volume).",
+        choices=lipsync.METHODS,
+    )
+    hold: float = option(
+        lipsync.DEFAULT_MIN_HOLD,
+        "talk with text, audio or cues: shortest time a mouth shape is held, in seconds "
+        "(shorter ones merge into a neighbour; no shape shows for a single frame).",
+        ge=0.0,
+        le=MAX_MIN_HOLD,
+    )
+    extended_shapes: bool = option(
+        True,
+        "talk with text, audio or cues: use the extended shapes G (F, V) and H (L); off: "
+        "only the six basic shapes A-F and X.",
     )
     strength: float = option(
         1.0,
@@ -192,6 +222,21 @@ def _manifest_int(manifest: dict[str, Any], field: str, default: int | None = No
             f"manifest.json: field '{field}' must be a non-negative integer; got {value!r}"
         )
     return value
+
+
+def _label_attributes(manifest: dict[str, Any], labels: LabelModel) -> dict[str, tuple[str, int]]:
+    """Attribute name -> (column, code) for the manifest's attributes that swap a value of a
+    column the model reads only through w (not drawn by spatial maps)."""
+    maps = manifest.get("maps", {})
+    drawn = set(maps.get("map16_columns", [])) | set(maps.get("map32_columns", []))
+    out = {}
+    for entry in manifest.get("attributes", []):
+        column, value = entry.get("column"), entry.get("value")
+        col = labels.by_name.get(str(column))
+        if col is None or column in drawn or value not in col.values:
+            continue
+        out[str(entry["name"])] = (col.name, col.values.index(value))
+    return out
 
 
 class _Model:
@@ -218,8 +263,12 @@ class _Model:
         checks.check_common(
             bundle, self.w_dim, self.num_ws, self.w_avg, self.attributes, synthesis
         )
+        #: label models: attribute -> (column, value code) of the colour it swaps in, for the
+        #: columns that reach the image through w alone (hair and skin colour)
+        self.label_attributes: dict[str, tuple[str, int]] = {}
         if self.labels is not None:
             checks.check_labels(bundle, self.labels.size)
+            self.label_attributes = _label_attributes(m, self.labels)
         else:
             checks.check_unconditional(bundle, m, self.z_dim, self.split_layer, self.edits)
 
@@ -238,6 +287,7 @@ class PortraitsGenerator(Generator):
     def __init__(self, runtime: Runtime) -> None:
         super().__init__(runtime)
         self._models: dict[str, _Model] = {}
+        self._tracks: dict[tuple[Any, ...], Any] = {}
 
     # -- model -------------------------------------------------------------------------------
 
@@ -297,25 +347,50 @@ class PortraitsGenerator(Generator):
                     parameter="animation",
                     value=options.animation,
                 )
-            if options.text and options.audio:
-                raise InvalidOptionsError(
-                    "options 'text' and 'audio' both drive the mouth; give one of them",
-                    parameter="text",
-                )
-            if (options.text or options.audio) and options.animation != "talk":
-                raise InvalidOptionsError(
-                    f"options 'text' and 'audio' drive the talk animation; got "
-                    f"animation={options.animation!r}",
-                    parameter="animation",
-                    value=options.animation,
-                )
-            if options.audio:
+            self._validate_drivers(options, model)
+
+    def _validate_drivers(self, options: PortraitAnimationOptions, model: _Model) -> None:
+        """text / audio / cues: which go together, and that each can be read."""
+        shapes = self._speaks_shapes(model)
+        if options.cues and (options.text or options.audio):
+            raise InvalidOptionsError(
+                "option 'cues' gives the mouth shapes itself; leave 'text' and 'audio' empty "
+                "with it",
+                parameter="cues",
+            )
+        if options.text and options.audio and not shapes:
+            raise InvalidOptionsError(
+                f"options 'text' and 'audio' both drive the mouth of model '{options.model}', "
+                "which has one mouth openness, not mouth shapes; give one of them",
+                parameter="text",
+            )
+        if (options.text or options.audio or options.cues) and options.animation != "talk":
+            raise InvalidOptionsError(
+                f"options 'text', 'audio' and 'cues' drive the talk animation; got "
+                f"animation={options.animation!r}",
+                parameter="animation",
+                value=options.animation,
+            )
+        if options.animation == "mouths" and not shapes:
+            raise InvalidOptionsError(
+                f"option 'animation': model '{options.model}' has no mouth shapes (only "
+                "label-conditioned models with 'mouth_shapes' in their manifest do); use "
+                "animation='talk'",
+                parameter="animation",
+                value=options.animation,
+            )
+        if options.text.strip() == "" and options.text:
+            raise InvalidOptionsError(
+                "option 'text' is only whitespace; give a line to say or leave it empty",
+                parameter="text",
+            )
+        if options.audio:
+            if shapes:
+                lipsync.check_audio(options.audio)
+            else:
                 drivers.audio_frames(options.audio, options.fps)  # readable, not too long
-            if options.text.strip() == "" and options.text:
-                raise InvalidOptionsError(
-                    "option 'text' is only whitespace; give a line to say or leave it empty",
-                    parameter="text",
-                )
+        if options.cues:
+            lipsync.read_cues(options.cues)
 
     # -- label sets (label-conditioned models) -------------------------------------------------
 
@@ -357,14 +432,30 @@ class PortraitsGenerator(Generator):
             weights = np.concatenate(
                 [weights, labels.weights(labels.draw(options.mix_seed, {}))[None]]
             )
-        w, m16, m32 = self.map_labels(weights, model)
-        w = model.w_avg + np.float32(options.truncation) * (w - model.w_avg)
-        ws = np.repeat(w[: len(seeds), None], model.num_ws, axis=1)
-        if mixing:
-            ws[:, options.mix_layer :] = w[-1]
-        for name, strength in options.attributes.items():
-            ws += np.float32(strength) * model.attributes[name]["vector"]
         n = len(seeds)
+        swaps = [(a, s) for a, s in options.attributes.items() if a in model.label_attributes]
+        for name, _ in swaps:  # the same faces with the attribute's colour swapped in
+            column, code = model.label_attributes[name]
+            moved = weights[:n].copy()
+            span = labels.span(column)
+            moved[:, span] = 0.0
+            moved[:, span.start + code] = 1.0
+            weights = np.concatenate([weights, moved])
+        w, m16, m32 = self.map_labels(weights, model)
+        psi = np.float32(options.truncation)
+        base = w[:n]
+        ws = np.repeat((model.w_avg + psi * (base - model.w_avg))[:, None], model.num_ws, axis=1)
+        if mixing:
+            ws[:, options.mix_layer :] = model.w_avg + psi * (w[n] - model.w_avg)
+        at = n + int(mixing)
+        for name, strength in options.attributes.items():
+            if name in model.label_attributes:
+                # per face: toward the w of this very face with the colour swapped in
+                swapped = w[at : at + n]
+                at += n
+                ws += (np.float32(strength) * psi * (swapped - base))[:, None]
+            else:
+                ws += np.float32(strength) * model.attributes[name]["vector"]
         return ws.astype(np.float32), m16[:n], m32[:n], codes
 
     @staticmethod
@@ -473,10 +564,52 @@ class PortraitsGenerator(Generator):
             assets.extend(ImageAsset(img) for img in to_uint8_batch(rgba))
         return assets
 
+    @staticmethod
+    def _speaks_shapes(model: _Model) -> bool:
+        return model.labels is not None and bool(model.labels.mouth_shapes)
+
+    def track(self, options: PortraitAnimationOptions) -> Any:
+        """The smoothed mouth-shape track (``lipsync.Track``) of the talk drivers given: cues,
+        audio (aligned to text when both are given) or text; cached, since the frame count
+        and the frames both need it."""
+        key = (options.text, options.audio, options.cues, options.speech, options.hold,
+               options.extended_shapes, options.fps)
+        for path in (options.audio, options.cues):
+            if path:
+                try:
+                    stat = Path(path).stat()
+                    key += (stat.st_mtime_ns, stat.st_size)
+                except OSError:
+                    pass
+        cached = self._tracks.get(key)
+        if cached is not None:
+            return cached
+        if options.cues:
+            track = lipsync.read_cues(options.cues)
+        elif options.audio:
+            track = lipsync.audio_track(
+                options.audio, text=options.text, method=options.speech,
+                extended=options.extended_shapes,
+            )
+        else:
+            track = lipsync.text_track(options.text, extended=options.extended_shapes)
+        track = lipsync.smooth(track, min_hold=options.hold, fps=options.fps)
+        if len(self._tracks) > 32:
+            self._tracks.clear()
+        self._tracks[key] = track
+        return track
+
     def frame_count(self, options: PortraitAnimationOptions) -> int | None:
+        if options.animation == "mouths":
+            return len(lipsync.SHAPES)
         if options.animation != "talk":
             return None
-        if options.text:
+        if options.cues or (
+            (options.text or options.audio) and self._speaks_shapes(self._model(options))
+        ):
+            n = lipsync.track_frames(self.track(options), options.fps)
+            what = f"the line takes {n} frames at {options.fps:g} fps"
+        elif options.text:
             n = drivers.text_frames(options.text, options.fps)
             what = f"the text takes {n} frames at {options.fps:g} fps"
         elif options.audio:
@@ -487,7 +620,7 @@ class PortraitsGenerator(Generator):
         if n > MAX_FRAMES:
             raise InvalidOptionsError(
                 f"{what}, more than the {MAX_FRAMES}-frame limit; shorten it or lower fps",
-                parameter="text" if options.text else "audio",
+                parameter="cues" if options.cues else "audio" if options.audio else "text",
             )
         return n
 
@@ -606,6 +739,9 @@ class PortraitsGenerator(Generator):
         fps = options.fps
         if options.animation == "blink":
             return drivers.blink_curve(frames, fps, seed)
+        if options.cues:
+            shapes = lipsync.frame_shapes(self.track(options), fps, frames)
+            return np.array([SHAPE_OPENNESS.get(x, 0.0) for x in shapes], np.float32)
         if options.text:
             base = drivers.text_curve(options.text, fps)
         elif options.audio:
@@ -639,25 +775,74 @@ class PortraitsGenerator(Generator):
             _, m16, m32 = self.map_labels(blended, model)
             ws_t = ws + t[:, None, None] * (ws_b - ws)
             meta.update(to_seed=to_seed, to_labels=labels.readable(codes_b))
+        elif options.animation == "blink":
+            value = labels.by_name["eyes"].values[codes["eyes"]]
+            states = list(labels.eyes_pair(value, seed))
+            chosen = self._states_by_curve(seed, frames, options, states, value)
+            _, m16, m32 = self.map_labels(labels.frames_of(weights, "eyes", chosen), model)
+            ws_t = np.repeat(ws, len(chosen), axis=0)
+            meta.update(states=states, frame_states=chosen)
         else:
-            column = "mouth" if options.animation == "talk" else "eyes"
-            value = labels.by_name[column].values[codes[column]]
-            if column == "mouth":
-                shut, half, opened = labels.mouth_states(value, seed)
-                states = [shut, opened] if half is None else [shut, half, opened]
-            else:
-                states = list(labels.eyes_pair(value, seed))
-            start = states.index(value) / (len(states) - 1)
-            curve = self.curve(seed, frames, options)
-            t = np.clip(start + options.strength * (curve - start), 0.0, 1.0)
-            # each frame is the labelled state nearest the curve: closed, half-open or open
-            chosen = [states[int(np.floor(v * (len(states) - 1) + 0.5))] for v in t]
-            _, m16, m32 = self.map_labels(labels.frames_of(weights, column, chosen), model)
-            ws_t = np.repeat(ws, len(t), axis=0)
-            meta.update(states=states, frame_states=chosen, start_state=start,
-                        curve=[round(float(c), 4) for c in t])
+            return self._mouth_frames(seed, frames, options, model, ws, codes, meta)
         images = self.synthesise(ws_t.astype(np.float32), m16, m32, model)
         return AnimationAsset([ImageAsset(f) for f in images], fps=options.fps, metadata=meta)
+
+    def _states_by_curve(
+        self, seed: int, frames: int, options: PortraitAnimationOptions, states: list[str],
+        value: str,
+    ) -> list[str]:
+        """Per frame, the labelled state nearest the driver curve (closed, half-open or open
+        mouths; open or closed eyes), starting from the still's own state, so strength 0 keeps
+        the still."""
+        start = states.index(value) / (len(states) - 1)
+        curve = self.curve(seed, frames, options)
+        t = np.clip(start + options.strength * (curve - start), 0.0, 1.0)
+        return [states[int(np.floor(v * (len(states) - 1) + 0.5))] for v in t]
+
+    def _mouth_frames(
+        self, seed: int, frames: int, options: PortraitAnimationOptions, model: _Model,
+        ws: np.ndarray, codes: dict[str, int], meta: dict[str, Any],
+    ) -> AnimationAsset:
+        """Talk and mouths on a label model: each frame is the still with another mouth
+        variant drawn, kept to the two mouths' footprints (``labels.keep_local``). Every
+        distinct mouth is drawn once. Lip sync (text, audio, cues): the nine Rhubarb shapes
+        of ``lipsync``, each a mouth variant (``LabelModel.shape_mouths``); mouths: the nine
+        shape frames A-H, X (cycling when more frames are asked for); talk without a driver:
+        the closed / half-open / open mouths of the face's family by the talk curve."""
+        labels = model.labels
+        assert labels is not None
+        still_mouth = labels.by_name["mouth"].values[codes["mouth"]]
+        if options.animation == "mouths" or options.text or options.audio or options.cues:
+            shape_of = labels.shape_mouths(still_mouth)
+            if options.animation == "mouths":
+                shapes = [lipsync.SHAPES[k % len(lipsync.SHAPES)] for k in range(frames)]
+                meta["frame_names"] = list(shapes)
+            else:
+                track = self.track(options)
+                shapes = lipsync.frame_shapes(track, options.fps, frames)
+                meta["lipsync"] = _track_meta(track, options)
+            chosen = [shape_of[x] for x in shapes]
+            meta.update(frame_shapes=shapes, shape_mouths=shape_of)
+        else:
+            shut, half, opened = labels.mouth_states(still_mouth, seed)
+            states = [shut, opened] if half is None else [shut, half, opened]
+            chosen = self._states_by_curve(seed, frames, options, states, still_mouth)
+            meta.update(states=states)
+        meta["frame_states"] = chosen
+        drawn = [still_mouth] + sorted(set(chosen) - {still_mouth})
+        weights = labels.weights(codes)
+        _, m16, m32 = self.map_labels(labels.frames_of(weights, "mouth", drawn), model)
+        images = self.synthesise(
+            np.repeat(ws, len(drawn), axis=0).astype(np.float32), m16, m32, model
+        )
+        size = images.shape[1]
+        local = keep_local(
+            images[0], images[1:], [labels.mouth_weights(still_mouth, m, size) for m in drawn[1:]]
+        )
+        by_mouth = {still_mouth: images[0], **dict(zip(drawn[1:], local, strict=True))}
+        return AnimationAsset(
+            [ImageAsset(by_mouth[m].copy()) for m in chosen], fps=options.fps, metadata=meta
+        )
 
     @staticmethod
     def _to_seed(seed: int, options: PortraitAnimationOptions) -> int:
@@ -703,6 +888,16 @@ class PortraitsGenerator(Generator):
         }
 
 
+def _track_meta(track: Any, options: PortraitAnimationOptions) -> dict[str, Any]:
+    """What the ``cues`` exporter and a game need of a lip-sync track, as JSON values."""
+    return {
+        "source": track.source,
+        "duration": round(float(track.duration), 3),
+        "sound_file": Path(options.audio).name if options.audio else "",
+        "cues": [[round(c.start, 3), round(c.end, 3), c.shape] for c in track.cues],
+    }
+
+
 def to_uint8(chw: np.ndarray) -> np.ndarray:
     """4 x H x W in [0, 1] -> H x W x 4 uint8, transparent pixels cleared to (0, 0, 0, 0)."""
     return to_uint8_batch(chw[None])[0]
@@ -719,3 +914,10 @@ def to_uint8_batch(nchw: np.ndarray) -> np.ndarray:
 @assetgen.hookimpl
 def register_generators(register: Callable[[type[Generator]], None]) -> None:
     register(PortraitsGenerator)
+
+
+@assetgen.hookimpl
+def register_exporters(register: Callable[[type[assetgen.Exporter]], None]) -> None:
+    from .cue_export import CuesExporter
+
+    register(CuesExporter)

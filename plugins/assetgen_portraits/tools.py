@@ -675,6 +675,20 @@ from .training.evaluate import LABEL_EVAL_CONFIG  # noqa: E402
 EVAL_CONFIG = {**UNCONDITIONAL_EVAL_CONFIG, **LABEL_EVAL_CONFIG}
 
 
+def evaluate_lipsync(
+    model_dir: Path | None, out: Path | None, config: dict[str, Any]
+) -> dict[str, Any]:
+    from .training.lipsync_eval import evaluate as run_lipsync
+
+    return run_lipsync(model_dir, out, config)
+
+
+from .training.lipsync_eval import LIPSYNC_EVAL_CONFIG  # noqa: E402
+
+#: extra evaluations `assetgen eval NAME` finds here: name -> (function, default config)
+EVALUATIONS = {"lipsync": (evaluate_lipsync, LIPSYNC_EVAL_CONFIG)}
+
+
 def evaluate(model_dir: Path | None, out: Path | None, config: dict[str, Any]) -> dict[str, Any]:
     from . import plugin
 

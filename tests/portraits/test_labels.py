@@ -180,12 +180,24 @@ def test_a_morph_starts_and_ends_at_the_two_faces(engine: Engine) -> None:
 
 def test_attribute_vectors_move_w_and_keep_the_labels(engine: Engine,
                                                       tiny_label_model: Path) -> None:
-    names = [a["name"] for a in _manifest(tiny_label_model)["attributes"]]
-    assert names, "the tiny model has at least one attribute vector"
-    plain = engine.generate("portraits", seed=2)[0]
-    moved = engine.generate("portraits", seed=2, attributes={names[0]: 1.5})[0]
+    attributes = _manifest(tiny_label_model)["attributes"]
+    assert attributes, "the tiny model has at least one attribute vector"
+    hair = next(a for a in attributes if a["column"] == "hairColor")
+    colour = hair["name"].removeprefix("hair_color_")
+    seed = next(s for s in range(50) if engine.generate("portraits", seed=s)[0].metadata[
+        "labels"]["hair_color"] != colour)
+    plain = engine.generate("portraits", seed=seed)[0]
+    moved = engine.generate("portraits", seed=seed, attributes={hair["name"]: 0.5})[0]
     assert plain.metadata["labels"] == moved.metadata["labels"]
     assert not np.array_equal(plain.rgba, moved.rgba)
+    # per face: strength 1 is the same face with that colour, as the label option draws it
+    full = engine.generate("portraits", seed=seed, attributes={hair["name"]: 1.0})[0]
+    label = engine.generate("portraits", seed=seed, hair_color=colour)[0]
+    assert np.abs(full.rgba.astype(int) - label.rgba.astype(int)).max() <= 2
+    # a face that has the colour already does not change
+    same = engine.generate("portraits", seed=seed, hair_color=colour,
+                           attributes={hair["name"]: 1.0})[0]
+    assert np.abs(same.rgba.astype(int) - label.rgba.astype(int)).max() <= 1
 
 
 @pytest.mark.parametrize(

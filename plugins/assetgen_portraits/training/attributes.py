@@ -5,9 +5,11 @@ subtracted the average W of all faces. Here every training face's labels are kno
 vector is built from pairs, as the source's mouth edit was: for every training label set
 without the value, the same set with the value swapped in, and the vector is the mean of
 w(swapped) - w(original). Adding it at strength 1 moves a face's w by the average change a
-real label swap makes. It is still one direction for every face, and the mapping network
-makes each swap differently: at strength 1 the judge reads the new colour on 0-77% of faces
-(model card); the label options are the exact way to set a colour. Only the columns that
+real label swap makes. It is one direction for every face, and the mapping network makes each
+swap differently: at strength 1 the judge read the new colour on 0-77% of faces. So the
+runtime applies a label model's attribute per face instead (``plugin.label_batch``: toward the
+same face's w with the colour swapped in, one more mapping run), and these mean vectors serve
+as the record of each attribute and for models without labels. Only the columns that
 reach the image through w alone have vectors (hair colour and skin colour); the drawn parts
 (hair style, mouth, eyes, glasses...) are labels with their own spatial maps, chosen by the
 label options.

@@ -19,13 +19,16 @@ renders vs held-out) as the floor.
   of its silhouette;
 - **talk / blink** on the labelled pairs' label sets: locality (share of the closed -> open
   change inside the real pair's mouth or eye region, grown by 2 px), effectiveness (the judge
-  reads the open mouth / closed eyes), PSNR outside the region. Pixel differences here and in
-  the reconstruction are taken on premultiplied RGBA (what shows once composited);
+  reads the open mouth / closed eyes), PSNR outside the region. Talk frames are measured as the
+  runtime serves them, kept to the two mouths' footprints (``labels.keep_local``). Pixel
+  differences here and in the reconstruction are taken on premultiplied RGBA (what shows once
+  composited);
 - **interpolation**: quality of the in-between frames (t = 0.25, 0.5, 0.75) of the shipped morph
   (parts change over one after another) against a plain cross-fade of every label at once;
-- **attributes**: for each attribute vector at its strength, over faces lacking the value, how
-  often the judge reads the value afterwards (flip) and how often every other column's reading
-  stays put (others kept).
+- **attributes**: for each attribute at its strength, applied as the runtime applies it (a
+  per-face swap toward the same face with that colour, for hair and skin colour), over faces
+  lacking the value, how often the judge reads the value afterwards (flip) and how often every
+  other column's reading stays put (others kept).
 """
 
 from __future__ import annotations
@@ -362,6 +365,8 @@ def _states(
         moved_codes = closed_codes.copy()
         moved_codes[:, k] = codes
         moved = run.render_weights(run.weights(moved_codes), ws)
+        if column == "mouth":  # as the runtime serves talk frames: kept to the two mouths
+            moved = _keep_mouths(run, still, moved, closed_codes[:, k], codes)
         change = np.abs(real_frame.astype(np.int16) - frames["closed"].astype(np.int16)).max(-1)
         region = _dilate(change > 24, 2)
         d = np.abs(premultiplied_u8(moved) - premultiplied_u8(still)).sum(-1)
@@ -375,6 +380,21 @@ def _states(
             }
         )
     return out[0], out[1]
+
+
+def _keep_mouths(
+    run: Runner, still: np.ndarray, moved: np.ndarray, before: np.ndarray, after: np.ndarray
+) -> np.ndarray:
+    """Each moved frame kept to the footprints of its two mouths (``labels.keep_local``)."""
+    from ..labels import keep_local
+
+    labels = run.labels
+    values = labels.by_name["mouth"].values
+    size = still.shape[1]
+    return np.stack([
+        keep_local(s, m[None], [labels.mouth_weights(values[a], values[b], size)])[0]
+        for s, m, a, b in zip(still, moved, before, after, strict=True)
+    ])
 
 
 def _interpolation(
@@ -418,8 +438,9 @@ def _attributes(run: Runner, clf: AttributeClassifier, config: dict[str, Any]) -
         target = run.labels.by_name[meta["column"]].values.index(meta["value"])
         lacking = [s for s, c in zip(seeds, codes[:, k], strict=True) if c != target][:n]
         idx = [seeds.index(s) for s in lacking]
-        ws, m16, m32, _ = run.gen.label_batch(lacking, run.options, run.model)
-        ws = ws + np.float32(attr["strength"]) * attr["vector"]
+        # through the runtime: per-face label swaps where the model has them, else the vector
+        options = type(run.options).parse({"attributes": {name: float(attr["strength"])}})
+        ws, m16, m32, _ = run.gen.label_batch(lacking, options, run.model)
         edited = run.gen.synthesise(ws.astype(np.float32), m16, m32, run.model)
         reads = judge_read(clf, edited)[1]
         others = [c for c in CONDITION_COLUMNS if c != meta["column"]]

@@ -29,6 +29,7 @@ from torch import nn
 
 from ..dataset import ADVENTURER_EYES_STATE, ADVENTURER_MOUTH_STATE, STYLE_LICENCES
 from .model import LabelGenerator, LabelSpace
+from .regions import mouth_footprints
 from .train import CONDITION_COLUMNS, load_label_generator, load_labelled
 
 #: option name -> label column (the options users type: ``-o hair_color=red``)
@@ -180,6 +181,15 @@ def _mouth_families() -> list[dict[str, list[str]]]:
     ]
 
 
+def _mouth_shapes(space: LabelSpace) -> dict[str, str]:
+    """The Rhubarb shape letters' mouths (``Curation.mouth_shapes``), when the model has every
+    one of them (else none: the ``mouths`` animation and lip sync are then refused)."""
+    from ..dataset import ADVENTURER_CURATION
+
+    shapes = dict(ADVENTURER_CURATION.mouth_shapes)
+    return shapes if set(shapes.values()) <= set(space.values("mouth")) else {}
+
+
 def _untrained(space: LabelSpace, data: dict[str, Any], train_codes: np.ndarray) -> dict:
     """Column -> values no training image has: the model never learnt to draw them, so they
     are not offered as options."""
@@ -299,6 +309,8 @@ def export(run: Path, out: Path, *, attributes: bool = True) -> Path:
         "color_names": COLOR_NAMES,
         "states": _states(space),
         "mouth_families": _mouth_families(),
+        "mouth_shapes": _mouth_shapes(space),
+        "regions": {"mouth": mouth_footprints(list(space.values("mouth")))},
         "w_dim": int(config["label_w_dim"]),
         "num_ws": G.num_ws,
         "w_avg": [round(float(v), 6) for v in m.w_avg],
