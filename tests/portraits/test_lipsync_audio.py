@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import struct
@@ -317,3 +318,16 @@ def test_huge_file_is_refused_before_reading(tmp_path: Path) -> None:
     with path.open("wb") as stream:
         stream.truncate(65 * 1024 * 1024)  # sparse: no disk used
     assert "MiB" in str(_error(lambda: lipsync.check_audio(path)))
+
+
+@needs_pocketsphinx
+def test_timing_evaluation_runs(spoken: Path) -> None:
+    from assetgen_portraits.lipsync.evaluate import evaluate_timing
+
+    result = evaluate_timing(sentences=1, seed=3)
+    assert result["sentences"] == 1 and result["words"] > 3
+    align = result["methods"]["align"]
+    assert align["silence_x"] >= 0.9 and align["vowel_open"] >= 0.8
+    assert align["x_realtime"] > 1
+    assert 0 <= result["text_vs_speech"]["same_open_closed"] <= 1
+    json.dumps(result)  # plain numbers
