@@ -146,6 +146,15 @@ def main(argv: list[str] | None = None) -> int:
             settled(driver)
             shoot(driver, args.out / "talk.png")
 
+            # 2b. the same line's mouth-shape timeline, paused on a cue in the middle
+            cues = driver.find_elements(By.CSS_SELECTOR, "#cue-track .cue")
+            if cues:
+                cues[len(cues) // 2].click()
+                settled(driver)
+                shoot(driver, args.out / "lipsync.png")
+            else:
+                print("lipsync: this portraits model does not draw mouth shapes; no screenshot")
+
             # 3. a bad value: the engine's message on the page
             frames = driver.find_element(By.ID, "frames")
             frames.send_keys("500\n")

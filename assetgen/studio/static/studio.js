@@ -668,7 +668,7 @@ function showFrame() {
   const shape = anim.shapes && anim.shapes[anim.index];
   $("#anim-info").textContent =
     `${anim.label} · frame ${anim.index + 1}/${anim.frames.length} · ${anim.fps} fps` +
-    (shape ? ` · ${shape} ${SHAPE_NAMES[shape] || ""}`.trimEnd() : "");
+    (shape ? ` · shape ${shape}${SHAPE_NAMES[shape] ? `: ${SHAPE_NAMES[shape]}` : ""}` : "");
   frame.dataset.shape = shape || "";
   showPlayhead();
 }
