@@ -264,7 +264,6 @@ def test_the_lipsync_evaluation_runs_on_the_tiny_model(
 ) -> None:
     from assetgen_portraits import tools
 
-    pytest.importorskip("assetgen_portraits.lipsync.evaluate")  # lands with the timing part
     monkeypatch.setattr(plugin, "MODEL_DIR", tiny_label_model)
     function, config = tools.EVALUATIONS["lipsync"]
     config = {**config, "faces": 3, "sentences": 1, "data": str(tiny_label_data),
