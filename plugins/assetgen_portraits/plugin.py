@@ -194,14 +194,19 @@ class PortraitAnimationOptions(PortraitOptions):
     )
     hold: float = option(
         lipsync.DEFAULT_MIN_HOLD,
-        "talk with text, audio or cues: shortest time a mouth shape is held, in seconds "
+        "talk with text or audio: shortest time a mouth shape is held, in seconds "
         "(shorter ones merge into a neighbour; no shape shows for a single frame).",
         ge=0.0,
         le=MAX_MIN_HOLD,
     )
+    tween: bool = option(
+        True,
+        "talk with text or audio: one in-between frame where the mouth jumps between closed "
+        "and wide open (C) or puckered and wide open (E). Cue files play as given.",
+    )
     extended_shapes: bool = option(
         True,
-        "talk with text, audio or cues: use the extended shapes G (F, V) and H (L); off: "
+        "talk with text or audio: use the extended shapes G (F, V) and H (L); off: "
         "only the six basic shapes A-F and X.",
     )
     strength: float = option(
@@ -573,7 +578,7 @@ class PortraitsGenerator(Generator):
         audio (aligned to text when both are given) or text; cached, since the frame count
         and the frames both need it."""
         key = (options.text, options.audio, options.cues, options.speech, options.hold,
-               options.extended_shapes, options.fps)
+               options.extended_shapes, options.tween, options.fps)
         for path in (options.audio, options.cues):
             if path:
                 try:
@@ -584,16 +589,19 @@ class PortraitsGenerator(Generator):
         cached = self._tracks.get(key)
         if cached is not None:
             return cached
-        if options.cues:
+        if options.cues:  # a cue file is played as its author timed it
             track = lipsync.read_cues(options.cues)
-        elif options.audio:
-            track = lipsync.audio_track(
-                options.audio, text=options.text, method=options.speech,
-                extended=options.extended_shapes,
-            )
         else:
-            track = lipsync.text_track(options.text, extended=options.extended_shapes)
-        track = lipsync.smooth(track, min_hold=options.hold, fps=options.fps)
+            if options.audio:
+                track = lipsync.audio_track(
+                    options.audio, text=options.text, method=options.speech,
+                    extended=options.extended_shapes,
+                )
+            else:
+                track = lipsync.text_track(options.text, extended=options.extended_shapes)
+            track = lipsync.smooth(track, min_hold=options.hold, fps=options.fps)
+            if options.tween:
+                track = lipsync.tween(track, options.fps)
         if len(self._tracks) > 32:
             self._tracks.clear()
         self._tracks[key] = track

@@ -103,6 +103,7 @@ def test_keep_local_keeps_pixels_outside_the_weights() -> None:
 def test_talk_with_text_speaks_in_shapes(engine: Engine, labels: LabelModel) -> None:
     anim = engine.animate("portraits", seed=7, animation="talk", text=LINE, fps=24)
     track = lipsync.smooth(lipsync.text_track(LINE), min_hold=lipsync.DEFAULT_MIN_HOLD, fps=24)
+    track = lipsync.tween(track, 24)
     assert len(anim.frames) == lipsync.track_frames(track, 24)
     shapes = anim.metadata["frame_shapes"]
     assert shapes == lipsync.frame_shapes(track, 24, len(anim.frames))
@@ -289,3 +290,39 @@ def test_one_command_writes_the_gif_the_sheet_and_the_cue_files(tmp_path: Path) 
     assert code == 0
     names = {p.name for p in tmp_path.iterdir()}
     assert names == {"line.gif", "line.png", "line.json", "line_cues.json", "line_cues.tsv"}
+
+
+def test_a_jump_from_closed_to_wide_open_gets_one_in_between_frame() -> None:
+    cues = (lipsync.Cue(0, 0.3, "X"), lipsync.Cue(0.3, 0.6, "D"), lipsync.Cue(0.6, 0.9, "A"),
+            lipsync.Cue(0.9, 1.0, "X"))
+    track = lipsync.Track(cues=cues, duration=1.0, source="text")
+    for fps in (12, 24, 30):
+        before = lipsync.frame_shapes(track, fps)
+        tweened = lipsync.tween(track, fps)
+        after = lipsync.frame_shapes(tweened, fps)
+        assert len(after) == len(before)
+        # X X C D D .. D C A A A: one C frame at each jump, taken from the longer side
+        jumps = [k for k in range(len(before) - 1) if before[k] != before[k + 1]]
+        changed = sum(a != b for a, b in zip(before, after, strict=True))
+        assert after.count("C") == 2 and changed == 2
+        assert all("C" in after[k : k + 2] for k in jumps[:2])
+        assert lipsync.tween(tweened, fps) == tweened  # idempotent
+    # a shape that shows for fewer than three frames gives none
+    short = lipsync.Track(cues=(lipsync.Cue(0, 0.1, "A"), lipsync.Cue(0.1, 0.2, "D")),
+                          duration=0.2, source="text")
+    assert lipsync.tween(short, 12) == short
+
+
+def test_tween_off_and_cue_files_play_without_in_betweens(engine: Engine, tmp_path: Path) -> None:
+    on = engine.animate("portraits", seed=7, animation="talk", text="Ah, bah, ma!", fps=30)
+    off = engine.animate("portraits", seed=7, animation="talk", text="Ah, bah, ma!", fps=30,
+                         tween=False)
+    assert len(on.frames) == len(off.frames)
+    changed = [k for k, (a, b) in enumerate(zip(on.metadata["frame_shapes"],
+                                                off.metadata["frame_shapes"], strict=True))
+               if a != b]
+    assert changed and all(on.metadata["frame_shapes"][k] in "CE" for k in changed)
+    path = tmp_path / "line.tsv"
+    path.write_text("0.00\tX\n0.30\tD\n0.60\tX\n0.90\tX\n")
+    played = engine.animate("portraits", seed=7, animation="talk", cues=str(path), fps=10)
+    assert played.metadata["frame_shapes"] == ["X"] * 3 + ["D"] * 3 + ["X"] * 3

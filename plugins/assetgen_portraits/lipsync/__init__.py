@@ -7,7 +7,8 @@ A :class:`Track` is a list of :class:`Cue` (start, end, shape) covering a line. 
   text when given) or, with ``method="loudness"``, from the loudness alone;
 * :func:`read_cues` - a Rhubarb JSON or TSV cue file;
 
-and goes through :func:`smooth` (minimum hold, no single-frame flicker, rest in silence) and
+and goes through :func:`smooth` (minimum hold, no single-frame flicker, rest in silence),
+:func:`tween` (one in-between frame where the mouth jumps from closed to wide open) and
 :func:`frame_shapes` (one shape per animation frame) on its way to a portrait, or out again as
 a Rhubarb file (:func:`to_rhubarb_json`, :func:`to_rhubarb_tsv`). docs/lipsync.md describes
 the shapes, drivers, file formats and limits.
@@ -32,7 +33,7 @@ from .shapes import (
     Track,
     Word,
 )
-from .smoothing import DEFAULT_MIN_HOLD, frame_shapes, smooth, track_frames
+from .smoothing import DEFAULT_MIN_HOLD, TWEENS, frame_shapes, smooth, track_frames, tween
 from .speech import METHODS, audio_track
 from .text import DEFAULT_RATE, MAX_TEXT_CHARS, text_track
 
@@ -48,6 +49,7 @@ __all__ = [
     "METHODS",
     "SHAPES",
     "SOURCES",
+    "TWEENS",
     "AudioInfo",
     "Cue",
     "Phone",
@@ -62,4 +64,5 @@ __all__ = [
     "to_rhubarb_json",
     "to_rhubarb_tsv",
     "track_frames",
+    "tween",
 ]

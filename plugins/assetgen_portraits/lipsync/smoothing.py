@@ -186,3 +186,55 @@ def frame_shapes(track: Track, fps: float, frames: int | None = None) -> list[st
             )
     cues = _filled(track)
     return [cues[i][0] if i >= 0 else "X" for i in _frame_indices(cues, rate, count)]
+
+
+#: In-between shapes: where the mouth jumps from one shape straight to a far one, one frame of
+#: a shape between them (a closed mouth to wide open goes through open; puckered to wide open
+#: through the small round mouth). Blending the two mouths' drawings instead draws both.
+TWEENS = {
+    frozenset({"A", "D"}): "C",
+    frozenset({"X", "D"}): "C",
+    frozenset({"F", "D"}): "E",
+}
+#: A shape gives up its frame next to the jump only when it shows for at least this many.
+TWEEN_DONOR_FRAMES = 3
+
+
+def tween(track: Track, fps: float) -> Track:
+    """The track with one in-between frame (:data:`TWEENS`) where, at ``fps``, the shown
+    shape jumps between two far shapes. The frame is taken from the side that shows longer,
+    when it shows for at least :data:`TWEEN_DONOR_FRAMES` frames, so no shape is cut below two
+    frames; the in-between cue covers that frame's window. Idempotent at the same ``fps``."""
+    rate = check_fps(fps)
+    cues = _filled(track)
+    count = track_frames(track, rate)
+    shapes = [cues[i][0] if i >= 0 else "X" for i in _frame_indices(cues, rate, count)]
+    runs = []  # [shape, first frame, end frame)
+    for k, shape in enumerate(shapes):
+        if runs and runs[-1][0] == shape:
+            runs[-1][2] = k + 1
+        else:
+            runs.append([shape, k, k + 1])
+    marked: list[tuple[int, str]] = []
+    for before, after in zip(runs, runs[1:], strict=False):
+        middle = TWEENS.get(frozenset((before[0], after[0])))
+        if middle is None:
+            continue
+        long_before = before[2] - before[1] >= after[2] - after[1]
+        donor = before if long_before else after
+        if donor[2] - donor[1] < TWEEN_DONOR_FRAMES:
+            continue
+        frame = before[2] - 1 if long_before else after[1]
+        # a donor run shared by two jumps gives one frame at each end
+        if donor[2] - donor[1] - sum(1 for f, _ in marked if donor[1] <= f < donor[2]) < 3:
+            continue
+        marked.append((frame, middle))
+    if not marked:
+        return track
+    segments = [(c[0], c[1], c[2]) for c in cues]
+    for frame, middle in marked:
+        start = math.floor(frame * 100 / rate + 0.5)
+        end = math.floor((frame + 1) * 100 / rate + 0.5)
+        segments.append((middle, start, max(end, start + 1)))
+    out = build_cues(segments, cues[-1][2])
+    return replace(track, cues=out)
