@@ -5,8 +5,11 @@ Runtime path: ONNX Runtime and numpy only. Two kinds of model folder:
 - **label-conditioned** (``"conditioning": "labels"`` in the manifest; the shipped default):
   seed -> a label set (``labels.py``; every label also an option) -> ``mapping.onnx`` (w and
   the label spatial maps) -> W arithmetic here (truncation, mixing, attribute vectors) ->
-  ``synthesis.onnx``. Talk and blink move the mouth or eye labels' weights between two
-  labelled states; morphs move every column's weights, one part after the other.
+  ``synthesis.onnx``. Talk and blink swap the mouth or eye label for other labelled states;
+  lip sync (text, audio, cue files: ``lipsync``) and the ``mouths`` sheet draw the nine
+  Rhubarb shapes as mouth labels (``manifest.json`` ``mouth_shapes``); every mouth frame is
+  kept to the two mouths' footprints (``labels.keep_local``). Morphs move every column's
+  weights, one part after the other; colour attributes are per-face label swaps in w.
 - **unconditional** (a model trained on your own unlabelled art): seed -> z (numpy
   ``default_rng(seed)``) ->
 ``mapping.onnx`` -> w; truncation, style mixing and attribute vectors are W arithmetic done
