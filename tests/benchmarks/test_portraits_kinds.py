@@ -81,7 +81,7 @@ def test_quick_suite_on_a_label_conditioned_model(  # type: ignore[no-untyped-de
     tiny_label_model, tiny_label_run, tmp_path, monkeypatch, capsys
 ) -> None:
     report, rows, out = _run_suite(
-        tmp_path, monkeypatch, tiny_label_model, tiny_label_run, "1,2,4,5,7"
+        tmp_path, monkeypatch, tiny_label_model, tiny_label_run, "1,2,4,5,7,8"
     )
     printed = capsys.readouterr().out
     assert report["models"]["portraits"]["conditioning"] == "labels"
@@ -128,6 +128,12 @@ def test_quick_suite_on_a_label_conditioned_model(  # type: ignore[no-untyped-de
     assert set(seven["details"]["cpu_per_wall"]) >= {"dicebear", "model batch 1"}
     assert seven["details"]["png_decode_s"] > 0
     assert "| 7 " in printed and "DiceBear" in printed and out in printed
+    # 8: lip sync: the drivers against real time, a lip-synced talk against stills
+    assert rows["text driver"]["value"] > 0
+    speech = rows["speech driver, aligned to the text"]
+    assert speech["value"] is not None or "espeak-ng" in speech["note"]
+    assert rows["lip-synced talk / as many stills (engine.generate)"]["value"] > 0
+    assert rows["nine-shape sheet (animation=mouths)"]["value"] > 0
 
 
 def test_a_label_set_becomes_the_dicebear_character_with_those_labels(
