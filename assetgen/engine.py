@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .assets import AnimationAsset, Asset, ImageAsset, TextAsset
+from .assets import ANIMATION, AnimationAsset, Asset, ImageAsset, TextAsset
 from .errors import (
     AssetGenError,
     InvalidOptionsError,
@@ -22,6 +22,7 @@ from .generator import Generator, check_seed
 from .limits import DEFAULT_FRAMES, MAX_COUNT, MAX_FRAMES, MAX_IMAGE_SIDE, check_int
 from .options import Options
 from .plugin_manager import PLUGIN_ERRORS, PluginFailure, PluginManager
+from .request import MODES, Plan, Request, default_formats
 from .runtime import Runtime
 
 
@@ -129,12 +130,13 @@ class Engine:
     def parse_options(
         self,
         generator_id: str,
-        options: Mapping[str, Any] | None = None,
+        options: Mapping[str, Any] | Options | None = None,
         *,
         animate: bool = False,
         from_text: bool = False,
     ) -> Options:
-        """Validate options for ``generator_id`` (``from_text`` for ``-o key=value`` strings)."""
+        """Validate options for ``generator_id`` (``from_text`` for ``-o key=value`` strings);
+        options already parsed into the generator's own class are only validated."""
         cls = self._generator_class(generator_id)
         options_cls = cls.Options
         if animate:
@@ -146,31 +148,68 @@ class Engine:
                     value=generator_id,
                 )
             options_cls = cls.AnimationOptions
-        parsed = options_cls.parse(options, from_text=from_text)
+        if type(options) is options_cls:
+            parsed = options
+        else:
+            parsed = options_cls.parse(options, from_text=from_text)  # type: ignore[arg-type]
         self._call_plugin(generator_id, self._instance(generator_id).validate, parsed)
         return parsed
+
+    def plan(self, request: Request, *, export: bool = True) -> Plan:
+        """Check ``request`` once, before any work: mode, count, frames, seed, options (parsed
+        and validated by the generator), output name, the model, and (``export``) the formats
+        to write, ``default_formats(kind)`` when it names none, with one exporter each. The
+        Python API and the bridge plan with ``export=False``: they hand the assets back."""
+        mode = request.mode
+        if mode not in MODES:
+            raise InvalidOptionsError(
+                f"mode must be 'generate' or 'animate'; got {show_value(mode)}",
+                parameter="mode",
+                value=mode,
+            )
+        count = check_int("count", request.count, 1, MAX_COUNT)
+        if request.frames is not None:
+            check_int("frames", request.frames, 1, MAX_FRAMES)
+        check_seed(request.seed, count)
+        generator_id = request.generator
+        options = self.parse_options(
+            generator_id, request.options, animate=request.animate, from_text=request.options_text
+        )
+        generator = self._instance(generator_id)
+        kind = ANIMATION if request.animate else generator.kind
+        if request.name is not None:
+            check_name(request.name)
+        exporters: dict[str, Exporter] = {}
+        if export:
+            for format_id in dict.fromkeys(request.formats or default_formats(kind)):
+                exporters[format_id] = self._accepting(self.exporter(format_id), kind)
+        model_sha256 = self._call_plugin(generator_id, generator.model_sha256, options)
+        planned = replace(
+            request,
+            frames=request.frames if request.animate else None,
+            options=options,
+            formats=tuple(exporters),
+            options_text=False,
+        )
+        return Plan(planned, kind, options, model_sha256, exporters)
+
+    def run(self, plan: Plan, seeds: Sequence[int] | None = None) -> list[Asset]:
+        """Make a planned request's assets, or those of some of its ``seeds`` (a batch chunk):
+        images or lines in one ``generate_batch`` call, or one animation per seed."""
+        wanted = list(plan.seeds() if seeds is None else seeds)
+        if not all(seed in plan.seeds() for seed in wanted):
+            raise ValueError(f"seeds {wanted[:3]}... are not seeds of the planned request")
+        if plan.request.animate:
+            frames = self._frames(plan)
+            return [self._animation(plan, seed, frames) for seed in wanted]
+        return self._items(plan, wanted)
 
     def generate(
         self, generator_id: str, seed: int = 0, count: int = 1, **options: Any
     ) -> list[Asset]:
         """Make ``count`` assets; item k uses seed ``seed + k`` (the seeding rule)."""
-        check_int("count", count, 1, MAX_COUNT)
-        check_seed(seed, count)
-        parsed = self.parse_options(generator_id, options)
-        generator = self._instance(generator_id)
-        seeds = list(range(seed, seed + count))
-        assets = self._call_plugin(generator_id, generator.generate_batch, seeds, parsed)
-        if not isinstance(assets, list) or len(assets) != count:
-            got = len(assets) if isinstance(assets, Sequence) else type(assets).__name__
-            raise self._plugin_error(
-                generator_id, f"generate_batch returned {got} assets for {count} seeds"
-            )
-        for asset in assets:
-            self._check_asset(generator_id, generator.kind, asset)
-        model_sha256 = self._call_plugin(generator_id, generator.model_sha256, parsed)
-        for item_seed, asset in zip(seeds, assets, strict=True):
-            self._stamp(asset, generator, item_seed, parsed, model_sha256)
-        return assets
+        request = Request(generator_id, "generate", seed, count, options=options)
+        return self.run(self.plan(request, export=False))
 
     def animate(
         self, generator_id: str, seed: int = 0, frames: int | None = None, **options: Any
@@ -179,25 +218,49 @@ class Engine:
 
         ``frames=None`` lets the generator decide (a text- or audio-driven animation is as long
         as its driver); otherwise, and for generators without an opinion, 8."""
-        if frames is not None:
-            check_int("frames", frames, 1, MAX_FRAMES)
-        check_seed(seed)
-        parsed = self.parse_options(generator_id, options, animate=True)
+        request = Request(generator_id, "animate", seed, frames=frames, options=options)
+        (animation,) = self.run(self.plan(request, export=False))
+        assert isinstance(animation, AnimationAsset)  # _animation checks what the plugin made
+        return animation
+
+    def _items(self, plan: Plan, seeds: list[int]) -> list[Asset]:
+        generator_id = plan.request.generator
         generator = self._instance(generator_id)
-        if frames is None:
-            wanted = self._call_plugin(generator_id, generator.frame_count, parsed)
-            frames = DEFAULT_FRAMES
-            if wanted is not None:
-                frames = check_int("frames", wanted, 1, MAX_FRAMES)
-        anim = self._call_plugin(generator_id, generator.animate, seed, frames, parsed)
+        assets = self._call_plugin(generator_id, generator.generate_batch, seeds, plan.options)
+        if not isinstance(assets, list) or len(assets) != len(seeds):
+            got = len(assets) if isinstance(assets, Sequence) else type(assets).__name__
+            raise self._plugin_error(
+                generator_id, f"generate_batch returned {got} assets for {len(seeds)} seeds"
+            )
+        for asset in assets:
+            self._check_asset(generator_id, generator.kind, asset)
+        for item_seed, asset in zip(seeds, assets, strict=True):
+            self._stamp(asset, generator, item_seed, plan.options, plan.model_sha256)
+        return assets
+
+    def _frames(self, plan: Plan) -> int:
+        """The planned frame count, else the generator's (its driver's length), else 8."""
+        if plan.request.frames is not None:
+            return plan.request.frames
+        generator_id = plan.request.generator
+        generator = self._instance(generator_id)
+        wanted = self._call_plugin(generator_id, generator.frame_count, plan.options)
+        if wanted is None:
+            return DEFAULT_FRAMES
+        return check_int("frames", wanted, 1, MAX_FRAMES)
+
+    def _animation(self, plan: Plan, seed: int, frames: int) -> AnimationAsset:
+        generator_id = plan.request.generator
+        generator = self._instance(generator_id)
+        options, model_sha256 = plan.options, plan.model_sha256
+        anim = self._call_plugin(generator_id, generator.animate, seed, frames, options)
         if not isinstance(anim, AnimationAsset) or len(anim.frames) != frames:
             raise self._plugin_error(generator_id, f"animate did not return {frames} frames")
         self._check_asset(generator_id, "animation", anim)
-        model_sha256 = self._call_plugin(generator_id, generator.model_sha256, parsed)
-        self._stamp(anim, generator, seed, parsed, model_sha256)
+        self._stamp(anim, generator, seed, options, model_sha256)
         anim.metadata.update(frames=frames, fps=anim.fps)
         for index, frame in enumerate(anim.frames):
-            self._stamp(frame, generator, seed, parsed, model_sha256)
+            self._stamp(frame, generator, seed, options, model_sha256)
             frame.metadata["frame"] = index
         return anim
 
@@ -217,28 +280,38 @@ class Engine:
 
     def check_format(self, format_id: str, kind: str) -> Exporter:
         """The exporter for ``format_id``, if it can write assets of ``kind``."""
-        exporter = self.exporter(format_id)
+        return self._accepting(self.exporter(format_id), kind)
+
+    def _accepting(self, exporter: Exporter, kind: str) -> Exporter:
         if kind not in exporter.accepts:
             raise InvalidOptionsError(
-                f"format '{format_id}' cannot write {kind} assets; it accepts "
+                f"format '{exporter.id}' cannot write {kind} assets; it accepts "
                 + ", ".join(exporter.accepts),
                 parameter="format",
-                value=format_id,
+                value=exporter.id,
             )
         return exporter
 
     def render(
-        self, assets: Sequence[Asset], format_id: str, name: str | None = None
+        self,
+        assets: Sequence[Asset],
+        format_id: str,
+        name: str | None = None,
+        *,
+        plan: Plan | None = None,
     ) -> list[OutputFile]:
         """File names and bytes for ``assets`` in ``format_id``, without writing anything.
 
         Files are named ``<name>`` (default ``<generator>_<seed>``, or ``<generator>_<first>-
         <last>`` for a whole request); a per-asset format writes ``<name>_<seed>`` per asset
-        when a request holds several.
+        when a request holds several. A ``plan`` lends its exporters.
         """
-        exporter = self.exporter(format_id)
+        if plan is not None and format_id in plan.exporters:
+            exporter = plan.exporters[format_id]
+        else:
+            exporter = self.exporter(format_id)
         for kind in sorted({asset.kind for asset in assets}):
-            self.check_format(format_id, kind)
+            self._accepting(exporter, kind)
         stem = check_name(name) if name is not None else request_stem(assets)
         if exporter.per_asset and len(assets) > 1:
             files = []
