@@ -21,7 +21,7 @@ $(PY):
 
 # Editable install; rerun only when the packaging metadata or the lock changes.
 $(STAMP_DEMO): pyproject.toml $(LOCK) | $(PY)
-	$(PIP) install --quiet --no-build-isolation -c $(LOCK) -e ".[cpu,studio]"
+	$(PIP) install --quiet --no-build-isolation -c $(LOCK) -e ".[cpu,studio,lipsync]"
 	@touch $@
 
 $(STAMP_TEST): pyproject.toml $(LOCK) scripts/install-system-deps.sh | $(PY)
@@ -32,7 +32,7 @@ $(STAMP_TEST): pyproject.toml $(LOCK) scripts/install-system-deps.sh | $(PY)
 
 $(STAMP_BRIDGE): pyproject.toml $(LOCK) scripts/install-system-deps.sh | $(PY)
 	bash scripts/install-system-deps.sh
-	$(PIP) install --quiet --no-build-isolation -c $(LOCK) -e ".[cpu,bridge,studio]"
+	$(PIP) install --quiet --no-build-isolation -c $(LOCK) -e ".[cpu,bridge,studio,lipsync]"
 	@touch $@ $(STAMP_DEMO)
 
 # Refresh the lock (docs/install.md). `lock` records the versions .venv holds (after a
