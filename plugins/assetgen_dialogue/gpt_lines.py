@@ -10,7 +10,9 @@ One request line (one seed) is made like this:
 3. each candidate samples its own pieces from ``default_rng([seed, k])``: log-probabilities,
    optional guidance, the word-validity mask, then temperature / top-k / top-p
    (:func:`assetgen_dialogue.plugin.sample_token`, one uniform draw per piece);
-4. the candidates shorter than the length floor are passed over (unless all are), the rest
+4. the candidates shorter than the length floor are passed over (unless all are), then with
+   ``filters`` those that fail a line check (:func:`assetgen_dialogue.rerank.faults`: an
+   unfinished sentence, a repeated phrase, piled-up placeholders; unless all do), the rest
    ranked by the learned scorer (or their mean log-probability), and the best is returned.
 
 The same seed and options always give the same line: every random draw comes from the seed
@@ -29,7 +31,7 @@ from assetgen import InvalidOptionsError, TextAsset
 from assetgen.runtime import ModelBundle
 
 from .pieces import PieceTable, WordMask
-from .rerank import Scorer, features
+from .rerank import Scorer, faults, features
 
 STEP_GRAPH = "dialogue_gpt_step.onnx"
 #: Roles with fewer training lines than this for a source are not drawn by ``random``.
@@ -298,6 +300,8 @@ class GptDecoder:
         eligible = [k for k, c in enumerate(found) if len(c.text) >= floor] or list(
             range(len(found))
         )
+        if options.filters:
+            eligible = [k for k in eligible if not faults(found[k].text)] or eligible
         best = max(eligible, key=lambda k: (scores[k], -k))
         chosen = found[best]
         text = chosen.text
@@ -319,6 +323,7 @@ class GptDecoder:
                 "chosen": best,
                 "score": float(scores[best]),
                 "placeholders": placeholders,
+                "faults": faults(chosen.text),
                 "license": self.manifest["license"],
             },
         )

@@ -99,11 +99,15 @@ class DialogueOptions(Options):
         choices=("random", "short", "medium", "long"),
     )
     temperature: float = option(
-        0.8, "Sampling temperature: lower is safer and plainer, higher wilder.", ge=0.1, le=2.0
+        0.6,
+        "Sampling temperature: lower is safer and plainer, higher wilder (0.8 before the "
+        "read-through of docs/dialogue_readthrough.md).",
+        ge=0.1,
+        le=2.0,
     )
     top_k: int = option(0, "Sample only from the k likeliest tokens (0 = off).", ge=0, le=4096)
     top_p: float = option(
-        1.0,
+        0.9,
         "Nucleus sampling: the smallest set of tokens with this much probability "
         "(greater than 0; 1 = off).",
         ge=0.0,
@@ -114,7 +118,7 @@ class DialogueOptions(Options):
     )
     prompt: str = option("", "Text the line begins with (optional).", max_length=MAX_CHARS)
     candidates: int = option(
-        8,
+        16,
         "Best-of-N: sample this many lines and keep the one the reranker scores highest "
         "(1 = no reranking).",
         ge=1,
@@ -132,6 +136,11 @@ class DialogueOptions(Options):
         "(-1 = the lower end of the length bucket, 0 = off).",
         ge=-1,
         le=MAX_CHARS,
+    )
+    filters: bool = option(
+        True,
+        "Pass over candidates that fail a line check (a sentence ending on 'the' or 'and', a "
+        "repeated phrase, piled-up placeholders) unless all do.",
     )
     word_mask: bool = option(
         True, "Spell only words that occur in the training text (no invented words)."

@@ -10,6 +10,7 @@ repeated and unknown words, whether it ends a sentence, placeholders and punctua
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -39,6 +40,51 @@ def _words(text: str) -> list[str]:
             out.append(word.strip("'") or word)
             word = ""
     return out
+
+
+#: Words that cannot close a sentence of game dialogue: a sentence ending on one was cut
+#: mid-clause ("We must defend the."). Ellipses are left alone: trailing off is meant.
+UNFINISHED_ENDS = frozenset("the a an and or with my your our their its very than".split())
+#: Two placeholders with at most a comma or an article between them ("{NAME}, the {NAME}").
+_PLACEHOLDER_RUN = re.compile(r"\{(?:NAME|PLACE)\}[ ,]*(?:(?:the|and|of) )?\{(?:NAME|PLACE)\}")
+_TOKENS = re.compile(r"[a-z']+|\{name\}|\{place\}")
+_SENTENCES = re.compile(r"[^.!?]+[.!?]+")
+#: The line checks of :func:`faults`, in the order they are reported.
+FAULTS: tuple[str, ...] = (
+    "unfinished_sentence",
+    "repeated_phrase",
+    "placeholder_run",
+    "many_placeholders",
+)
+
+
+def faults(text: str) -> list[str]:
+    """The checks a candidate line fails; each catches a way generated lines went wrong in
+    the read-through that real lines rarely show (``assetgen eval dialogue`` reports the share
+    of real and generated lines failing each):
+
+    - ``unfinished_sentence``: a sentence ends on an article, conjunction or possessive;
+    - ``repeated_phrase``: the same three words twice ("be able to be able to");
+    - ``placeholder_run``: placeholders piled up ("{NAME}, the {NAME}");
+    - ``many_placeholders``: more than two placeholders in one line.
+    """
+    found = []
+    for sentence in _SENTENCES.findall(text):
+        if sentence.endswith(".."):
+            continue
+        words = _TOKENS.findall(sentence.lower())
+        if words and words[-1] in UNFINISHED_ENDS:
+            found.append("unfinished_sentence")
+            break
+    words = _TOKENS.findall(text.lower())
+    triples = list(zip(words, words[1:], words[2:], strict=False))
+    if len(set(triples)) < len(triples):
+        found.append("repeated_phrase")
+    if _PLACEHOLDER_RUN.search(text):
+        found.append("placeholder_run")
+    if text.count("{NAME}") + text.count("{PLACE}") > 2:
+        found.append("many_placeholders")
+    return found
 
 
 def features(

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from assetgen_dialogue import plugin
 from assetgen_dialogue.pieces import PieceTable, WordMask
-from assetgen_dialogue.rerank import FEATURES, features, fit_logistic
+from assetgen_dialogue.rerank import FAULTS, FEATURES, faults, features, fit_logistic
 from assetgen_dialogue.yarn import line_id, yarn_text
 
 from assetgen import Engine, InvalidOptionsError, TextAsset
@@ -130,13 +130,19 @@ def test_determinism_and_the_seeding_rule(engine: Engine) -> None:
 def test_placeholders_are_kept_or_filled(engine: Engine) -> None:
     dec = decoder(engine)
     assert dec.table.encode("{NAME}")[-1] == dec.table.index["{NAME}"]
-    lines = engine.generate("dialogue", seed=0, count=40, temperature=1.5, candidates=1)
+    lines = engine.generate("dialogue", seed=0, count=40, temperature=1.5, top_p=1.0, candidates=1)
     with_name = [x for x in lines if "{NAME}" in x.text]
     assert with_name, "the tiny model writes {NAME} in some of 40 lines"
     seed = with_name[0].metadata["seed"]
     assert "{NAME}" in with_name[0].metadata["placeholders"]
     (filled,) = engine.generate(
-        "dialogue", seed=seed, temperature=1.5, candidates=1, name="Konrad", place="Weldyn"
+        "dialogue",
+        seed=seed,
+        temperature=1.5,
+        top_p=1.0,
+        candidates=1,
+        name="Konrad",
+        place="Weldyn",
     )
     assert filled.text == with_name[0].text.replace("{NAME}", "Konrad").replace("{PLACE}", "Weldyn")
     assert filled.speaker == "Konrad"
@@ -198,8 +204,14 @@ def test_reranking_on_and_off(engine: Engine) -> None:
     assert line.text.startswith(found[chosen].text[:10]) or "{" in found[chosen].text
     scores = dec.scores(found, "learned")
     floor = dec.floor(options, tags["length"])
-    eligible = [k for k, c in enumerate(found) if len(c.text) >= floor] or range(6)
-    assert chosen == max(eligible, key=lambda k: (scores[k], -k))
+    eligible = [k for k, c in enumerate(found) if len(c.text) >= floor] or list(range(6))
+    # the line checks pass over failing candidates unless all fail; filters=false keeps them
+    checked = [k for k in eligible if not faults(found[k].text)] or eligible
+    assert chosen == max(checked, key=lambda k: (scores[k], -k))
+    assert line.metadata["faults"] == faults(found[chosen].text)
+    (unfiltered,) = engine.generate("dialogue", seed=3, candidates=6, filters=False)
+    assert unfiltered.metadata["chosen"] == max(eligible, key=lambda k: (scores[k], -k))
+    eligible = checked
     # likelihood ranking: the best mean log-probability among the eligible
     (lik,) = engine.generate("dialogue", seed=3, candidates=6, rerank="likelihood")
     means = [c.mean_logprob for c in found]
@@ -208,8 +220,38 @@ def test_reranking_on_and_off(engine: Engine) -> None:
     (single,) = engine.generate("dialogue", seed=3, candidates=1)
     assert single.metadata["candidates"] == 1 and single.metadata["chosen"] == 0
     # the length floor: with a floor above every candidate, the scorer alone decides
-    (floored,) = engine.generate("dialogue", seed=3, candidates=6, min_chars=400)
+    (floored,) = engine.generate("dialogue", seed=3, candidates=6, min_chars=400, filters=False)
     assert floored.metadata["chosen"] == max(range(6), key=lambda k: (scores[k], -k))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("We must defend the.", ["unfinished_sentence"]),
+        ("Hold! We ride with my. Go.", ["unfinished_sentence"]),
+        ("We will be able to fight, we will be able to win.", ["repeated_phrase"]),
+        ("I am {NAME}, the {NAME} of old.", ["placeholder_run"]),
+        ("{NAME} and {PLACE}: {NAME} rides to {PLACE}.", ["placeholder_run", "many_placeholders"]),
+        ("{NAME} rides to {PLACE} at dawn. Tell {NAME}.", ["many_placeholders"]),
+        ("And the... the...", []),
+        ("Orcs! To arms, {NAME}! Defend {PLACE}.", []),
+        ("Is that {NAME}, King {NAME}, you refer to?!", []),
+    ],
+)
+def test_line_checks(text: str, expected: list[str]) -> None:
+    assert faults(text) == expected
+    assert set(expected) <= set(FAULTS)
+
+
+def test_new_defaults_and_the_old_decoding(engine: Engine) -> None:
+    opts = plugin.DialogueOptions.parse({})
+    assert (opts.temperature, opts.top_p, opts.candidates, opts.filters) == (0.6, 0.9, 16, True)
+    from assetgen_dialogue.training.readthrough import BASELINE
+
+    (old,) = engine.generate("dialogue", seed=5, **BASELINE)
+    assert old.metadata["candidates"] == 8
+    (again,) = engine.generate("dialogue", seed=5, **BASELINE)
+    assert old.text == again.text
 
 
 def test_reranker_features_and_fit() -> None:

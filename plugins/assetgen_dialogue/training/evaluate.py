@@ -50,6 +50,10 @@ EVAL_CONFIG: dict[str, Any] = {
     "off_lines": 200,  # lines generated with reranking off (candidates=1) for comparison
     "sheet": "",  # Markdown read-through sheet to write (20 lines per role); "" for none
     "sheet_per_role": 20,
+    # blind read-through of the old decoding vs the defaults (training/readthrough.py)
+    "readthrough": "",  # sheet to write, with its key beside it; "" for none
+    "judged": "",  # a judged sheet to count
+    "readthrough_only": False,  # skip the other figures
     "temperature": 0.8,
     "top_p": 1.0,
     "candidates": 8,
@@ -164,6 +168,12 @@ def evaluate(model_dir: Path | None, out: Path | None, config: dict[str, Any]) -
         "test_campaign_lines": len(campaigns),
         "test_play_lines_scored": len(plays),
     }
+    if config["readthrough"] or config["judged"]:
+        report["readthrough"] = _readthrough(
+            m, config, train_records, [test_records[i] for i in campaigns]
+        )
+        if config["readthrough_only"]:
+            return _finish(report, config, out)
     started = time.monotonic()
     report["nats_per_char_campaigns"] = onnx_nats_per_char(bundle, table, test, campaigns)
     report["nats_per_char_plays"] = onnx_nats_per_char(bundle, table, test, plays)
@@ -315,12 +325,50 @@ def evaluate(model_dir: Path | None, out: Path | None, config: dict[str, Any]) -
         sheet = read_through(engine, m, config, decoding)
         write_atomic(Path(config["sheet"]), sheet.encode("utf-8"))
         report["sheet"] = config["sheet"]
-    report["command"] = "assetgen eval dialogue " + " ".join(
-        f"--set {k}={v}" for k, v in config.items() if v != ""
+    return _finish(report, config, out)
+
+
+def _command(config: dict[str, Any], changed_only: bool = False) -> str:
+    return "assetgen eval dialogue " + " ".join(
+        f"--set {k}={v}"
+        for k, v in config.items()
+        if v != "" and not (changed_only and v == EVAL_CONFIG.get(k))
     )
+
+
+def _finish(report: dict[str, Any], config: dict[str, Any], out: Path | None) -> dict[str, Any]:
+    report["command"] = _command(config)
     if out is not None:
         write_atomic(out, (json.dumps(report, indent=2) + "\n").encode())
     return report
+
+
+def _readthrough(
+    m: dict[str, Any],
+    config: dict[str, Any],
+    train_records: Sequence[dict[str, Any]],
+    real: Sequence[dict[str, Any]],
+) -> dict[str, Any]:
+    from assetgen import Engine
+
+    from . import readthrough
+
+    out: dict[str, Any] = {"baseline_decoding": readthrough.BASELINE}
+    if config["readthrough"]:
+        engine = Engine(device="cpu", plugins=["dialogue"])
+        roles = list(m["archetypes"])
+        lines = readthrough.make_lines(engine, roles, config["sheet_per_role"], config["seed"])
+        sheet = Path(config["readthrough"])
+        readthrough.write_sheet(sheet, lines, config["seed"], _command(config, True))
+        out["sheet"] = str(sheet)
+        game_roles = [r for r in m["tags"]["role"] if r != "any"]
+        out["automatic"] = readthrough.automatic(
+            lines, real, train_records, game_roles, config["seed"]
+        )
+        _log(f"read-through sheet {sheet} ({sum(len(v) for v in lines.values())} lines)")
+    if config["judged"]:
+        out["judged"] = readthrough.tally(Path(config["judged"]))
+    return out
 
 
 def _role(rec: dict[str, Any], manifest: dict[str, Any]) -> str:

@@ -1,0 +1,179 @@
+"""A blind read-through of two decodings of the dialogue GPT on the same seeds.
+
+``assetgen eval dialogue --set readthrough=SHEET.md`` makes ``sheet_per_role`` lines per role
+(source wesnoth, the role named, random length: the tags a seed draws do not depend on the
+decoding, so both decodings get the same request) with the old decoding (:data:`BASELINE`)
+and with the current defaults, shuffles the two sets together and writes them as a numbered
+sheet; which decoding made which line goes to ``SHEET.key.json`` beside it, so the person who
+judges cannot tell. They replace each ``[  ]`` by ``[ok]`` (a game could ship the line as it
+is, by the criteria in ``docs/dialogue.md``) or ``[no]``; ``--set judged=SHEET.md`` then
+counts the marks per decoding, length bucket and role.
+
+Automatic figures for the same lines come with it: a real-vs-generated word classifier's
+accuracy against real held-out campaign lines, a role classifier's balanced accuracy, the
+share of lines failing each line check, median length and lines per second.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from assetgen.exporting import write_atomic
+
+from ..rerank import FAULTS, faults
+
+#: The decoding shipped before the read-through (commit ec94a7c's defaults).
+BASELINE: dict[str, Any] = {"temperature": 0.8, "top_p": 1.0, "candidates": 8, "filters": False}
+ARMS = ("baseline", "current")
+_MARK = re.compile(r"^(\d+)\. \[(ok|no|\s*)\] ")
+
+
+def key_path(sheet: Path) -> Path:
+    return sheet.with_name(sheet.stem + ".key.json")
+
+
+def make_lines(
+    engine: Any, roles: Sequence[str], per_role: int, seed: int
+) -> dict[str, list[dict[str, Any]]]:
+    """``per_role`` lines per role for each decoding, with the seconds each set took."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for arm in ARMS:
+        decoding = BASELINE if arm == "baseline" else {}
+        rows = []
+        for k, role in enumerate(roles):
+            first = seed + 900_000 + k * per_role
+            started = time.monotonic()
+            lines = engine.generate(
+                "dialogue", seed=first, count=per_role, archetype=role, **decoding
+            )
+            took = (time.monotonic() - started) / per_role
+            for i, line in enumerate(lines):
+                rows.append(
+                    {
+                        "seed": first + i,
+                        "role": role,
+                        "length": line.metadata["length"],
+                        "text": line.text,
+                        "seconds": took,
+                    }
+                )
+        out[arm] = rows
+    return out
+
+
+def write_sheet(
+    sheet: Path, lines: dict[str, list[dict[str, Any]]], seed: int, command: str
+) -> None:
+    items = [(arm, row) for arm in ARMS for row in lines[arm]]
+    order = np.random.default_rng(seed).permutation(len(items))
+    text = [
+        "# Dialogue read-through (blind)",
+        "",
+        f"Written by `{command}`. {len(items)} lines: the same "
+        f"{len(items) // len(ARMS)} requests (source wesnoth, role as headed, random length) "
+        "made by two decodings, shuffled together; which made which is in "
+        f'`{key_path(sheet).name}`. Judged by the criteria of `docs/dialogue.md` ("Judging '
+        'a line"): `[ok]` a game could ship the line as it is, `[no]` it could not. Counted '
+        "by `assetgen eval dialogue --set judged=<this file>`.",
+        "",
+    ]
+    key = []
+    for number, index in enumerate(order, start=1):
+        arm, row = items[index]
+        text.append(f"{number}. [  ] ({row['role']}, {row['length']}) {row['text']}")
+        key.append({"item": number, "arm": arm, **{k: row[k] for k in ("seed", "role", "length")}})
+    write_atomic(sheet, ("\n".join(text) + "\n").encode("utf-8"))
+    write_atomic(key_path(sheet), (json.dumps(key, indent=0) + "\n").encode("utf-8"))
+
+
+def tally(sheet: Path) -> dict[str, Any]:
+    """Shippable share per decoding (and per length bucket and role) of a judged sheet."""
+    key = {row["item"]: row for row in json.loads(key_path(sheet).read_text(encoding="utf-8"))}
+    marks: dict[int, bool] = {}
+    for line in sheet.read_text(encoding="utf-8").splitlines():
+        found = _MARK.match(line)
+        if not found:
+            continue
+        if not found.group(2).strip():
+            raise ValueError(f"{sheet}: item {found.group(1)} is not judged yet ([ok] or [no])")
+        marks[int(found.group(1))] = found.group(2) == "ok"
+    missing = sorted(set(key) - set(marks))
+    if missing:
+        raise ValueError(f"{sheet}: items {missing[:10]} are missing from the sheet")
+    report: dict[str, Any] = {}
+    for arm in ARMS:
+        rows = [(row, marks[item]) for item, row in key.items() if row["arm"] == arm]
+        by_length: dict[str, list[bool]] = {}
+        by_role: dict[str, list[bool]] = {}
+        for row, ok in rows:
+            by_length.setdefault(row["length"], []).append(ok)
+            by_role.setdefault(row["role"], []).append(ok)
+        report[arm] = {
+            "lines": len(rows),
+            "shippable": sum(ok for _, ok in rows),
+            "shippable_share": float(np.mean([ok for _, ok in rows])),
+            "by_length": {k: f"{sum(v)}/{len(v)}" for k, v in sorted(by_length.items())},
+            "by_role": {k: f"{sum(v)}/{len(v)}" for k, v in by_role.items()},
+        }
+    return report
+
+
+def automatic(
+    lines: dict[str, list[dict[str, Any]]],
+    real: Sequence[dict[str, Any]],
+    train: Sequence[dict[str, Any]],
+    roles: Sequence[str],
+    seed: int,
+) -> dict[str, Any]:
+    """Figures a machine can give for each decoding's lines, and for real held-out lines."""
+    from ..tools import NaiveBayes
+    from .evaluate import real_vs_generated
+
+    game = [r for r in train if r["source"] == "wesnoth" and r["role"] in roles]
+    role_nb = NaiveBayes(
+        [r["text"] for r in game], [list(roles).index(r["role"]) for r in game], len(roles)
+    )
+
+    def role_accuracy(rows: Sequence[dict[str, Any]]) -> float:
+        per = []
+        for role in sorted({r["role"] for r in rows}):
+            texts = [r["text"] for r in rows if r["role"] == role]
+            per.append(np.mean([role_nb.predict(x) == list(roles).index(role) for x in texts]))
+        return float(np.mean(per))
+
+    real_texts = [r["text"] for r in real]
+
+    def fault_shares(texts: Sequence[str]) -> dict[str, float]:
+        found = [faults(x) for x in texts]
+        shares = {name: float(np.mean([name in f for f in found])) for name in FAULTS}
+        shares["any"] = float(np.mean([bool(f) for f in found]))
+        return shares
+
+    report: dict[str, Any] = {
+        "real_heldout": {
+            "lines": len(real),
+            "role_classifier_accuracy": role_accuracy([r for r in real if r["role"] in roles]),
+            "median_chars": float(np.median([len(x) for x in real_texts])),
+            "faults": fault_shares(real_texts),
+        },
+        "role_chance": 1 / len({r["role"] for r in lines[ARMS[0]]}),
+    }
+    for arm in ARMS:
+        rows = lines[arm]
+        texts = [r["text"] for r in rows]
+        report[arm] = {
+            "lines": len(rows),
+            "real_vs_generated_accuracy": real_vs_generated(real_texts, texts, seed),
+            "role_classifier_accuracy": role_accuracy(rows),
+            "median_chars": float(np.median([len(x) for x in texts])),
+            "lines_per_s": len(rows) / sum(r["seconds"] for r in rows),
+            "faults": fault_shares(texts),
+        }
+    return report
