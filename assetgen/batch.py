@@ -57,7 +57,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .assets import ANIMATION, Asset
+from .assets import Asset
 from .engine import Engine
 from .errors import InvalidOptionsError, OutputError, UnknownGeneratorError, show_value
 from .exporting import (
@@ -69,16 +69,13 @@ from .exporting import (
     write_atomic,
     write_atomic_many,
 )
-from .generator import check_seed
 from .limits import (
     MAX_BATCH_ITEMS,
     MAX_BATCH_RUNS,
-    MAX_COUNT,
-    MAX_FRAMES,
     MAX_JOB_FILE_BYTES,
-    check_int,
 )
 from .progress import Progress
+from .request import Plan, Request
 
 JOURNAL_NAME = ".assetgen-journal.jsonl"
 MANIFEST_NAME = "manifest.json"
@@ -106,6 +103,14 @@ class RunSpec:
     fingerprint: str
     #: the sha256 of the model the options select when the job was loaded (None: procedural)
     model_sha256: str | None = None
+    #: the checked request (parsed options, formats), which a Ray worker plans again
+    request: Request | None = None
+    #: this process's plan of it, made once when the job is loaded; it stays in this process
+    #: (its exporters belong to this engine): a pickled RunSpec carries the request only
+    plan: Plan | None = field(default=None, compare=False, repr=False)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "plan": None}
 
 
 @dataclass
@@ -201,59 +206,77 @@ def _load_run(source: Path, index: int, run: Any, engine: Engine, uses: dict[str
             f"unknown key {show_value(unknown[0])}; allowed: {', '.join(sorted(_RUN_KEYS))}",
         )
     try:
-        generator = run.get("generator")
-        if not isinstance(generator, str):
-            raise InvalidOptionsError("generator must be a generator id, e.g. 'portraits'")
-        animate = run.get("animate", False)
-        if not isinstance(animate, bool):
-            raise InvalidOptionsError(f"animate must be true or false; got {show_value(animate)}")
-        count = check_int("count", run.get("count", 1), 1, MAX_COUNT)
-        seed = check_seed(run.get("seed", 0), count)
-        # absent: the generator decides (e.g. a text-driven talk animation), else 8
-        frames = run.get("frames")
-        if frames is not None:
-            frames = check_int("frames", frames, 1, MAX_FRAMES)
-        options_raw = run.get("options", {})
-        if not isinstance(options_raw, dict):
-            raise InvalidOptionsError("options must be a table of option = value")
-        options = engine.parse_options(generator, options_raw, animate=animate)
+        plan = _plan_run(engine, run)
+        generator = plan.request.generator
         uses[generator] = uses.get(generator, 0) + 1
         default_name = generator if uses[generator] == 1 else f"{generator}-{uses[generator]}"
         name = check_name(run.get("name", default_name))
-        formats = _formats(engine, generator, animate, run.get("formats"))
-        _check_run_name(engine, name, generator, formats)
-        model_sha256 = engine.model_sha256(generator, options)
+        _check_run_name(name, generator, plan)
     except (InvalidOptionsError, UnknownGeneratorError) as exc:
         shown = run.get("generator", "?")
         if not (isinstance(shown, str) and re.fullmatch(r"[\w.-]{1,60}", shown)):
             shown = show_value(shown)  # quoted and cut: the message stays one short line
         raise _job_error(source, f"{where} ({shown})", str(exc)) from None
+    request, options = plan.request, plan.options.to_dict()
     canonical = {
-        "generator": generator,
-        "seed": seed,
-        "count": count,
-        "animate": animate,
-        "frames": frames if animate else None,
-        "formats": formats,
-        "options": options.to_dict(),
-        "model_sha256": model_sha256,
+        "generator": request.generator,
+        "seed": request.seed,
+        "count": request.count,
+        "animate": request.animate,
+        "frames": request.frames,
+        "formats": list(plan.formats),
+        "options": options,
+        "model_sha256": plan.model_sha256,
     }
     digest = hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()[:16]
     return RunSpec(
         name=name,
-        generator=generator,
-        seed=seed,
-        count=count,
-        animate=animate,
-        frames=frames,
-        formats=tuple(formats),
-        options=options.to_dict(),
+        generator=request.generator,
+        seed=request.seed,
+        count=request.count,
+        animate=request.animate,
+        frames=request.frames,
+        formats=plan.formats,
+        options=options,
         fingerprint=digest,
-        model_sha256=model_sha256,
+        model_sha256=plan.model_sha256,
+        request=request,
+        plan=plan,
     )
 
 
-def _check_run_name(engine: Engine, name: str, generator: str, formats: list[str]) -> None:
+def _plan_run(engine: Engine, run: dict[str, Any]) -> Plan:
+    """The run's request, checked by the engine's one planning step (absent ``frames``: the
+    generator decides, e.g. a text-driven talk animation, else 8)."""
+    generator = run.get("generator")
+    if not isinstance(generator, str):
+        raise InvalidOptionsError("generator must be a generator id, e.g. 'portraits'")
+    animate = run.get("animate", False)
+    if not isinstance(animate, bool):
+        raise InvalidOptionsError(f"animate must be true or false; got {show_value(animate)}")
+    options = run.get("options", {})
+    if not isinstance(options, dict):
+        raise InvalidOptionsError("options must be a table of option = value")
+    formats = run.get("formats")  # absent: the default formats of what the run makes
+    if isinstance(formats, str):
+        formats = [formats]
+    if formats is not None and not (
+        isinstance(formats, list) and formats and all(isinstance(f, str) for f in formats)
+    ):
+        raise InvalidOptionsError("formats must be a list of format names, e.g. ['png', 'sheet']")
+    request = Request(
+        generator,
+        "animate" if animate else "generate",
+        seed=run.get("seed", 0),
+        count=run.get("count", 1),
+        frames=run.get("frames"),
+        options=options,
+        formats=tuple(formats or ()),
+    )
+    return engine.plan(request)
+
+
+def _check_run_name(name: str, generator: str, plan: Plan) -> None:
     """Refuse a run name whose files would land on another output's path.
 
     The run's folder sits beside ``manifest.json``; whole-request files are named after the
@@ -266,8 +289,8 @@ def _check_run_name(engine: Engine, name: str, generator: str, formats: list[str
             parameter="name",
             value=name,
         )
-    per_asset = [f for f in formats if engine.exporter(f).per_asset]
-    grouped = [f for f in formats if not engine.exporter(f).per_asset]
+    per_asset = [f for f in plan.formats if plan.per_asset(f)]
+    grouped = [f for f in plan.formats if not plan.per_asset(f)]
     if per_asset and grouped and re.match(rf"{re.escape(generator)}_\d", name, re.IGNORECASE):
         raise InvalidOptionsError(
             f"name {name!r} looks like the per-item files '{generator}_<seed>' this run writes, "
@@ -275,19 +298,6 @@ def _check_run_name(engine: Engine, name: str, generator: str, formats: list[str
             parameter="name",
             value=name,
         )
-
-
-def _formats(engine: Engine, generator: str, animate: bool, value: Any) -> list[str]:
-    kind = ANIMATION if animate else engine.generator_info(generator).kind
-    if value is None:
-        return ["jsonl"] if kind == "text" else ["png"]
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
-        raise InvalidOptionsError("formats must be a list of format names, e.g. ['png', 'sheet']")
-    for fmt in value:
-        engine.check_format(fmt, kind)
-    return list(dict.fromkeys(value))
 
 
 # -- running ----------------------------------------------------------------------------------
@@ -409,28 +419,41 @@ class ChunkResult:
 ChunkMaker = Callable[[Iterator[ChunkTask]], Iterable[ChunkResult]]
 
 
-def make_chunk(engine: Engine, task: ChunkTask, *, render: bool = True) -> ChunkResult:
+def make_chunk(
+    engine: Engine, task: ChunkTask, *, render: bool = True, plan: Plan | None = None
+) -> ChunkResult:
     """Generate one chunk's assets and (``render``) render its per-item files (the work of
-    every maker); without ``render`` the ``todo`` seeds' assets come back unrendered."""
+    every maker); without ``render`` the ``todo`` seeds' assets come back unrendered.
+    ``plan``: the run's plan in this process (default: the one made when the job loaded)."""
     if not task.needs_work:
         return ChunkResult(task)
-    run = task.run
-    assets = _make(engine, run, task.seeds[0], len(task.seeds))
+    plan = plan or run_plan(engine, task.run)
+    assets = engine.run(plan, task.seeds)
     todo = set(task.todo)
     pending = {seed: asset for seed, asset in zip(task.seeds, assets, strict=True) if seed in todo}
     kept = assets if task.keep else None
     if not render:
         return ChunkResult(task, assets=kept, unrendered=pending)
-    return ChunkResult(task, render_items(engine, run, pending), kept)
+    return ChunkResult(task, render_items(engine, plan, pending), kept)
+
+
+def run_plan(engine: Engine, run: RunSpec) -> Plan:
+    """The run's plan: made when the job was loaded, or (a RunSpec from another process)
+    made here from its checked request."""
+    if run.plan is not None:
+        return run.plan
+    if run.request is None:
+        raise ValueError(f"run '{run.name}' carries no request to plan")
+    return engine.plan(run.request)
 
 
 def render_items(
-    engine: Engine, run: RunSpec, assets: dict[int, Asset]
+    engine: Engine, plan: Plan, assets: dict[int, Asset]
 ) -> dict[int, list[tuple[str, OutputFile]]]:
     """Each seed's per-item files: format and file, in the run's format order."""
-    per_asset = [f for f in run.formats if engine.exporter(f).per_asset]
+    per_asset = [f for f in plan.formats if plan.per_asset(f)]
     return {
-        seed: [(fmt, f) for fmt in per_asset for f in engine.render([asset], fmt)]
+        seed: [(fmt, f) for fmt in per_asset for f in engine.render([asset], fmt, plan=plan)]
         for seed, asset in assets.items()
     }
 
@@ -522,7 +545,7 @@ def run_job(
         {
             fmt: journal.completed(job.out, run, f"group:{fmt}")
             for fmt in run.formats
-            if not engine.exporter(fmt).per_asset
+            if not run_plan(engine, run).per_asset(fmt)
         }
         for run in job.runs
     ]
@@ -618,7 +641,9 @@ def _write_chunk(
         result.skipped += len(chunk_seeds)
         bar.advance(len(chunk_seeds))
         return
-    files = chunk.files if chunk.unrendered is None else render_items(engine, run, chunk.unrendered)
+    files = chunk.files
+    if chunk.unrendered is not None:
+        files = render_items(engine, run_plan(engine, run), chunk.unrendered)
     groups = [([seed], files[seed]) for seed in chunk_seeds if seed in task.todo]
     records = _write(out, run, groups, taken=result.paths)
     journal.record(
@@ -644,7 +669,8 @@ def _write_groups(
     """On the writer thread, after the run's chunks: its whole-request files (a sprite sheet)."""
     for fmt, entry in group_done.items():
         if entry is None:
-            files = [(fmt, f) for f in engine.render(kept, fmt, name=run.name)]
+            plan = run_plan(engine, run)
+            files = [(fmt, f) for f in engine.render(kept, fmt, name=run.name, plan=plan)]
             seeds = list(range(run.seed, run.seed + run.count))
             (written,) = _write(out, run, [(seeds, files)], taken=result.paths)
             journal.record(run, [(f"group:{fmt}", written)])
@@ -655,15 +681,6 @@ def _write_groups(
 def _chunks(seed: int, count: int) -> Iterator[list[int]]:
     for start in range(seed, seed + count, CHUNK):
         yield list(range(start, min(start + CHUNK, seed + count)))
-
-
-def _make(engine: Engine, run: RunSpec, seed: int, count: int) -> list[Asset]:
-    if run.animate:
-        return [
-            engine.animate(run.generator, seed=s, frames=run.frames, **run.options)
-            for s in range(seed, seed + count)
-        ]
-    return engine.generate(run.generator, seed=seed, count=count, **run.options)
 
 
 def _write(

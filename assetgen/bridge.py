@@ -4,9 +4,10 @@ C# holds one :class:`Bridge` (made by :func:`open_bridge`) and calls its methods
 pythonnet. Everything crossing the boundary is a plain type that pythonnet converts cheaply:
 options arrive as one JSON text, images leave as ``bytes`` (PNG files, or raw RGBA8 rows top to
 bottom, which C# copies out through the buffer protocol in one block), text leaves as a list of
-``str``. Nothing here adds behaviour: requests go to :class:`assetgen.Engine` unchanged, so every
-generator, option, seeding rule and error of the engine reaches C# as it is, and the bridge's
-output for (generator, seed, options) is the Python API's, byte for byte.
+``str``. Nothing here adds behaviour: each call is one :class:`~assetgen.request.Request`,
+planned and run by :class:`assetgen.Engine` as every front-end's is, so every generator,
+option, seeding rule and error of the engine reaches C# as it is, and the bridge's output for
+(generator, seed, options) is the Python API's, byte for byte.
 
 Errors are the engine's own :class:`~assetgen.AssetGenError` subclasses; C# turns any Python
 exception into ``AssetGenException`` carrying the type name and the message.
@@ -24,6 +25,7 @@ from . import __version__
 from .assets import AnimationAsset, Asset, ImageAsset, TextAsset
 from .engine import Engine
 from .errors import InvalidOptionsError, PluginError
+from .request import Request
 
 #: Names the request itself uses; an options object holding one of them is a caller's mistake
 #: (the seed, count and frames are separate arguments of every bridge call).
@@ -75,6 +77,19 @@ def parse_options_json(options_json: str | None) -> dict[str, Any]:
             value=options[reserved[0]],
         )
     return options
+
+
+def bridge_request(
+    generator_id: str,
+    seed: int,
+    options_json: str | None,
+    *,
+    mode: str = "generate",
+    count: int = 1,
+    frames: int | None = None,
+) -> Request:
+    """The request a bridge call stands for: the engine's Request, options from JSON."""
+    return Request(generator_id, mode, seed, count, frames, parse_options_json(options_json))
 
 
 class Bridge:
@@ -131,9 +146,7 @@ class Bridge:
     ) -> list[str]:
         """``count`` lines; line k is made with seed ``seed + k`` (the seeding rule)."""
         self._require_kind(generator_id, "text", "GenerateText")
-        assets = self.engine.generate(
-            generator_id, seed=seed, count=count, **parse_options_json(options_json)
-        )
+        assets = self._run(bridge_request(generator_id, seed, options_json, count=count))
         return [_expect(asset, TextAsset, generator_id).text for asset in assets]
 
     # -- internals ---------------------------------------------------------------------------
@@ -142,17 +155,19 @@ class Bridge:
         self, generator_id: str, seed: int, options_json: str | None, call: str
     ) -> ImageAsset:
         self._require_kind(generator_id, "image", call)
-        (asset,) = self.engine.generate(
-            generator_id, seed=seed, count=1, **parse_options_json(options_json)
-        )
+        (asset,) = self._run(bridge_request(generator_id, seed, options_json))
         return _expect(asset, ImageAsset, generator_id)
 
     def _animation(
         self, generator_id: str, seed: int, frames: int | None, options_json: str | None
     ) -> AnimationAsset:
-        return self.engine.animate(
-            generator_id, seed=seed, frames=frames, **parse_options_json(options_json)
-        )
+        request = bridge_request(generator_id, seed, options_json, mode="animate", frames=frames)
+        (animation,) = self._run(request)
+        return _expect(animation, AnimationAsset, generator_id)
+
+    def _run(self, request: Request) -> list[Asset]:
+        """The engine's one planning step and run; C# takes the assets, so no formats."""
+        return self.engine.run(self.engine.plan(request, export=False))
 
     def _require_kind(self, generator_id: str, kind: str, call: str) -> None:
         """Refuse, before any work, a call that cannot return what the generator makes."""

@@ -11,7 +11,6 @@ import json
 import sys
 import warnings
 from collections.abc import Sequence
-from typing import Any
 
 import click
 
@@ -23,6 +22,7 @@ from .exporting import check_out_dir, write_atomic
 from .limits import MAX_COUNT, MAX_FRAMES
 from .model_commands import add_model_commands
 from .plugin_manager import PluginManager
+from .request import Request
 from .scaffold import new_plugin_command
 from .studio.command import studio_command
 
@@ -66,14 +66,16 @@ def parse_option_pairs(pairs: Sequence[str]) -> dict[str, str]:
     return result
 
 
-def _formats(engine: Engine, values: Sequence[str], kind: str, default: str) -> list[str]:
-    """The ``--format`` values (each may list several, comma-separated; none given: the
-    default), each checked against the exporters that write ``kind`` assets before anything
-    is generated."""
+def _format_names(
+    engine: Engine, values: Sequence[str], generator: str, animate: bool
+) -> tuple[str, ...]:
+    """The ``--format`` values, each of which may list several, comma-separated (none given:
+    the request's default formats); the engine checks them before anything is generated."""
     names = []
     for value in values:
         for part in value.split(","):
             if not part.strip():
+                kind = "animation" if animate else engine.generator_info(generator).kind
                 allowed = [e.id for e in engine.exporters() if kind in e.accepts]
                 raise InvalidOptionsError(
                     f"--format: {show_value(value)} holds an empty format name; formats for "
@@ -82,10 +84,7 @@ def _formats(engine: Engine, values: Sequence[str], kind: str, default: str) -> 
                     value=value,
                 )
             names.append(part.strip())
-    chosen = list(dict.fromkeys(names)) or [default]
-    for fmt in chosen:
-        engine.check_format(fmt, kind)
-    return chosen
+    return tuple(names)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -226,11 +225,17 @@ def generate_command(
 ) -> None:
     """Generate COUNT assets with GENERATOR and write them to --out."""
     engine = _state().engine
-    options = engine.parse_options(generator, parse_option_pairs(option_pairs), from_text=True)
-    kind = engine.generator_info(generator).kind
-    chosen = _formats(engine, formats, kind, "jsonl" if kind == "text" else "png")
-    assets = engine.generate(generator, seed=seed, count=count, **options.to_dict())
-    _export(engine, assets, chosen, out_dir, name)
+    request = Request(
+        generator,
+        "generate",
+        seed,
+        count,
+        options=parse_option_pairs(option_pairs),
+        formats=_format_names(engine, formats, generator, animate=False),
+        name=name,
+        options_text=True,
+    )
+    _make_and_export(engine, request, out_dir)
 
 
 @cli.command("animate")
@@ -252,7 +257,9 @@ def generate_command(
     "--cues", default=None, help="Rhubarb cue file (JSON or TSV) to play (same as -o cues=...)."
 )
 @_out_option
-@click.option("--format", "formats", multiple=True, help="png, sheet or gif (repeatable).")
+@click.option(
+    "--format", "formats", multiple=True, help="sheet (the default), png or gif (repeatable)."
+)
 @_opt_option
 @_name_option
 def animate_command(
@@ -279,18 +286,29 @@ def animate_command(
                     f"option '{key}' is given twice (--{key} and -o {key}=...)", parameter=key
                 )
             pairs[key] = value
-    options = engine.parse_options(generator, pairs, animate=True, from_text=True)
-    chosen = _formats(engine, formats, "animation", "sheet")
-    anim = engine.animate(generator, seed=seed, frames=frames, **options.to_dict())
-    _export(engine, [anim], chosen, out_dir, name)
+    request = Request(
+        generator,
+        "animate",
+        seed,
+        frames=frames,
+        options=pairs,
+        formats=_format_names(engine, formats, generator, animate=True),
+        name=name,
+        options_text=True,
+    )
+    _make_and_export(engine, request, out_dir)
 
 
-def _export(
-    engine: Engine, assets: list[Any], formats: list[str], out_dir: str, name: str | None
-) -> None:
+def _make_and_export(engine: Engine, request: Request, out_dir: str) -> None:
+    """Plan the request (everything checked before any work), make it, write its files."""
+    plan = engine.plan(request)
+    assets = engine.run(plan)
+    name = plan.request.name
     # Render every format before writing any file: two formats must not write one file name
     # (png and sheet of a single image are both <stem>.png), the second would replace the first.
-    rendered = [(fmt, f) for fmt in formats for f in engine.render(assets, fmt, name=name)]
+    rendered = [
+        (fmt, f) for fmt in plan.formats for f in engine.render(assets, fmt, name, plan=plan)
+    ]
     first: dict[str, str] = {}
     for fmt, f in rendered:
         if f.name in first:

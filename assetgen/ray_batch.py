@@ -28,9 +28,10 @@ from types import ModuleType
 from typing import Any
 
 from . import __version__
-from .batch import CHUNK, ChunkResult, ChunkTask, RunSpec, make_chunk
+from .batch import CHUNK, ChunkResult, ChunkTask, RunSpec, make_chunk, run_plan
 from .engine import Engine
 from .errors import AssetGenError, InvalidOptionsError, ModelError, PluginError
+from .request import Plan
 
 RAY_HINT = "pip install 'assetgen[ray]'"
 #: Items per shard (one actor call) by default: four chunks, so that a call's own cost (a few
@@ -63,7 +64,7 @@ class BatchWorker:
         os.environ.update(env)
         self.engine = Engine(device, intra_op_threads=threads)
         self.node = socket.gethostname()
-        self._checked: set[tuple[str, str]] = set()
+        self._plans: dict[tuple[str, str], Plan] = {}
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -75,24 +76,29 @@ class BatchWorker:
         }
 
     def run(self, tasks: list[ChunkTask]) -> list[ChunkResult]:
-        for task in tasks:
-            self._check_model(task.run)
-        return [make_chunk(self.engine, task) for task in tasks]
+        plans = [self._plan(task.run) for task in tasks]  # every run checked before any work
+        return [
+            make_chunk(self.engine, task, plan=plan)
+            for task, plan in zip(tasks, plans, strict=True)
+        ]
 
-    def _check_model(self, run: RunSpec) -> None:
-        """The same model as the driver's, or no work: different bytes must not slip in."""
+    def _plan(self, run: RunSpec) -> Plan:
+        """The run planned by this worker's engine once (its options arrive parsed), with the
+        same model as the driver's, or no work: different bytes must not slip in."""
         key = (run.name, run.fingerprint)
-        if key in self._checked:
-            return
-        options = self.engine.parse_options(run.generator, run.options, animate=run.animate)
-        found = self.engine.model_sha256(run.generator, options)
-        if found != run.model_sha256:
+        plan = self._plans.get(key)
+        if plan is not None:
+            return plan
+        plan = run_plan(self.engine, run)
+        if plan.model_sha256 != run.model_sha256:
             raise ModelError(
                 f"worker on node {self.node}: run '{run.name}' needs the {run.generator} model "
-                f"with manifest sha256 {run.model_sha256}, but this node has {found}; install "
-                "the same assetgen version, plugins and models on every node"
+                f"with manifest sha256 {run.model_sha256}, but this node has "
+                f"{plan.model_sha256}; install the same assetgen version, plugins and models on "
+                "every node"
             )
-        self._checked.add(key)
+        self._plans[key] = plan
+        return plan
 
 
 def _check_reachable(address: str | None) -> None:

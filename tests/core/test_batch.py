@@ -89,7 +89,7 @@ def test_resume_after_interruption_redoes_only_missing_and_damaged(
 
     job = load_job(write_job(tmp_path), engine, out=tmp_path / "resumed")
     calls = {"n": 0}
-    original = engine.generate
+    original = engine.run  # what makes each chunk
 
     def interrupted(*args, **kwargs):
         calls["n"] += 1
@@ -97,10 +97,10 @@ def test_resume_after_interruption_redoes_only_missing_and_damaged(
             raise KeyboardInterrupt
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(engine, "generate", interrupted)
+    monkeypatch.setattr(engine, "run", interrupted)
     with pytest.raises(KeyboardInterrupt):
         run_job(engine, job, progress=False)
-    monkeypatch.setattr(engine, "generate", original)
+    monkeypatch.setattr(engine, "run", original)
     out = tmp_path / "resumed"
     assert not (out / "manifest.json").exists()  # the manifest is written last
     done_before = len(list(out.rglob("*.png")))

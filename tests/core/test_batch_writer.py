@@ -140,7 +140,7 @@ def test_a_write_error_comes_out_as_itself_and_stops_the_writing(
 def test_an_error_while_making_lets_the_chunks_made_be_written_first(
     engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: type
 ) -> None:
-    original = engine.generate
+    original = engine.run  # what makes each chunk
     calls = {"n": 0}
 
     def failing(*args, **kwargs):  # type: ignore[no-untyped-def]
@@ -149,7 +149,7 @@ def test_an_error_while_making_lets_the_chunks_made_be_written_first(
             raise error("stop")
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(engine, "generate", failing)
+    monkeypatch.setattr(engine, "run", failing)
     with pytest.raises(error):
         run_job(engine, _job(engine, tmp_path), progress=False)
     out = tmp_path / "out"
