@@ -12,10 +12,11 @@ from __future__ import annotations
 import json
 import re
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..options import Options, OptionSpec
+from ..request import Plan, Request
 
 #: Where the shown CLI command writes, relative to the folder it is run in.
 CLI_OUT = "out/studio"
@@ -27,7 +28,9 @@ _PLAIN_KEY = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 @dataclass(frozen=True)
 class Recipe:
-    """One request of the Studio: images or lines (``generate``) or one animation."""
+    """One request of the Studio (images or lines, ``generate``, or one animation) with what
+    reproduces it elsewhere: the engine's planned :class:`~assetgen.request.Request` plus the
+    names of uploaded files."""
 
     mode: str  # "generate" or "animate"
     generator: str
@@ -40,6 +43,20 @@ class Recipe:
     #: (option, uploaded file name) for options whose value is a private copy of an upload:
     #: reproductions name the file as the user has it.
     uploads: tuple[tuple[str, str], ...] = ()
+    #: the engine's plan of this request, when the Studio made one
+    plan: Plan | None = field(default=None, compare=False, repr=False)
+
+    def request(self) -> Request:
+        """The engine's request this recipe stands for."""
+        return Request(
+            self.generator,
+            self.mode,
+            self.seed,
+            self.count,
+            self.frames,
+            self.options,
+            formats=(self.format,),
+        )
 
     def changed(self) -> dict[str, Any]:
         """Options that differ from their defaults, in declaration order."""

@@ -1,9 +1,10 @@
 """The Studio's requests, without the web layer: parse and check a request body, run it through
 the :class:`assetgen.Engine`, and shape the answer as JSON-ready data or files.
 
-Every option goes through ``engine.parse_options`` exactly as the CLI's ``-o key=value`` do
-(values may be JSON values or that text), so the page, the CLI and the bridge accept and
-refuse the same things with the same messages.
+A body becomes the engine's :class:`~assetgen.request.Request`, planned by ``engine.plan`` as
+the CLI's, the batch's and the bridge's are (options may be JSON values or the CLI's ``-o
+key=value`` text), so the page, the CLI, batch jobs and the bridge accept and refuse the same
+things with the same messages, and write the same default formats.
 
 One exception: an option that names a file to read (:data:`UPLOAD_OPTIONS`: ``audio``, the
 recording that drives a portrait's talk, and ``cues``, a Rhubarb Lip Sync cue file) is never
@@ -33,8 +34,8 @@ from ..assets import AnimationAsset, Asset, ImageAsset, TextAsset
 from ..engine import Engine
 from ..errors import InvalidOptionsError, show_value
 from ..exporting import OutputFile
-from ..generator import check_seed
-from ..limits import MAX_FRAMES, check_int
+from ..limits import check_int
+from ..request import DEFAULT_FORMATS, Request
 from . import MAX_UPLOAD
 from .recipes import Recipe
 
@@ -190,6 +191,24 @@ def parse_uploads(value: Any) -> list[Upload]:
     return uploads
 
 
+def _options(options: Any, files: Mapping[str, tuple[str, str]] | None) -> Any:
+    """The body's options, each uploaded file's option set to its private copy; an option that
+    names a file on the server is refused unread."""
+    if isinstance(options, Mapping):
+        for key in UPLOAD_OPTIONS:
+            if options.get(key) not in (None, ""):  # the value is never looked at
+                raise InvalidOptionsError(
+                    f"option '{key}' names a file, and the Studio does not open files on "
+                    f"the server by name: upload {UPLOAD_OPTIONS[key].what} instead "
+                    f'(request key "uploads")',
+                    parameter=key,
+                )
+    if files:
+        options = {**(options if isinstance(options, Mapping) else {}),
+                   **{key: path for key, (path, _) in files.items()}}
+    return options
+
+
 def _hide_paths(exc: InvalidOptionsError, shown: Mapping[str, str]) -> InvalidOptionsError:
     """``exc`` with each private copy's path replaced by the uploaded file's name."""
     message, value = str(exc), exc.value
@@ -240,6 +259,7 @@ class Studio:
             "exporters": [e.to_dict() for e in self.engine.exporters()],
             "plugin_errors": [f.message() for f in self.engine.plugin_failures()],
             "max_grid": MAX_GRID,
+            "default_formats": {kind: list(ids) for kind, ids in DEFAULT_FORMATS.items()},
         }
 
     def kind(self, generator_id: str) -> str:
@@ -275,6 +295,25 @@ class Studio:
     def parse(self, body: Any, files: Mapping[str, tuple[str, str]] | None = None) -> Recipe:
         """Check a request body; every problem is an InvalidOptionsError naming it. ``files``
         maps an upload option to its private copy's path and the uploaded file's name."""
+        request = self._request(body, files)
+        plan = self.engine.plan(request)
+        shown = tuple((key, name) for key, (_, name) in (files or {}).items())
+        return Recipe(
+            request.mode,
+            request.generator,
+            plan.kind,
+            plan.request.seed,
+            request.count,
+            request.frames,
+            plan.options,
+            plan.formats[0],
+            shown,
+            plan,
+        )
+
+    def _request(self, body: Any, files: Mapping[str, tuple[str, str]] | None) -> Request:
+        """The engine's Request for a body, after the checks only the Studio makes: its keys,
+        a page's count, one format, and files by upload only."""
         if not isinstance(body, Mapping):
             raise InvalidOptionsError(
                 "the request must be a JSON object with the keys " + ", ".join(REQUEST_KEYS),
@@ -301,7 +340,7 @@ class Studio:
                 parameter="generator",
                 value=generator,
             )
-        kind = self.kind(generator)  # an unknown generator is refused here, by the engine
+        self.kind(generator)  # an unknown generator is refused here, by the engine
         count = body.get("count", 1)
         if mode == "generate":
             check_int("count", count, 1, MAX_GRID)
@@ -310,52 +349,29 @@ class Studio:
                 f"count must be 1 for an animation; got {show_value(count)}", parameter="count"
             )
         frames = body.get("frames")
-        if frames is not None:
-            if mode != "animate":
-                raise InvalidOptionsError(
-                    "frames is for animations (mode 'animate')", parameter="frames"
-                )
-            check_int("frames", frames, 1, MAX_FRAMES)
-        seed = check_seed(seed_value(body.get("seed", 0)), count)
-        options = body.get("options")
-        if isinstance(options, Mapping):
-            for key in UPLOAD_OPTIONS:
-                if options.get(key) not in (None, ""):  # the value is never looked at
-                    raise InvalidOptionsError(
-                        f"option '{key}' names a file, and the Studio does not open files on "
-                        f"the server by name: upload {UPLOAD_OPTIONS[key].what} instead "
-                        f'(request key "uploads")',
-                        parameter=key,
-                    )
-        if files:
-            options = {**(options if isinstance(options, Mapping) else {}),
-                       **{key: path for key, (path, _) in files.items()}}
-        parsed = self.engine.parse_options(
-            generator, options, animate=mode == "animate", from_text=True
-        )
-        out_kind = "animation" if mode == "animate" else kind
-        fmt = body.get("format")
-        if fmt is None:  # what the CLI writes by default; gif for an animation's preview
-            fmt = {"image": "png", "animation": "gif", "text": "jsonl"}.get(out_kind, "png")
-        if not isinstance(fmt, str):
+        if frames is not None and mode != "animate":
+            raise InvalidOptionsError(
+                "frames is for animations (mode 'animate')", parameter="frames"
+            )
+        fmt = body.get("format")  # none: the engine's default_formats, as in every front-end
+        if fmt is not None and not isinstance(fmt, str):
             raise InvalidOptionsError(
                 f"format must be a format name; got {show_value(fmt)}", parameter="format"
             )
-        self.engine.check_format(fmt, out_kind)
-        shown = tuple((key, name) for key, (_, name) in (files or {}).items())
-        return Recipe(mode, generator, out_kind, seed, count, frames, parsed, fmt, shown)
+        return Request(
+            generator,
+            mode,
+            seed_value(body.get("seed", 0)),
+            count,
+            frames,
+            _options(body.get("options"), files),
+            formats=() if fmt is None else (fmt,),
+            options_text=True,
+        )
 
     def run(self, recipe: Recipe) -> list[Asset]:
-        options = recipe.options.to_dict()
-        assets: list[Asset]
-        if recipe.mode == "animate":
-            assets = [self.engine.animate(
-                recipe.generator, seed=recipe.seed, frames=recipe.frames, **options
-            )]
-        else:
-            assets = self.engine.generate(
-                recipe.generator, seed=recipe.seed, count=recipe.count, **options
-            )
+        plan = recipe.plan or self.engine.plan(recipe.request())
+        assets = self.engine.run(plan)
         if recipe.uploads:  # the metadata (a sheet's JSON) names the file as the CLI's does
             names = dict(recipe.uploads)
             for asset in assets:
@@ -411,7 +427,7 @@ class Studio:
     def export(self, body: Any) -> Download:
         """The files the shown CLI command writes, by the same exporter."""
         with self.request(body) as recipe:
-            files = self.engine.render(self.run(recipe), recipe.format)
+            files = self.engine.render(self.run(recipe), recipe.format, plan=recipe.plan)
         names = tuple(f.name for f in files)
         if len(files) == 1:
             return Download(files[0].name, files[0].data, names)

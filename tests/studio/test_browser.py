@@ -252,7 +252,7 @@ def test_talk_and_blink_play_and_export_as_gif_and_sprite_sheet(
     idle(browser)
     assert show_frame(browser, 3) == talk.frames[3].to_png()
     assert cli_command(browser) == (
-        "assetgen animate portraits --seed 5 --animation talk --format gif --out out/studio"
+        "assetgen animate portraits --seed 5 --animation talk --format sheet --out out/studio"
     )
     gif = export(browser, downloads, "animation", "gif")
     assert gif.name == "portraits_5.gif"
@@ -326,7 +326,7 @@ def test_a_chosen_wav_file_drives_the_talk_animation(
     assert frame_count(browser) == len(spoken.frames) == 15  # 1.25 s at 12 fps
     assert show_frame(browser, 12) == spoken.frames[12].to_png()
     assert cli_command(browser) == (
-        "assetgen animate portraits --seed 4 --animation talk --audio hello.wav --format gif "
+        "assetgen animate portraits --seed 4 --animation talk --audio hello.wav --format sheet "
         "--out out/studio"
     )
     gif = export(browser, downloads, "animation", "gif")
@@ -354,7 +354,7 @@ def test_interpolate_morphs_into_a_second_seed(
     assert show_frame(browser, 5) == morph.frames[5].to_png()
     assert cli_command(browser) == (
         "assetgen animate portraits --seed 2 --frames 6 --animation interpolate "
-        "-o to_seed=11 --format gif --out out/studio"
+        "-o to_seed=11 --format sheet --out out/studio"
     )
 
 

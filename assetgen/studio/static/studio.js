@@ -946,7 +946,7 @@ function fillExport() {
   const before = format.dataset.kind === kind ? format.value : null;
   format.replaceChildren(...formats.map((id) => el("option", { value: id }, id)));
   format.dataset.kind = kind;
-  const preferred = { image: "png", animation: "gif", text: "yarn" }[kind];
+  const preferred = (state.catalogue.default_formats[kind] || [])[0];  // the engine's rule
   format.value = formats.includes(before) ? before
     : (formats.includes(preferred) ? preferred : formats[0] || "");
   later("recipe", 0, refreshRecipe);
