@@ -104,7 +104,7 @@ def main() -> None:
     portraits.MODEL_DIR = args.model
     for owner, attr, name in (
         (batch, "load_job", "load job (validate, verify model)"),
-        (batch, "_make", "generate (engine + generator + model)"),
+        (Engine, "run", "generate (engine + generator + model)"),
         (Engine, "render", "PNG encoding (engine.render)"),
         (batch, "_write", "file writes (write_atomic + sha256)"),
         (batch.Journal, "record", "journal (append + fsync)"),
