@@ -331,3 +331,25 @@ def test_timing_evaluation_runs(spoken: Path) -> None:
     assert align["x_realtime"] > 1
     assert 0 <= result["text_vs_speech"]["same_open_closed"] <= 1
     json.dumps(result)  # plain numbers
+
+
+@needs_pocketsphinx
+def test_a_whole_spoken_sentence_aligns_to_its_text(tmp_path: Path) -> None:
+    """A game line said in one go (not word by word): with pocketsphinx's default word beam
+    its alignment lost every path and fell back to phone recognition, which heard no words in
+    the first 0.7 s."""
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng is not installed (scripts/install-system-deps.sh installs it)")
+    text = "Well met, traveler. The road north is closed."
+    path = tmp_path / "line.wav"
+    subprocess.run(["espeak-ng", "-v", "en-us", "-w", str(path), text], check=True,
+                   capture_output=True, timeout=30)
+    track = lipsync.audio_track(path, text=text)
+    assert track.method == "align", track.note
+    assert [w.text.split("(")[0] for w in track.words] == [
+        "well", "met", "traveler", "the", "road", "north", "is", "closed"
+    ]
+    shapes = lipsync.frame_shapes(track, 100)
+    well, met = track.words[0], track.words[1]
+    assert "F" in shapes[round(well.start * 100) : round(well.end * 100)]  # W
+    assert "A" in shapes[round(met.start * 100) : round(met.end * 100)]  # M
