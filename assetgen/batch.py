@@ -639,7 +639,7 @@ def _write_chunk(
         for s in chunk_seeds:
             _collect(result, journal.entries[(run.name, run.fingerprint, f"item:{s}")])
         result.skipped += len(chunk_seeds)
-        bar.advance(len(chunk_seeds))
+        bar.skip(len(chunk_seeds))
         return
     files = chunk.files
     if chunk.unrendered is not None:
@@ -654,7 +654,9 @@ def _write_chunk(
     result.skipped += len(chunk_seeds) - len(groups)
     for seed in chunk_seeds:
         _collect(result, journal.entries[(run.name, run.fingerprint, f"item:{seed}")])
-    bar.advance(len(chunk_seeds))
+    if len(groups) < len(chunk_seeds):
+        bar.skip(len(chunk_seeds) - len(groups))
+    bar.advance(len(groups))
 
 
 def _write_groups(

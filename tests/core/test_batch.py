@@ -167,6 +167,31 @@ def test_cli_batch_prints_progress_and_summary(plugins_env, tmp_path, capsys) ->
     assert "manifest:" in err
 
 
+def test_rerun_progress_has_no_rate_for_skipped_items(plugins_env, tmp_path, capsys) -> None:
+    """A rerun that finds every item done says so; it must not divide thousands of skipped
+    items by a few milliseconds and print a rate like '52869.1/s'."""
+    job = str(write_job(tmp_path))
+    assert main(["batch", job]) == 0
+    capsys.readouterr()
+    assert main(["batch", job]) == 0
+    err = capsys.readouterr().err
+    assert "[1/3] blobs: 40/40 items (100%), 40 already done, took" in err
+    assert "/s" not in err and "ETA" not in err
+
+
+def test_progress_rate_counts_only_items_made() -> None:
+    import io
+
+    from assetgen.progress import Progress
+
+    bar = Progress(10, "x", stream=io.StringIO())
+    bar.skip(8)
+    assert bar.text() == "x: 8/10 items (80%), 8 already done"
+    bar._start -= 4.0  # 4 s in, two items made: 0.5/s over the made items, not 2.5/s
+    bar.advance(2)
+    assert bar.text(final=True) == "x: 10/10 items (100%), 8 already done, 0.5/s, took 4s"
+
+
 def test_sigkilled_batch_resumes_to_the_same_bytes(plugins_env, tmp_path) -> None:
     """Kill the CLI process mid-run (SIGKILL, then SIGINT) and check the resumed result."""
     job = write_job(tmp_path, JOB.replace("count = 40", "count = 400"))
