@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import shutil
 import sys
 import warnings
 from collections.abc import Sequence
@@ -19,6 +20,7 @@ from .cli_types import FilePath
 from .engine import Engine
 from .errors import AssetGenError, InvalidOptionsError, show_value
 from .exporting import check_out_dir, write_atomic
+from .info_format import format_info, jsonable
 from .limits import MAX_COUNT, MAX_FRAMES
 from .model_commands import add_model_commands
 from .plugin_manager import PluginManager
@@ -152,29 +154,22 @@ def plugins_command(as_json: bool) -> None:
 
 @cli.command("info")
 @click.argument("generator")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="One JSON object: options as JSON Schema, the model card, metrics unrounded.",
+)
 def info_command(generator: str, as_json: bool) -> None:
-    """Show a generator's options (types, ranges, defaults) and its model card."""
+    """Show a generator's options (type, default, allowed values) and its model card."""
     engine = _state().engine
     info = engine.generator_info(generator)
     if as_json:
-        click.echo(json.dumps(info.to_dict(), indent=2))
+        click.echo(json.dumps(jsonable(info.to_dict()), indent=2, allow_nan=False))
         return
-    click.echo(f"{info.id} ({info.kind}, plugin '{info.plugin}'): {info.description}")
     cls = engine.plugin_manager.registry.generators[generator]
-    sections = [("Options (-o key=value)", cls.Options)]
-    if cls.AnimationOptions is not None:
-        sections.append(("Animation options (assetgen animate -o key=value)", cls.AnimationOptions))
-    for title, options_cls in sections:
-        click.echo(f"\n{title}:")
-        for spec in options_cls.specs():
-            click.echo(f"  {spec.name} = {spec.default!r}")
-            click.echo(f"      {spec.description}")
-            click.echo(f"      allowed: {spec.describe_allowed()}")
-    if info.model:
-        click.echo("\nModel:")
-        for key, value in info.model.items():
-            click.echo(f"  {key}: {value}")
+    width = min(max(shutil.get_terminal_size((100, 24)).columns, 60), 120)
+    click.echo(format_info(info, cls.Options, cls.AnimationOptions, width))
 
 
 _out_option = click.option(

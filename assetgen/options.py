@@ -55,6 +55,11 @@ class OptionSpec:
     max_length: int | None = None
     nullable: bool = False
 
+    @property
+    def is_mapping(self) -> bool:
+        """A name: number mapping (such as attribute strengths), not a single value."""
+        return _is_mapping_type(self.type)
+
     def describe_allowed(self) -> str:
         """Human wording of the allowed values, used in errors and in `assetgen info`."""
         if self.choices is not None:

@@ -95,8 +95,80 @@ def test_plugins_shows_load_failures(plugins_env, capsys, monkeypatch) -> None:
 def test_info_shows_options_ranges_and_defaults(plugins_env, capsys) -> None:
     assert main(["info", "blob"]) == 0
     out = capsys.readouterr().out
-    assert "size = 32" in out and "an integer from 8 to 128" in out
-    assert "Animation options" in out and "speed" in out
+    lines = [line.split() for line in out.splitlines()]
+    assert ["NAME", "TYPE", "DEFAULT", "ALLOWED"] in lines
+    assert ["size", "integer", "32", "8", "to", "128"] in lines
+    assert ["color", "choice", "any", "any,", "red,", "green,", "blue"] in lines
+    assert ["label", "text", "or", "none", "none", "at", "most", "40", "characters"] in lines
+    assert "Sprite width and height in pixels." in out
+    # animation options: only those the generator options lack are listed again
+    anim = out[out.index("Animation options") :]
+    assert "the options above, and:" in anim and "speed" in anim and "size" not in anim
+
+
+def test_info_json_is_one_valid_object_with_everything_the_table_shows(
+    plugins_env, capsys
+) -> None:
+    assert main(["info", "blob", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    props = info["options_schema"]["properties"]
+    assert props["size"] == {
+        "description": "Sprite width and height in pixels.",
+        "type": "integer",
+        "minimum": 8,
+        "maximum": 128,
+        "default": 32,
+    }
+    assert props["color"]["enum"] == ["any", "red", "green", "blue"]
+    assert "speed" in info["animation_options_schema"]["properties"]
+    assert info["id"] == "blob" and info["kind"] == "image" and info["can_animate"] is True
+
+
+def test_info_table_rounds_and_flattens_model_metrics() -> None:
+    from assetgen.engine import GeneratorInfo
+    from assetgen.info_format import format_info, format_number, jsonable
+    from assetgen.options import NoOptions
+
+    model = {
+        "card": "MODEL_CARD.md",
+        "name": "m",
+        "sha256": "ab" * 32,
+        "license": "MIT",
+        "types": ["boot", "clog"],
+        "metrics": {
+            "eval": {"fid": 4.50812345, "kid": 0.0872812, "n": 650, "ok": True},
+            "runs": [{"loss": 1e-05}, {"loss": float("nan")}],
+            "big": 123456.78,
+        },
+    }
+    info = GeneratorInfo("g", "image", "A test.", "p", False, {}, None, model)
+    out = format_info(info, NoOptions, None, width=80)
+    assert "{" not in out  # no raw dicts
+    assert "Options (-o key=value):\n  (none)\n" in out
+    model_part = out[out.index("Model:") : out.index("Metrics")]
+    assert [line.split(":")[0].strip() for line in model_part.splitlines()[1:] if line] == [
+        "name",
+        "sha256",
+        "license",
+        "card",
+        "types",
+    ]
+    assert "types:   boot, clog" in model_part
+    for line in (
+        "eval.fid: 4.508",
+        "eval.kid: 0.08728",
+        "eval.n: 650",
+        "eval.ok: true",
+        "runs.0.loss: 1e-05",
+        "runs.1.loss: nan",
+        "big: 123457",
+    ):
+        assert line in [" ".join(row.split()) for row in out.splitlines()], line
+    assert format_number(0.6924581260495853) == "0.6925" and format_number(2.0) == "2"
+    # --json: NaN is not JSON; it becomes null, and the rest keeps full precision
+    data = json.loads(json.dumps(jsonable(model), allow_nan=False))
+    assert data["metrics"]["runs"][1]["loss"] is None
+    assert data["metrics"]["eval"]["fid"] == 4.50812345
 
 
 @pytest.mark.parametrize(
