@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 
 import assetgen
 from assetgen import Generator, ImageAsset, InvalidOptionsError, Options, model_store, option
+from assetgen.options import OptionSpec
 from assetgen.runtime import ModelBundle
 
 from .colour import recolour
@@ -19,8 +21,11 @@ MODEL_DIR = Path(__file__).resolve().parent / "model"
 
 
 def _type_names() -> tuple[str, ...]:
-    """Read from the shipped manifest so ``assetgen info`` lists the model's types; requests are
-    checked against the model actually loaded (``validate``), which may be another one."""
+    """The choices of ``type``: the shipped model's types, read from its manifest, so
+    ``assetgen info``, the JSON schema and the studio list them. A model trained on your own
+    art has the types of its labels.csv (docs/training.md): with ``model`` set to it, ``type``
+    is taken as text (:meth:`ShoeOptions.parse`) and ``validate`` checks it against that
+    model's manifest."""
     try:
         names = json.loads((MODEL_DIR / "manifest.json").read_text())["type_names"]
         return ("random", *names)
@@ -31,8 +36,8 @@ def _type_names() -> tuple[str, ...]:
 class ShoeOptions(Options):
     type: str = option(
         "random",
-        "Footwear type, or random: " + ", ".join(_type_names()) + ".",
-        max_length=100,
+        "Footwear type, or random for one drawn from the seed.",
+        choices=_type_names(),
     )
     variety: float = option(
         0.8, "Latent scale (truncation): lower is more typical, higher more varied.", ge=0.0, le=1.5
@@ -50,6 +55,23 @@ class ShoeOptions(Options):
         "'assetgen install-model shoes' (see 'assetgen models shoes').",
         max_length=100,
     )
+
+    @classmethod
+    def parse(cls, values: Mapping[str, Any] | None = None, *, from_text: bool = False) -> Self:
+        """As :meth:`Options.parse`; with another model than the shipped one, ``type`` may be
+        any of that model's own types (checked in ``validate``, where the model is loaded)."""
+        if not isinstance(values, Mapping) or values.get("model", _SHIPPED) == _SHIPPED:
+            return super().parse(values, from_text=from_text)
+        rest = dict(values)
+        if "type" not in rest:
+            return super().parse(rest, from_text=from_text)
+        kind = _OWN_TYPE.convert(rest.pop("type"), from_text=from_text)
+        return dataclasses.replace(super().parse(rest, from_text=from_text), type=kind)
+
+
+_SHIPPED = model_store.DEFAULT_MODEL
+#: ``type`` for a model of your own: text, its names checked against that model
+_OWN_TYPE = OptionSpec("type", str, "random", "Footwear type.", max_length=100)
 
 
 class ShoesGenerator(Generator):

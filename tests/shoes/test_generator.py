@@ -118,3 +118,32 @@ def test_real_batches_draw_types_evenly_or_icons_evenly() -> None:
     assert torch.allclose(by_sqrt / 30000, expected / expected.sum(), atol=0.02)
     with pytest.raises(InvalidOptionsError, match="balance='even'"):
         real_sampler(labels, "even")
+
+
+def test_type_is_a_choice_everywhere_options_are_described(engine: Engine, capsys) -> None:
+    """14 fixed values (random and the model's 13 types): a choice in the JSON schema (the
+    studio's dropdown, the bridge) and in 'assetgen info', not "text of at most 100"."""
+    from assetgen.cli import main
+
+    names = engine.generator_info("shoes").model["types"]
+    schema = engine.generator_info("shoes").options_schema["properties"]["type"]
+    assert schema["enum"] == ["random", *names] and len(schema["enum"]) == 14
+    assert main(["info", "shoes"]) == 0
+    row = next(line.split() for line in capsys.readouterr().out.splitlines() if "type" in line)
+    assert row[:4] == ["type", "choice", "random", "random,"]
+
+
+def test_a_model_of_your_own_takes_its_own_type_names(engine: Engine) -> None:
+    """The choices are the shipped model's; a model trained on your own art has the types of
+    its labels.csv (docs/training.md), so with model=NAME 'type' is checked against that model
+    when it is loaded, not refused for not being a shipped type."""
+    with pytest.raises(InvalidOptionsError, match=r"must be one of 'random', .*; got 'potion'"):
+        plugin.ShoeOptions.parse({"type": "potion"})
+    for from_text in (False, True):
+        own = plugin.ShoeOptions.parse({"model": "mine", "type": "potion"}, from_text=from_text)
+        assert own.type == "potion" and own.model == "mine"
+        assert own.replace(variety=0.5).type == "potion"
+    with pytest.raises(InvalidOptionsError, match="option 'type' must be text of at most 100"):
+        plugin.ShoeOptions.parse({"model": "mine", "type": "x" * 101})
+    with pytest.raises(InvalidOptionsError, match="no shoes model named 'mine'"):
+        engine.generate("shoes", model="mine", type="potion")
