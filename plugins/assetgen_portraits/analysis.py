@@ -30,6 +30,7 @@ import torch
 from assetgen.errors import ModelError
 
 from . import classifier as clf_mod
+from .labels import grow_mask
 from .local_edits import LocalEdit
 from .model import AttributeClassifier, PortraitGenerator
 
@@ -271,18 +272,8 @@ def pixel_region(before: np.ndarray, after: np.ndarray, share: float = 0.02, gro
     diff = (np.abs(before.astype(np.int16) - after.astype(np.int16)).max(-1) > 24).mean(0)
     region = diff >= share
     for _ in range(grow):
-        region = _dilate(region)
+        region = grow_mask(region)
     return region
-
-
-def _dilate(mask: np.ndarray) -> np.ndarray:
-    """The mask grown by one pixel (4-neighbourhood); outside the image counts as empty."""
-    out = mask.copy()
-    out[1:] |= mask[:-1]
-    out[:-1] |= mask[1:]
-    out[:, 1:] |= mask[:, :-1]
-    out[:, :-1] |= mask[:, 1:]
-    return out
 
 
 def locality(still: np.ndarray, edited: np.ndarray, region: np.ndarray) -> np.ndarray:
@@ -333,7 +324,7 @@ def soft_region(region_px: np.ndarray, size: int) -> np.ndarray:
 
 def _erode(mask: np.ndarray) -> np.ndarray:
     """The mask shrunk by one pixel: the complement grown (outside the image counts as full)."""
-    return ~_dilate(~mask)
+    return ~grow_mask(~mask)
 
 
 def _edit_spec(

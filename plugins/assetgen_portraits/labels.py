@@ -237,8 +237,8 @@ class LabelModel:
         union = self.footprints[a] | self.footprints[b]
         if union.shape != (size, size):
             return None
-        inner = _grow(union)
-        return np.where(inner, 1.0, np.where(_grow(inner), 0.5, 0.0)).astype(np.float32)
+        inner = grow_mask(union)
+        return np.where(inner, 1.0, np.where(grow_mask(inner), 0.5, 0.0)).astype(np.float32)
 
     def frames_of(self, weights: np.ndarray, column: str, values: list[str]) -> np.ndarray:
         """len(values) copies of ``weights``, each with ``column`` set to one of ``values``."""
@@ -282,7 +282,7 @@ def _mask(runs: Any, size: int = 64) -> np.ndarray:
     return out
 
 
-def _grow(mask: np.ndarray) -> np.ndarray:
+def grow_mask(mask: np.ndarray) -> np.ndarray:
     """``mask`` grown by one pixel (4-neighbourhood)."""
     out = mask.copy()
     out[1:] |= mask[:-1]

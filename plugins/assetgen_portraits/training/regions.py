@@ -23,23 +23,12 @@ from typing import Any
 import numpy as np
 
 from .. import dataset as D
+from ..labels import grow_mask
 
 #: faces the footprints are measured on: one per skin colour, with and without hair
 FACES = 8
 #: a pixel belongs to a footprint when any RGBA channel changes by more than this (of 255)
 THRESHOLD = 8
-
-
-def _grow(mask: np.ndarray, px: int = 1) -> np.ndarray:
-    out = mask.copy()
-    for _ in range(px):
-        grown = out.copy()
-        grown[1:] |= out[:-1]
-        grown[:-1] |= out[1:]
-        grown[:, 1:] |= out[:, :-1]
-        grown[:, :-1] |= out[:, 1:]
-        out = grown
-    return out
 
 
 def runs(mask: np.ndarray) -> list[list[int]]:
@@ -73,7 +62,7 @@ def mouth_footprints(
         for base, still in zip(bases, plain, strict=True):
             drawn = D.decode_png(D.render(style, D._with(base, mouth=value))[0]).astype(np.int16)
             mask |= np.abs(drawn - still).max(-1) > THRESHOLD
-        out[value] = runs(_grow(mask, 1))
+        out[value] = runs(grow_mask(mask))
     return out
 
 
