@@ -7,8 +7,8 @@ The public API::
     sprites = engine.generate("portraits", seed=7, count=4)
     talk = engine.animate("portraits", seed=7, frames=8, animation="talk")
 
-Plugin authors use :class:`Generator`, :class:`Options`, :func:`option`, :class:`Exporter`
-and :data:`hookimpl`.
+Plugin authors use :class:`Generator`, :class:`Options`, :func:`option`, :class:`Exporter`,
+:data:`hookimpl` and :func:`check_int`.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from .errors import (  # noqa: E402
 from .exporting import Exporter, OutputFile  # noqa: E402
 from .generator import Generator  # noqa: E402
 from .hookspecs import hookimpl  # noqa: E402
+from .limits import check_int  # noqa: E402
 from .options import Options, option  # noqa: E402
 
 __all__ = [
@@ -49,6 +50,7 @@ __all__ = [
     "TextAsset",
     "UnknownGeneratorError",
     "__version__",
+    "check_int",
     "hookimpl",
     "option",
 ]

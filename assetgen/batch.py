@@ -63,8 +63,8 @@ from .errors import InvalidOptionsError, OutputError, UnknownGeneratorError, sho
 from .exporting import (
     MAX_FILE_NAME,
     OutputFile,
-    check_name,
     check_out_dir,
+    check_output_name,
     remove_stale_temp_files,
     write_atomic,
     write_atomic_many,
@@ -210,7 +210,7 @@ def _load_run(source: Path, index: int, run: Any, engine: Engine, uses: dict[str
         generator = plan.request.generator
         uses[generator] = uses.get(generator, 0) + 1
         default_name = generator if uses[generator] == 1 else f"{generator}-{uses[generator]}"
-        name = check_name(run.get("name", default_name))
+        name = check_output_name(run.get("name", default_name))
         _check_run_name(name, generator, plan)
     except (InvalidOptionsError, UnknownGeneratorError) as exc:
         shown = run.get("generator", "?")
@@ -374,8 +374,8 @@ def _journal_entry(line: str) -> dict[str, Any] | None:
         try:
             if len(parts) != 2:
                 return None
-            check_name(parts[0])
-            check_name(parts[1], max_length=MAX_FILE_NAME)
+            check_output_name(parts[0])
+            check_output_name(parts[1], max_length=MAX_FILE_NAME)
         except InvalidOptionsError:
             return None
     return entry

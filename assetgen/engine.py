@@ -17,7 +17,14 @@ from .errors import (
     UnknownGeneratorError,
     show_value,
 )
-from .exporting import MAX_FILE_NAME, Exporter, OutputFile, check_name, check_out_dir, write_atomic
+from .exporting import (
+    MAX_FILE_NAME,
+    Exporter,
+    OutputFile,
+    check_out_dir,
+    check_output_name,
+    write_atomic,
+)
 from .generator import Generator, check_seed
 from .limits import DEFAULT_FRAMES, MAX_COUNT, MAX_FRAMES, MAX_IMAGE_SIDE, check_int
 from .options import Options
@@ -178,7 +185,7 @@ class Engine:
         generator = self._instance(generator_id)
         kind = ANIMATION if request.animate else generator.kind
         if request.name is not None:
-            check_name(request.name)
+            check_output_name(request.name)
         exporters: dict[str, Exporter] = {}
         if export:
             for format_id in dict.fromkeys(request.formats or default_formats(kind)):
@@ -312,7 +319,7 @@ class Engine:
             exporter = self.exporter(format_id)
         for kind in sorted({asset.kind for asset in assets}):
             self._accepting(exporter, kind)
-        stem = check_name(name) if name is not None else request_stem(assets)
+        stem = check_output_name(name) if name is not None else request_stem(assets)
         if exporter.per_asset and len(assets) > 1:
             files = []
             for asset in assets:
@@ -323,7 +330,7 @@ class Engine:
         else:
             files = self._call_exporter(exporter, list(assets), stem)
         for f in files:
-            check_name(f.name, "output file name", max_length=MAX_FILE_NAME)
+            check_output_name(f.name, "output file name", max_length=MAX_FILE_NAME)
         return files
 
     def export(

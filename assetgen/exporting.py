@@ -68,7 +68,7 @@ def check_exporter_class(cls: Any) -> None:
         raise TypeError(f"{cls.__qualname__} must implement render()")
 
 
-def check_name(name: Any, parameter: str = "name", *, max_length: int = MAX_NAME) -> str:
+def check_output_name(name: Any, parameter: str = "name", *, max_length: int = MAX_NAME) -> str:
     """A user-given output name: one plain file-name component, no traversal, no NUL, not a
     Windows device name (``con``, ``nul.png``...), not ending in a dot."""
     if (

@@ -23,10 +23,18 @@ MAX_JOB_FILE_BYTES = 1_000_000
 """Largest batch job file accepted."""
 
 
-def check_int(name: str, value: Any, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+def check_int(name: str, value: Any, low: int, high: int | None = None) -> int:
+    """``value`` if it is an int from ``low`` to ``high`` (no upper bound when ``high`` is
+    None); otherwise an :class:`InvalidOptionsError` naming ``name``, the value and the range.
+
+    bool is refused although it is an int subclass: ``True`` as a count is a bug, not a request
+    for one item.
+    """
+    in_range = isinstance(value, int) and low <= value and (high is None or value <= high)
+    if isinstance(value, bool) or not in_range:
+        allowed = f"from {low} to {high}" if high is not None else f"of at least {low}"
         raise InvalidOptionsError(
-            f"{name} must be an integer from {low} to {high}; got {show_value(value)}",
+            f"{name} must be an integer {allowed}; got {show_value(value)}",
             parameter=name,
             value=value,
         )

@@ -42,7 +42,9 @@ def models_path() -> Path:
     return Path(base) / "assetgen" / "models"
 
 
-def check_name(name: str, parameter: str = "model") -> str:
+def check_model_name(name: str, parameter: str = "model") -> str:
+    """An installed model's name: its folder under the models path, so a short plain name, and
+    not ``default`` (the shipped model's name)."""
     if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name) or name == DEFAULT_MODEL:
         raise InvalidOptionsError(
             f"{_label(parameter)} must be {NAME_RULE} (and not '{DEFAULT_MODEL}'); "
@@ -107,7 +109,7 @@ def install(
     again, then renamed into place, so a failed or interrupted install leaves nothing half
     copied and an existing model is replaced only with ``force``.
     """
-    check_name(name, "--name")
+    check_model_name(name, "--name")
     source = Path(source)
     manifest = check_model_files(source)
     made_for = manifest.get("generator")
@@ -148,7 +150,7 @@ def install(
 def remove(generator: str, name: str, *, parameter: str = "name") -> Path:
     """Delete the installed model ``name``; errors name ``parameter`` (the CLI's argument is
     ``NAME``: ``assetgen remove-model GENERATOR NAME``)."""
-    check_name(name, parameter)
+    check_model_name(name, parameter)
     target = models_path() / generator / name
     if not (target / "manifest.json").is_file():
         raise InvalidOptionsError(

@@ -232,7 +232,7 @@ class OptionSpec:
         return dict(sorted(out.items()))
 
     def _fail(self, value: Any, why: str | None = None) -> typing.NoReturn:
-        shown = _show(value)
+        shown = show_value(value)
         reason = f" ({why})" if why else ""
         raise InvalidOptionsError(
             f"option '{self.name}' must be {self.describe_allowed()}; got {shown}{reason}",
@@ -301,7 +301,7 @@ class Options:
         """Validate ``values`` (keyword arguments, JSON, or CLI text when ``from_text``)."""
         if values is not None and not isinstance(values, Mapping):
             raise InvalidOptionsError(
-                f"options must be a mapping of option names to values; got {_show(values)}",
+                f"options must be a mapping of option names to values; got {show_value(values)}",
                 parameter="options",
                 value=values,
             )
@@ -311,7 +311,7 @@ class Options:
             if key not in known:
                 allowed = ", ".join(sorted(known)) or "none"
                 raise InvalidOptionsError(
-                    f"unknown option {_show(key)}; allowed options: {allowed}",
+                    f"unknown option {show_value(key)}; allowed options: {allowed}",
                     parameter=str(key),
                     value=values[key],
                 )
@@ -357,10 +357,6 @@ def _is_mapping_type(typ: Any) -> bool:
 
 def _fmt(number: float) -> str:
     return f"{number:g}" if isinstance(number, float) else str(number)
-
-
-def _show(value: Any) -> str:
-    return show_value(value)
 
 
 def _to_float(value: Any) -> float | None:

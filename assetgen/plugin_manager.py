@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib.metadata
 import os
-import threading
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -67,7 +66,6 @@ class PluginManager:
         self.pm = pluggy.PluginManager(ENTRY_POINT_GROUP)
         self.pm.add_hookspecs(hookspecs)
         self.registry = Registry()
-        self._lock = threading.Lock()
         names = None if plugins is None else [p for p in plugins if isinstance(p, str)]
         objects = [] if plugins is None else [p for p in plugins if not isinstance(p, str)]
         self._load_entry_points(plugin_filter(names))

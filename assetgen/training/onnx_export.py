@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 MAX_OPSET = 15  # Unity's own ONNX runtime documents opsets 7-15
@@ -41,13 +40,6 @@ def export_onnx(
             dynamo=False,
         )
     tmp.replace(path)
-
-
-def max_abs_difference(
-    session: Any, feeds: dict[str, np.ndarray], expected: Sequence[np.ndarray]
-) -> float:
-    outputs = session.run(None, feeds)
-    return float(max(np.abs(o - e).max() for o, e in zip(outputs, expected, strict=True)))
 
 
 def graph_opset(path: Path) -> int:

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from assetgen import Engine, InvalidOptionsError
-from assetgen.exporting import check_name
+from assetgen.exporting import check_output_name
 
 
 def test_png_one_file_per_image(engine: Engine, tmp_path) -> None:
@@ -102,7 +102,7 @@ def test_unknown_format(engine: Engine, tmp_path) -> None:
 )
 def test_unsafe_names_are_refused(name: str) -> None:
     with pytest.raises(InvalidOptionsError, match="name must be"):
-        check_name(name)
+        check_output_name(name)
 
 
 def test_user_name_cannot_escape_the_output_folder(engine: Engine, tmp_path) -> None:

@@ -391,7 +391,7 @@ def test_cli_batch_bad_job_exits_2_and_writes_nothing(
 
 def test_out_path_is_a_folder_by_design(testkit_engine: Engine, tmp_path: Path) -> None:
     """``out`` is a folder the job's author chooses (demo jobs use '../out/<name>'): relative
-    paths resolve against the job file; only file and run names are held to check_name."""
+    paths resolve against the job file; only file and run names are held to check_output_name."""
     (tmp_path / "jobs").mkdir()
     job = tmp_path / "jobs" / "job.toml"
     job.write_text("out = '../elsewhere'\n" + RUN)

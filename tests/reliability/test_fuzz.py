@@ -32,7 +32,7 @@ from assetgen import Engine, InvalidOptionsError, UnknownGeneratorError
 from assetgen.batch import load_job
 from assetgen.bridge import Bridge, parse_options_json
 from assetgen.cli import main, parse_option_pairs
-from assetgen.exporting import check_name
+from assetgen.exporting import check_output_name
 from assetgen.limits import MAX_BATCH_ITEMS, MAX_BATCH_RUNS, MAX_COUNT, MAX_FRAMES
 from assetgen.options import DEFAULT_MAX_STRING, MAX_MAPPING_ENTRIES, Options, text_problem
 
@@ -452,7 +452,7 @@ def check_job(engine: Engine, path: Path) -> None:
     assert sum(r.count for r in job.runs) <= MAX_BATCH_ITEMS
     assert len({r.name.casefold() for r in job.runs}) == len(job.runs)
     for run in job.runs:
-        assert check_name(run.name) == run.name and run.name.casefold() != "manifest.json"
+        assert check_output_name(run.name) == run.name and run.name.casefold() != "manifest.json"
         assert 1 <= run.count <= MAX_COUNT and 0 <= run.seed <= 2**63 - run.count
         assert run.frames is None or 1 <= run.frames <= MAX_FRAMES
         assert run.formats and set(run.formats) <= set(FORMATS)

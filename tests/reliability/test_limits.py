@@ -195,3 +195,25 @@ def test_batch_caps_are_checked_before_anything_is_generated_or_written(
         load_job(job, spy_engine)
     assert CALLS["generate"] == 0 and not (tmp_path / "out").exists()
     figures["caps refused before work"] += 1
+
+
+@pytest.mark.parametrize(
+    ("value", "low", "high", "message"),
+    [
+        (0, 1, 10, "count must be an integer from 1 to 10; got 0"),
+        (11, 1, 10, "count must be an integer from 1 to 10; got 11"),
+        (True, 0, 10, "count must be an integer from 0 to 10; got True"),
+        (2.0, 0, 10, "count must be an integer from 0 to 10; got 2.0"),
+        (-1, 0, None, "count must be an integer of at least 0; got -1"),
+    ],
+)
+def test_check_int_refuses_with_the_range(value: Any, low: int, high: int | None, message: str):
+    """The one integer check plugins and the core share (``assetgen.check_int``)."""
+    with pytest.raises(InvalidOptionsError, match=message) as refused:
+        assetgen.check_int("count", value, low, high)
+    assert refused.value.parameter == "count"
+
+
+def test_check_int_returns_the_value():
+    assert assetgen.check_int("count", 10, 1, 10) == 10
+    assert assetgen.check_int("seed", 2**70, 0) == 2**70
