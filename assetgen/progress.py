@@ -1,18 +1,21 @@
-"""Progress lines on stderr for long work (batch export, data set builds, training).
+"""Progress lines on stderr for long work (batch export), drawn by tqdm.
 
-On a terminal the line is redrawn in place; in a log (CI, a build pipeline) a line is printed
-at most every ``interval`` seconds, so logs stay readable.
+tqdm does the drawing: redrawn in place on a terminal (at most every 0.1 s), and in a log (CI,
+a build pipeline) a line at most every ``interval`` seconds, so logs stay readable.
 
-Items a rerun finds already done are counted with :meth:`Progress.skip`: they move the count
-but not the rate, which is taken over the items actually made (none made: no rate and no ETA),
-so a rerun that skips 10 000 finished items in a second does not claim "10000.0/s".
+What the line says is ours: items a rerun finds already done are counted with
+:meth:`Progress.skip`; they move the count but not the rate, which is taken over the items
+actually made (none made: no rate and no ETA), so a rerun that skips 10 000 finished items in
+a second does not claim "10000.0/s" (tqdm's own rate counts every update).
 """
 
 from __future__ import annotations
 
 import sys
 import time
-from typing import TextIO
+from typing import Any, TextIO
+
+from tqdm import tqdm
 
 
 class Progress:
@@ -30,34 +33,46 @@ class Progress:
         self.label = label
         self.stream = stream or sys.stderr
         self.enabled = enabled
-        self.interval = interval
         self.unit = unit
         self.done = 0
         #: of ``done``, how many were already finished (skipped, not made)
         self.skipped = 0
         self._start = time.monotonic()
-        self._last = 0.0
-        self._tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self._bar = tqdm(
+            total=self.total,
+            desc=self.text(),
+            bar_format="{desc}",  # the line is text(); tqdm decides when and how to draw it
+            file=self.stream if tty else _LogLines(self.stream),
+            disable=not enabled,
+            mininterval=0.1 if tty else interval,
+            miniters=1,
+            dynamic_ncols=tty,
+            leave=True,
+        )
 
     def advance(self, n: int = 1) -> None:
         """``n`` items made."""
         self.done += n
-        self._maybe_show()
+        self._update(n)
 
     def skip(self, n: int = 1) -> None:
         """``n`` items found already done: counted, but left out of the rate."""
         self.done += n
         self.skipped += n
-        self._maybe_show()
+        self._update(n)
 
     def close(self) -> None:
-        self._show(final=True)
+        self._bar.set_description_str(self.text(final=True), refresh=False)
+        self._bar.close()
 
-    def _maybe_show(self) -> None:
-        now = time.monotonic()
-        if self.done >= self.total or now - self._last >= (0.1 if self._tty else self.interval):
-            self._last = now
-            self._show(final=False)
+    def _update(self, n: int) -> None:
+        self._bar.set_description_str(self.text(), refresh=False)
+        if self.done >= self.total:
+            self._bar.n += n
+            self._bar.refresh()  # the last item always shows, however soon it came
+        else:
+            self._bar.update(n)
 
     def text(self, *, final: bool = False) -> str:
         """The progress line (without line ending)."""
@@ -76,15 +91,28 @@ class Progress:
             parts.append(f"took {elapsed:.0f}s")
         return ", ".join(parts)
 
-    def _show(self, *, final: bool) -> None:
-        if not self.enabled:
-            return
-        text = self.text(final=final)
-        if self._tty:
-            self.stream.write("\r" + text + ("\n" if final else ""))
-        elif final or self.done < self.total:
-            self.stream.write(text + "\n")
+
+class _LogLines:
+    """A log's view of tqdm's output: each redraw (``\\r`` + line + padding) as a line of its
+    own, so a log holds readable lines rather than one line of carriage returns."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self._last = ""
+
+    def write(self, text: str) -> int:
+        for part in text.split("\r"):
+            line = part.rstrip()
+            if line and line != self._last:
+                self.stream.write(line + "\n")
+                self._last = line
+        return len(text)
+
+    def flush(self) -> None:
         self.stream.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
 
 
 def _rate(rate: float) -> str:
