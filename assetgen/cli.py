@@ -104,8 +104,9 @@ def _format_names(
     type=click.IntRange(0, 1024),
     default=0,
     show_default=True,
-    help="ONNX Runtime threads per model call (0: one per core). 1 was 2x faster for batch "
-    "export on a busy 2-core machine (benchmarks/README.md).",
+    help="ONNX Runtime threads per model call (0: one per core). On a machine other jobs "
+    "share, 1 is often faster: a call's threads wait for each other, and one busy core "
+    "delays them all.",
 )
 def cli(debug: bool, device: str, threads: int) -> None:
     """AssetGen: generate game assets (sprites, animations, dialogue) from trained models."""

@@ -192,8 +192,8 @@ def _write_temp(path: Path, data: bytes) -> str:
 
 def _flush_all(pending: Sequence[tuple[Path, str]]) -> None:
     """Flush every temporary file to disk, one after the other; the first failure is raised.
-    (Flushing them from several threads at once was measured too and lost on a quiet machine:
-    ``python -m benchmarks.fsync_together``, benchmarks/README.md.)"""
+    One thread: the files share a disk, and fsyncs issued from several threads at once do not
+    finish sooner there (``python -m benchmarks.fsync_together`` compares the two)."""
     for path, tmp in pending:
         _flush(path, tmp)
 

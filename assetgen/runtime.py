@@ -123,8 +123,8 @@ class Runtime:
         opts.inter_op_num_threads = self.inter_op_threads
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         opts.log_severity_level = 3
-        # no busy-waiting between ops: 1.12-2.23x faster on every workload of the benchmark
-        # suite on 2 shared cores (benchmarks/README.md, "Tuning")
+        # no busy-waiting between ops: a spinning thread holds a core that the other threads
+        # and processes on a shared machine need (benchmarks/README.md, "Tuning")
         opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         return opts
 

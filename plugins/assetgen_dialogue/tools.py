@@ -13,11 +13,11 @@ an uninterrupted run would have seen.
 
 ``DEFAULT_CONFIG`` is sized for a small CPU (2 cores): a 2×256 LSTM (0.9 M parameters),
 batches of 64 lines, 6,000 steps: about 40 M predicted characters, 11 passes over the training
-plays. Measured on 2 idle AMD EPYC vCPUs at 2.9-3.2 it/s (~19,000 chars/s): about 32-35
-minutes, validation passes (~4 s each, 12 of them) and checkpoints included. Another job on
-the same cores slows it several times over (0.5 it/s was seen); ``threads=1`` then helps.
-On a GPU (``device`` ``auto`` picks it) a larger model pays off, e.g. ``--set hidden=512
---set batch_size=128 --set steps=12000`` (not measured here: no GPU in this session).
+plays: about 32-35 minutes on 2 idle vCPUs (2.9-3.2 it/s, ~19,000 chars/s), validation
+passes (~4 s each, 12 of them) and checkpoints included. Another job on the same cores slows
+it several times over; ``threads=1`` then helps. On a GPU (``device`` ``auto`` picks it) the
+same time trains a larger model, e.g. ``--set hidden=512 --set batch_size=128 --set
+steps=12000`` (a suggestion, not a measured configuration).
 """
 
 from __future__ import annotations

@@ -208,7 +208,7 @@ def train(out: Path, data: Path | None, config: dict[str, Any], resume: bool) ->
         dist.sync_buffers(G, D)  # batch-norm statistics: rank 0's on every rank
         with torch.no_grad():
             # ramp the EMA up: a plain 0.999 average keeps mostly initial weights for the first
-            # thousand steps, which with batch norm gives blank grey samples (seen in run 1)
+            # thousand steps, and those weights with batch norm draw blank grey samples
             beta = min(config["ema_beta"], (1 + step) / (10 + step))
             for p_ema, p in zip(G_ema.parameters(), G.parameters(), strict=True):
                 p_ema.lerp_(p, 1 - beta)
