@@ -3,9 +3,9 @@ its own tests as soon as it is written.
 
 The project is a folder ``assetgen-<name>/`` holding the package ``assetgen_<name>/`` (the
 generator and the hook that registers it), ``tests/``, ``pyproject.toml`` with the
-``assetgen`` entry point, and a README. The file contents live in
-:mod:`assetgen.scaffold_templates`; this module checks the name, fills them in and writes
-them.
+``assetgen`` entry point, and a README. The file contents are template files in
+``templates/``, filled in by :mod:`assetgen.scaffold.render`; this module checks the name and
+writes them.
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ from pathlib import Path
 
 import click
 
-from . import __version__
-from .cli_types import FilePath
-from .errors import InvalidOptionsError, OutputError
-from .plugin_manager import ENTRY_POINT_GROUP
-from .scaffold_templates import KINDS, render_project
+from .. import __version__
+from ..cli_types import FilePath
+from ..errors import InvalidOptionsError, OutputError
+from ..plugin_manager import ENTRY_POINT_GROUP
+from .render import KINDS, render_project
 
 MAX_NAME_LENGTH = 30  # keeps every generated line within 100 characters
 # Lower-case words joined by single '-' or '_': a valid generator id, entry-point name and,
