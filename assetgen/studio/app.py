@@ -9,6 +9,8 @@
 | ``POST /api/animate`` | one animation's frames |
 | ``POST /api/recipe`` | the CLI command, C# call and Python call that reproduce a request |
 | ``POST /api/export`` | the files the CLI command writes (one file, or a zip of several) |
+| ``POST /api/pins/recipe`` | pinned seeds as one batch: the job file and how to run it |
+| ``POST /api/pins/export`` | a zip of that job file and the files ``assetgen batch`` writes |
 
 A request body is ``{"generator", "seed", "count", "frames", "mode", "options", "format",
 "uploads"}`` (see :mod:`assetgen.studio.service`). Bad input is answered ``400`` with the
@@ -35,7 +37,7 @@ from starlette.staticfiles import StaticFiles
 from ..engine import Engine
 from ..errors import AssetGenError, InvalidOptionsError
 from .guard import MAX_BODY, Guard, RequestRefused, read_body
-from .service import Studio
+from .service import Download, Studio
 
 STATIC = Path(__file__).resolve().parent / "static"
 _TYPES = {".png": "image/png", ".gif": "image/gif", ".json": "application/json",
@@ -62,6 +64,19 @@ def error_response(exc: Exception) -> JSONResponse:
         "parameter": getattr(exc, "parameter", None),
     }
     return JSONResponse(body, status_code=status, headers=headers)
+
+
+def download_response(download: Download) -> Response:
+    """A file to save: its name, type, and the names of the files it holds (a zip)."""
+    return Response(
+        download.data,
+        media_type=_TYPES.get(Path(download.name).suffix, "application/octet-stream"),
+        headers={
+            "Content-Disposition": f'attachment; filename="{download.name}"',
+            "X-AssetGen-Files": ",".join(download.files),
+            **_NO_STORE,
+        },
+    )
 
 
 async def _body(request: Request) -> Any:
@@ -105,22 +120,16 @@ def create_app(engine: Engine, *, allowed_hosts: list[str] | None = None) -> Sta
             return error_response(exc)
         return JSONResponse(result, headers=_NO_STORE)
 
-    async def export(request: Request) -> Response:
-        try:
-            body = await _body(request)
-            download = await run_in_threadpool(studio.export, body)
-        except Exception as exc:
-            return error_response(exc)
-        suffix = Path(download.name).suffix
-        return Response(
-            download.data,
-            media_type=_TYPES.get(suffix, "application/octet-stream"),
-            headers={
-                "Content-Disposition": f'attachment; filename="{download.name}"',
-                "X-AssetGen-Files": ",".join(download.files),
-                **_NO_STORE,
-            },
-        )
+    def download_route(fn: Callable[[Any], Download]) -> Callable[[Request], Any]:
+        async def endpoint(request: Request) -> Response:
+            try:
+                body = await _body(request)
+                download = await run_in_threadpool(fn, body)
+            except Exception as exc:
+                return error_response(exc)
+            return download_response(download)
+
+        return endpoint
 
     routes = [
         Route("/", index),
@@ -128,7 +137,9 @@ def create_app(engine: Engine, *, allowed_hosts: list[str] | None = None) -> Sta
         Route("/api/generate", json_route(studio.generate), methods=["POST"]),
         Route("/api/animate", json_route(studio.animate), methods=["POST"]),
         Route("/api/recipe", json_route(studio.recipe), methods=["POST"]),
-        Route("/api/export", export, methods=["POST"]),
+        Route("/api/export", download_route(studio.export), methods=["POST"]),
+        Route("/api/pins/recipe", json_route(studio.pins_recipe), methods=["POST"]),
+        Route("/api/pins/export", download_route(studio.export_pins), methods=["POST"]),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     middleware = [Middleware(Guard, allowed_hosts=allowed_hosts or [], max_body=MAX_BODY)]

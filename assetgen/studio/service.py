@@ -30,14 +30,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .. import model_store
 from ..assets import AnimationAsset, Asset, ImageAsset, TextAsset
 from ..engine import Engine
-from ..errors import InvalidOptionsError, show_value
+from ..errors import InvalidOptionsError, UnknownGeneratorError, show_value
 from ..exporting import OutputFile
 from ..limits import check_int
 from ..request import DEFAULT_FORMATS, Request
-from . import MAX_UPLOAD
-from .recipes import Recipe
+from . import MAX_UPLOAD, pins
+from .recipes import Recipe, csharp_call
 
 MODES = ("generate", "animate")
 #: Most items one Studio request makes (a page of the seed grid is far fewer).
@@ -245,8 +246,14 @@ class Studio:
             entry = json_safe(info.to_dict())
             with self._lock:
                 self._kinds[info.id] = info.kind
+            models = self.installed_models(info.id)
             for key in ("options_schema", "animation_options_schema"):
                 properties = (entry.get(key) or {}).get("properties") or {}
+                model = properties.get("model")
+                # the core's model store: "default" (shipped) or an installed model's name
+                if isinstance(model, dict) and model.get("default") == model_store.DEFAULT_MODEL \
+                        and "enum" not in model:
+                    properties["model"] = {**model, "x-studio-choices": models}
                 for name, kind in UPLOAD_OPTIONS.items():
                     if name in properties:  # the page shows a file picker
                         properties[name] = copy.deepcopy(properties[name])
@@ -261,6 +268,13 @@ class Studio:
             "max_grid": MAX_GRID,
             "default_formats": {kind: list(ids) for kind, ids in DEFAULT_FORMATS.items()},
         }
+
+    @staticmethod
+    def installed_models(generator_id: str) -> list[str]:
+        """What a ``model`` option that follows the core's model store can name here: the
+        shipped model (``default``) and the models installed for the generator (``assetgen
+        install-model``), read anew each time the page loads its catalogue."""
+        return [model_store.DEFAULT_MODEL, *model_store.installed(generator_id)]
 
     def kind(self, generator_id: str) -> str:
         with self._lock:
@@ -433,6 +447,58 @@ class Studio:
             return Download(files[0].name, files[0].data, names)
         stem = files[0].name.rsplit(".", 1)[0]
         return Download(f"{stem}_{recipe.format}.zip", zip_files(files), names)
+
+    # -- pinned seeds as one batch ------------------------------------------------------------
+
+    def pin_recipes(self, body: Any) -> tuple[list[Recipe], list[str | None]]:
+        """Each pin of a pins export checked as a request of its own, and the format its run
+        writes: the chosen one where it takes that kind of asset, else the default (None)."""
+        items, fmt = pins.parse_pins(body)
+        accepting = {
+            kind: {e.id for e in self.engine.exporters() if kind in e.to_dict()["accepts"]}
+            for kind in ("image", "text", "animation")
+        }
+        recipes: list[Recipe] = []
+        formats: list[str | None] = []
+        for number, pin in enumerate(items, start=1):
+            request = {"generator": pin.get("generator"), "seed": pin.get("seed", 0),
+                       "options": pin.get("options") or {}}
+            try:
+                recipe = self.parse(request)
+            except (InvalidOptionsError, UnknownGeneratorError) as exc:
+                where = f"pin {number} ({show_value(pin.get('generator'))} seed " \
+                        f"{show_value(pin.get('seed'))})"
+                raise InvalidOptionsError(f"{where}: {exc}", parameter="pins") from None
+            recipes.append(recipe)
+            formats.append(fmt if fmt in accepting.get(recipe.kind, ()) else None)
+        return recipes, formats
+
+    def pins_recipe(self, body: Any) -> dict[str, Any]:
+        """The job file of a pins export, the command that runs it, and the C# and Python
+        calls (each pin's image or line from the bridge; the job from Python)."""
+        recipes, formats = self.pin_recipes(body)
+        text = pins.job_text(recipes, formats)
+        return {
+            "count": len(recipes),
+            "job": text,
+            "recipe": {
+                "cli": f"assetgen batch {pins.JOB_NAME}",
+                # one block per pin, so each call's variable stays its own
+                "csharp": "\n".join(
+                    f"{{ // {r.generator} seed {r.seed}\n    {csharp_call(r)}\n}}" for r in recipes
+                ),
+                "python": (
+                    "from assetgen import Engine\nfrom assetgen.batch import load_job, run_job\n"
+                    f"\nengine = Engine()\nrun_job(engine, load_job({pins.JOB_NAME!r}, engine))"
+                ),
+            },
+        }
+
+    def export_pins(self, body: Any) -> Download:
+        """A zip of the job file and every file ``assetgen batch job.toml`` writes for it."""
+        recipes, formats = self.pin_recipes(body)
+        files = pins.run_pins_job(self.engine, pins.job_text(recipes, formats))
+        return Download(pins.ZIP_NAME, zip_files(files), tuple(f.name for f in files))
 
     def _shared(self, recipe: Recipe) -> dict[str, Any]:
         options = recipe.options.to_dict()

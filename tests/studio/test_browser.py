@@ -136,7 +136,16 @@ def move_slider(browser: Any, option: str, key: str, *, attribute: str | None = 
     css = f'input[type=range][data-option="{option}"]'
     if attribute is not None:
         css += f'[data-key="{attribute}"]'
-    find(browser, css).send_keys(key)
+    slider = find(browser, css)
+    unfold(browser, slider)
+    slider.send_keys(key)
+
+
+def unfold(browser: Any, element: Any) -> None:
+    """Open the folded option groups around ``element`` (outermost first), as a person
+    clicks a group's title to see its controls."""
+    for details in element.find_elements(By.XPATH, "ancestor::details[not(@open)]"):
+        details.find_element(By.TAG_NAME, "summary").click()
 
 
 def frame_count(browser: Any) -> int:

@@ -26,6 +26,7 @@ function el(tag, attrs = {}, ...children) {
 }
 
 const PINS_KEY = "assetgen-studio-pins";
+const BACKGROUND_KEY = "assetgen-studio-background";
 const PAGE = { image: 16, text: 8 };
 
 const state = {
@@ -46,6 +47,7 @@ const state = {
   anim: { frames: [], fps: 12, index: 0, timer: null, playing: false, label: "",
     lipsync: null, shapes: null, frameCues: [] },
   errors: {},
+  openGroups: {}, // "generator/group" -> whether that options group is open
 };
 
 // -- talking to the server ----------------------------------------------------------------
@@ -227,9 +229,14 @@ function controlRow(name, schema, store, { label = name, compact = false, onChan
 
   if (schema["x-studio-upload"]) {
     return uploadRow(name, schema, store);
-  } else if (Array.isArray(schema.enum) || (type === "string" && modelList(name))) {
-    const choices = Array.isArray(schema.enum) ? schema.enum
-      : [...new Set([fallback, ...modelList(name)])];
+  } else if (Array.isArray(schema.enum) || Array.isArray(schema["x-studio-choices"]) ||
+      (type === "string" && modelList(name))) {
+    const listed = Array.isArray(schema.enum) ? schema.enum
+      : (schema["x-studio-choices"] || modelList(name));
+    // a value set elsewhere (a pin's model since uninstalled) stays shown, and the engine
+    // names the problem
+    const choices = Array.isArray(schema.enum) ? listed
+      : [...new Set([fallback, ...listed, current()].filter((c) => c !== undefined))];
     const select = el("select", { "aria-label": name, dataset: { option: name } },
       choices.map((c) => el("option", { value: String(c) }, String(c))));
     select.addEventListener("change", () => set(select.value));
@@ -352,9 +359,9 @@ function uploadsFor(names) {
 function mappingGroup(name, schema, store) {
   const item = schema.additionalProperties || {};
   const names = (schema.propertyNames && schema.propertyNames.enum) || modelList(name);
-  const box = el("div", { class: "control mapping", dataset: { option: name } });
-  box.append(el("label", { title: schema.description || "" }, name));
   if (!names) { // names unknown: the CLI's text form, name:value,...
+    const box = el("div", { class: "control mapping", dataset: { option: name } });
+    box.append(el("label", { title: schema.description || "" }, name));
     const input = el("input", { type: "text", class: "wide", placeholder: "name:1.5,other:-1",
       "aria-label": name, dataset: { option: name } });
     input.addEventListener("change", () => {
@@ -365,6 +372,18 @@ function mappingGroup(name, schema, store) {
     if (schema.description) box.append(el("small", {}, schema.description));
     return box;
   }
+  // a slider per name: a group that folds away (24 attribute vectors are a screen of their
+  // own), open when one is set; the summary counts what is set
+  const count = el("span", { class: "muted count" });
+  const box = el("details", { class: "control mapping", dataset: { option: name } },
+    el("summary", { title: schema.description || "" }, el("span", { class: "name" }, name), count));
+  const key = `${state.gen.id}/${name}`;
+  box.open = key in state.openGroups ? state.openGroups[key] : name in store;
+  box.addEventListener("toggle", () => { state.openGroups[key] = box.open; });
+  const counted = () => {
+    const set = Object.keys(store[name] || {}).length;
+    count.textContent = `${names.length} sliders${set ? ` · ${set} set` : ""}`;
+  };
   const values = { ...(store[name] || {}) };
   const group = el("div", { class: "group" });
   const itemSchema = {
@@ -384,6 +403,7 @@ function mappingGroup(name, schema, store) {
     }
     if (Object.keys(numbers).length) store[name] = numbers; else delete store[name];
     box.classList.toggle("changed", name in store);
+    counted();
     optionsChanged(true);
   };
   for (const key of names) {
@@ -398,8 +418,9 @@ function mappingGroup(name, schema, store) {
     group.append(row);
   }
   box.classList.toggle("changed", name in store);
-  box.append(el("div", { class: "widget" }, group));
+  counted();
   if (schema.description) box.append(el("small", {}, schema.description));
+  box.append(el("div", { class: "widget" }, group));
   return box;
 }
 
@@ -419,13 +440,46 @@ function stopPicking() {
   $("#browse").classList.remove("picking");
 }
 
+// The options in groups, in the order each group first appears: the model's labels (the
+// options its summary lists under "labels", e.g. a portrait's hair, eyes, glasses: pickers
+// without their descriptions, which show on hover), and the rest.
+function optionGroups() {
+  const labels = (state.gen.model || {}).labels;
+  const labelled = labels && typeof labels === "object" && !Array.isArray(labels)
+    ? new Set(Object.keys(labels)) : new Set();
+  const groups = new Map();
+  for (const name of Object.keys(optionsSchema())) {
+    const id = labelled.has(name) ? "labels" : "general";
+    if (!groups.has(id)) groups.set(id, []);
+    groups.get(id).push(name);
+  }
+  return [...groups.entries()];
+}
+
+const GROUP_TITLES = { labels: "Labels", general: "General" };
+
 function buildControls() {
   const controls = $("#controls");
   controls.replaceChildren();
-  for (const [name, schema] of Object.entries(optionsSchema())) {
-    controls.append(controlRow(name, schema, state.options));
+  const schema = optionsSchema();
+  const groups = optionGroups();
+  for (const [id, names] of groups) {
+    const rows = names.map((name) =>
+      controlRow(name, schema[name], state.options, { compact: id === "labels" }));
+    if (groups.length === 1) {
+      controls.append(...rows);
+      continue;
+    }
+    const key = `${state.gen.id}/group:${id}`;
+    const box = el("details", { class: "option-group", dataset: { group: id } },
+      el("summary", {}, GROUP_TITLES[id] || id, " ",
+        el("span", { class: "muted count" }, `${names.length}`)),
+      el("div", { class: "controls" }, rows));
+    box.open = key in state.openGroups ? state.openGroups[key] : true;
+    box.addEventListener("toggle", () => { state.openGroups[key] = box.open; });
+    controls.append(box);
   }
-  if (!Object.keys(optionsSchema()).length) controls.append(el("p", { class: "muted" }, "No options."));
+  if (!Object.keys(schema).length) controls.append(el("p", { class: "muted" }, "No options."));
 
   const panel = $("#animate-panel");
   panel.hidden = !state.gen.can_animate;
@@ -492,8 +546,17 @@ function animationRequest(kind) {
   };
 }
 
+function pinsRequest() {
+  const format = $("#export-format").value;
+  return {
+    pins: loadPins().map((p) => ({ generator: p.generator, seed: p.seed, options: p.options })),
+    format: format || undefined,
+  };
+}
+
 function exportRequest() {
   const format = $("#export-format").value;
+  if (state.exportWhat === "pins") return pinsRequest();
   if (state.exportWhat === "animation") {
     return { ...animationRequest(state.animation || (animationKinds() || [null])[0]), format };
   }
@@ -548,6 +611,7 @@ function refreshMain() {
       const still = $("#still");
       still.src = item.png;
       still.dataset.seed = item.seed;
+      showActualSize($("#still-1x"), item.png, item.width, item.height);
       $("#still-caption").textContent = `seed ${item.seed} · ${item.width}×${item.height} · ${Math.round(ms)} ms`;
     }
   });
@@ -614,16 +678,67 @@ function markSelected() {
 }
 
 function refreshRecipe() {
-  if (!$("#export-format").value) return Promise.resolve();
-  const show = (recipe) => {
+  const pins = state.exportWhat === "pins";
+  if (!pins && !$("#export-format").value) return Promise.resolve();
+  const show = (recipe, job) => {
     $("#cli-command").textContent = recipe.cli;
     $("#csharp-call").textContent = recipe.csharp;
     $("#python-call").textContent = recipe.python;
+    $("#job-box").hidden = !job;
+    $("#job-file").textContent = job || "";
+    $("#cli-title").textContent = job
+      ? "Same thing from the command line: the job file (job.toml, in the zip)"
+      : "Same thing from the command line";
   };
   const unknown = "(fix the error above to see this)";
-  return request("recipe", "/api/recipe", exportRequest(), (result) => show(result.recipe), {
-    onError: () => show({ cli: unknown, csharp: unknown, python: unknown }),
-  });
+  return request("recipe", pins ? "/api/pins/recipe" : "/api/recipe", exportRequest(),
+    (result) => show(result.recipe, pins ? result.job : null), {
+      onError: () => show({ cli: unknown, csharp: unknown, python: unknown }, null),
+    });
+}
+
+// -- previews: game size and background -----------------------------------------------------
+
+// The image at its own size, one CSS pixel per pixel (as the game shows it at 1x); without
+// a size given, the image's own.
+function showActualSize(img, src, width, height) {
+  img.src = src;
+  if (width && height) {
+    img.width = width;
+    img.height = height;
+  } else {
+    img.removeAttribute("width");
+    img.removeAttribute("height");
+  }
+}
+
+// The previews' background: checker (transparent pixels show), white, black or a colour, so
+// halos and soft edges show against what the game draws behind the sprite. Kept in this
+// browser.
+function setBackground(kind, color) {
+  const main = document.querySelector("main");
+  const chosen = ["checker", "white", "black", "color"].includes(kind) ? kind : "checker";
+  main.dataset.bg = chosen;
+  if (color) $("#background-color").value = color;
+  main.style.setProperty("--preview-bg", chosen === "white" ? "#ffffff"
+    : chosen === "black" ? "#000000" : $("#background-color").value);
+  for (const button of document.querySelectorAll("#backgrounds button")) {
+    const on = button.dataset.bg === chosen;
+    button.classList.toggle("active", on);
+    button.setAttribute("aria-checked", on ? "true" : "false");
+  }
+  try {
+    localStorage.setItem(BACKGROUND_KEY, JSON.stringify({ kind: chosen,
+      color: $("#background-color").value }));
+  } catch (_) { /* storage full or off: the choice lasts for this page */ }
+}
+
+function loadBackground() {
+  let saved = {};
+  try {
+    saved = JSON.parse(localStorage.getItem(BACKGROUND_KEY) || "{}") || {};
+  } catch (_) { /* none kept */ }
+  setBackground(saved.kind, /^#[0-9a-f]{6}$/i.test(saved.color || "") ? saved.color : null);
 }
 
 // -- animation ------------------------------------------------------------------------------
@@ -651,6 +766,7 @@ function loadAnimation(kind, keepPosition) {
     anim.shapes = meta.frame_shapes || meta.frame_names || null;
     if (!keepPosition || anim.index >= anim.frames.length) anim.index = 0;
     $("#anim-box").hidden = false;
+    $("#stage").classList.add("both");
     $("#anim-scrub").max = anim.frames.length - 1;
     renderCues();
     showFrame();
@@ -664,6 +780,7 @@ function showFrame() {
   const frame = $("#anim-frame");
   frame.src = anim.frames[anim.index];
   frame.dataset.frame = String(anim.index);
+  showActualSize($("#anim-frame-1x"), anim.frames[anim.index]);
   $("#anim-scrub").value = anim.index;
   const shape = anim.shapes && anim.shapes[anim.index];
   $("#anim-info").textContent =
@@ -873,6 +990,7 @@ function loadPins() {
 function savePins(pins) {
   localStorage.setItem(PINS_KEY, JSON.stringify(pins));
   renderPins();
+  fillExport();
   for (const cell of document.querySelectorAll("#grid .cell")) {
     const pin = cell.querySelector(".pin");
     const on = isPinned(cell.dataset.seed);
@@ -934,15 +1052,31 @@ async function openPin(pin) {
 
 function fillExport() {
   const what = $("#export-what");
+  const pins = loadPins();
   const choices = [["selected", state.gen.kind === "text" ? "this line" : "this image"],
     ["grid", state.gen.kind === "text" ? "the lines in the grid" : "the whole grid"]];
   if (state.gen.can_animate) choices.push(["animation", "the animation"]);
+  if (pins.length) choices.push(["pins", `the pinned seeds (${pins.length}): job file + zip`]);
   what.replaceChildren(...choices.map(([value, label]) => el("option", { value }, label)));
   if (!choices.some(([value]) => value === state.exportWhat)) state.exportWhat = "selected";
   what.value = state.exportWhat;
+  const format = $("#export-format");
+  if (state.exportWhat === "pins") {
+    // each pin's run takes the chosen format where it can write that pin's kind of asset,
+    // else the default formats of its kind
+    const kinds = new Set(pins.map((p) => (generatorInfo(p.generator) || {}).kind).filter(Boolean));
+    const formats = state.catalogue.exporters
+      .filter((e) => e.accepts.some((k) => kinds.has(k))).map((e) => e.id);
+    const before = format.dataset.kind === "pins" ? format.value : "";
+    format.replaceChildren(el("option", { value: "" }, "default formats"),
+      ...formats.map((id) => el("option", { value: id }, id)));
+    format.dataset.kind = "pins";
+    format.value = formats.includes(before) ? before : "";
+    later("recipe", 0, refreshRecipe);
+    return;
+  }
   const kind = outputKind();
   const formats = state.catalogue.exporters.filter((e) => e.accepts.includes(kind)).map((e) => e.id);
-  const format = $("#export-format");
   const before = format.dataset.kind === kind ? format.value : null;
   format.replaceChildren(...formats.map((id) => el("option", { value: id }, id)));
   format.dataset.kind = kind;
@@ -952,10 +1086,24 @@ function fillExport() {
   later("recipe", 0, refreshRecipe);
 }
 
+function generatorInfo(id) {
+  return state.catalogue.generators.find((g) => g.id === id) || null;
+}
+
+// The note under Export names the last file downloaded; it goes when what it named no longer
+// matches what the panel would export.
+function clearExportNote() {
+  const result = $("#export-result");
+  result.textContent = "";
+  delete result.dataset.file;
+}
+
 async function exportNow() {
   const result = $("#export-result");
   result.textContent = "exporting…";
-  await request("export", "/api/export", exportRequest(), async (response) => {
+  delete result.dataset.file;
+  const path = state.exportWhat === "pins" ? "/api/pins/export" : "/api/export";
+  await request("export", path, exportRequest(), async (response) => {
     const blob = await response.blob();
     const disposition = response.headers.get("Content-Disposition") || "";
     const match = /filename="([^"]+)"/.exec(disposition);
@@ -1013,10 +1161,12 @@ async function selectGenerator(id, seed) {
   $("#cue-box").hidden = true;
   state.errors = {};
   state.exportWhat = gen.kind === "text" ? "grid" : "selected";
+  clearExportNote();
   for (const channel of Object.keys(sequence)) sequence[channel] += 1; // drop answers in flight
   renderErrors();
   $("#generator").value = id;
   $("#anim-box").hidden = true;
+  $("#stage").classList.remove("both");
   $("#still-box").hidden = gen.kind === "text";
   $("#line-box").hidden = gen.kind !== "text";
   $("#pin-current").hidden = false;
@@ -1082,10 +1232,18 @@ function wire() {
   $("#cue-sound").addEventListener("change", syncSound);
   $("#export-what").addEventListener("change", (e) => {
     state.exportWhat = e.target.value;
+    clearExportNote();
     fillExport();
   });
-  $("#export-format").addEventListener("change", () => refreshRecipe());
+  $("#export-format").addEventListener("change", () => {
+    clearExportNote();
+    refreshRecipe();
+  });
   $("#export-button").addEventListener("click", exportNow);
+  for (const button of document.querySelectorAll("#backgrounds button")) {
+    button.addEventListener("click", () => setBackground(button.dataset.bg));
+  }
+  $("#background-color").addEventListener("input", () => setBackground("color"));
   for (const button of document.querySelectorAll(".copy")) {
     button.addEventListener("click", () => copyText(button.dataset.copy, button));
   }
@@ -1093,6 +1251,7 @@ function wire() {
 
 async function start() {
   wire();
+  loadBackground();
   await request("catalogue", "/api/generators", undefined, async (catalogue) => {
     state.catalogue = catalogue;
     const select = $("#generator");
