@@ -13,7 +13,7 @@ LOCK := constraints.txt
 # The extras `make test` installs, and so the ones the lock covers (scripts/lock.py EXTRAS).
 TEST_EXTRAS := cpu,train,dev,bridge,studio,ray,lipsync
 
-.PHONY: demo test lint install clean bridge bridge-build bench lock lock-upgrade
+.PHONY: demo test lint install clean bridge bridge-build runtime-build bench lock lock-upgrade
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -123,6 +123,20 @@ $(BRIDGE_OUT)/AssetGen.Bridge.xml: $(BRIDGE_DLL)
 $(BRIDGE_UNITY_PLUGINS)/%: $(BRIDGE_OUT)/%
 	@mkdir -p $(@D)
 	cp $< $@
+
+# The in-engine C# runtime (no Python; docs/seeds.md): AssetGen.Runtime.dll and its test
+# program in dotnet_runtime/build/. tests/runtime runs the program on the shared vectors.
+RUNTIME_OUT := dotnet_runtime/build
+RUNTIME_DLL := $(RUNTIME_OUT)/AssetGen.Runtime.dll
+
+runtime-build: $(RUNTIME_DLL) $(RUNTIME_OUT)/AssetGen.Runtime.Tests.exe
+
+$(RUNTIME_DLL): $(wildcard dotnet_runtime/src/*.cs)
+	@mkdir -p $(@D)
+	$(MCS) -target:library -out:$@ $(filter %.cs,$^)
+
+$(RUNTIME_OUT)/AssetGen.Runtime.Tests.exe: $(wildcard dotnet_runtime/tests/*.cs) $(RUNTIME_DLL)
+	$(MCS) -r:$(RUNTIME_DLL) -r:System.Json.dll -out:$@ $(filter %.cs,$^)
 
 clean:
 	rm -rf out .pytest_cache .mypy_cache .ruff_cache

@@ -7,7 +7,8 @@ One request line (one seed) is made like this:
 2. the four tag tokens and the prompt's pieces are fed through the step graph, once for all
    N candidates at once (rows of one batch; with ``archetype_guidance`` N more rows whose role
    tag is "any");
-3. each candidate samples its own pieces from ``default_rng([seed, k])``: log-probabilities,
+3. each candidate samples its own pieces from its own portable stream (``assetgen.seeds``,
+   purpose "dialogue.candidate", index k): log-probabilities,
    optional guidance, the word-validity mask, then temperature / top-k / top-p
    (:func:`assetgen_dialogue.plugin.sample_token`, one uniform draw per piece);
 4. the candidates shorter than the length floor are passed over (unless all are), then with
@@ -27,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from assetgen import InvalidOptionsError, TextAsset
+from assetgen import InvalidOptionsError, TextAsset, seeds
 from assetgen.runtime import ModelBundle
 
 from .pieces import PieceTable, WordMask
@@ -131,8 +132,8 @@ class GptDecoder:
                 )
 
     def resolve(self, seed: int, options: Any) -> dict[str, str]:
-        rng = np.random.default_rng(seed)
-        role_draw, length_draw = float(rng.random()), float(rng.random())
+        rng = seeds.SeedStream(seed, "dialogue.tags")
+        role_draw, length_draw = rng.random(), rng.random()
         source = options.source
         role = options.archetype
         if role == "random":
@@ -190,7 +191,7 @@ class GptDecoder:
             if guidance > 0 and pos == 1:
                 feed[n:] = any_role
             logits = step(feed)
-        rngs = [np.random.default_rng([seed, k]) for k in range(n)]
+        rngs = [seeds.SeedStream(seed, "dialogue.candidate", k) for k in range(n)]
         state = [self._prompt_state(options.prompt)] * n
         out: list[list[int]] = [[] for _ in range(n)]
         logps: list[list[float]] = [[] for _ in range(n)]

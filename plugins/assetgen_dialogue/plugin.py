@@ -25,6 +25,7 @@ from assetgen import (
     TextAsset,
     model_store,
     option,
+    seeds,
 )
 from assetgen.runtime import ModelBundle, Runtime
 
@@ -296,10 +297,10 @@ class DialogueGenerator(Generator):
         vocab: dict[str, Any],
         session: Any,
     ) -> TextAsset:
-        rng = np.random.default_rng(seed)
+        rng = seeds.SeedStream(seed, "dialogue.line")
         archetypes = vocab["archetypes"]
         # drawn even when an archetype is named, so the sampling stream of a seed is the same
-        drawn = int(rng.integers(len(archetypes)))
+        drawn = rng.integers(len(archetypes))
         arch_id = drawn if options.archetype == "random" else archetypes.index(options.archetype)
         tokens, index, special = vocab["tokens"], vocab["index"], vocab["special"]
         eos, newline = special["eos"], index.get("\n")
@@ -368,7 +369,7 @@ class DialogueGenerator(Generator):
 
 def sample_token(
     logits: np.ndarray,
-    rng: np.random.Generator,
+    rng: seeds.SeedStream,
     temperature: float,
     top_k: int,
     top_p: float,
@@ -393,9 +394,7 @@ def sample_token(
         drop = order[np.searchsorted(cum, top_p, side="left") + 1 :]
         p[drop] = 0.0
         p /= p.sum()
-    cdf = np.cumsum(p)
-    u = rng.random() * cdf[-1]
-    return int(min(np.searchsorted(cdf, u, side="right"), len(p) - 1))
+    return int(seeds.pick(np.cumsum(p), rng.random()))
 
 
 @assetgen.hookimpl

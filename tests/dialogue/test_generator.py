@@ -19,7 +19,7 @@ import pytest
 from assetgen_dialogue import corpus, plugin
 from assetgen_dialogue.yarn import YarnExporter, yarn_escape
 
-from assetgen import Engine, InvalidOptionsError, TextAsset
+from assetgen import Engine, InvalidOptionsError, TextAsset, seeds
 from assetgen.cli import main
 
 ARCHETYPES = list(corpus.ARCHETYPES)
@@ -201,23 +201,23 @@ def test_sampler() -> None:
     banned = np.array([0, 1])
     logits = np.array([9.0, 9.0, 1.0, 2.0, 3.0, 0.0])
     draws = [
-        plugin.sample_token(logits.copy(), np.random.default_rng(s), 1.0, 0, 1.0, banned)
+        plugin.sample_token(logits.copy(), seeds.SeedStream(s), 1.0, 0, 1.0, banned)
         for s in range(300)
     ]
     assert 0 not in draws and 1 not in draws  # <pad> and <bos> are never produced
     assert set(draws) == {2, 3, 4, 5}
     top2 = {
-        plugin.sample_token(logits.copy(), np.random.default_rng(s), 1.0, 2, 1.0, banned)
+        plugin.sample_token(logits.copy(), seeds.SeedStream(s), 1.0, 2, 1.0, banned)
         for s in range(100)
     }
     assert top2 == {3, 4}
     nucleus = {
-        plugin.sample_token(logits.copy(), np.random.default_rng(s), 1.0, 0, 0.5, banned)
+        plugin.sample_token(logits.copy(), seeds.SeedStream(s), 1.0, 0, 0.5, banned)
         for s in range(100)
     }
     assert nucleus == {4}  # p(4) ~ 0.64 alone covers half the mass
     a = [
-        plugin.sample_token(logits.copy(), np.random.default_rng(9), 0.7, 0, 0.9, banned)
+        plugin.sample_token(logits.copy(), seeds.SeedStream(9), 0.7, 0, 0.9, banned)
         for _ in range(3)
     ]
     assert len(set(a)) == 1  # same seed, same draw
