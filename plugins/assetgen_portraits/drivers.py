@@ -50,6 +50,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from assetgen import seeds
 from assetgen.errors import InvalidOptionsError
 
 __all__ = [
@@ -527,7 +528,7 @@ def talk_cycle(frames: int, fps: float, seed: int) -> np.ndarray:
     """
     frames = _check_frames(frames)
     fps = _check_fps(fps)
-    rng = np.random.default_rng(_check_seed(seed))
+    rng = seeds.SeedStream(_check_seed(seed), "portraits.talk")
 
     duration = frames / fps
     edge = 1.0 / fps  # one closed frame at each end
@@ -581,7 +582,7 @@ def blink_curve(frames: int, fps: float, seed: int) -> np.ndarray:
     """
     frames = _check_frames(frames)
     fps = _check_fps(fps)
-    rng = np.random.default_rng(_check_seed(seed))
+    rng = seeds.SeedStream(_check_seed(seed), "portraits.blink")
     position = rng.random()
     if frames < 3:
         return np.zeros(frames, dtype=np.float32)

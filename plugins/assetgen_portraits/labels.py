@@ -23,9 +23,12 @@ from typing import Any
 
 import numpy as np
 
+from assetgen import seeds
 from assetgen.errors import InvalidOptionsError, ModelError
 
 RANDOM = "random"
+#: the seed stream purpose of a face's label set (assetgen.seeds)
+LABEL_PURPOSE = "portraits.labels"
 #: the columns an animation moves, and the option that sets each
 MOUTH, EYES = "mouth", "eyes"
 #: morph: the moment (share of the way) at which each column's drawing changes over, so that
@@ -83,6 +86,9 @@ class LabelModel:
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"manifest.json: bad label fields ({exc!r})") from None
         self._check()
+        # running sums for the seed's categorical picks (assetgen.seeds.pick)
+        self._marginal_cdf = seeds.running_sum(self.marginal)
+        self._conditional_cdf = {k: np.cumsum(v, axis=1) for k, v in self.conditional.items()}
 
     def _check(self) -> None:
         def bad(field: str, why: str) -> ModelError:
@@ -153,15 +159,31 @@ class LabelModel:
 
     def draw(self, seed: int, fixed: dict[str, int]) -> dict[str, int]:
         """Column -> code for one seed; ``fixed`` (column -> code) wins over the draw."""
-        rng = np.random.default_rng(seed)
-        u = rng.random(1 + len(self.order))
-        codes = {self.given: fixed.get(self.given, _pick(self.marginal, u[0]))}
-        g = codes[self.given]
+        return self.draw_batch([seed], fixed)[0]
+
+    def draw_batch(self, seeds_: list[int], fixed: dict[str, int]) -> list[dict[str, int]]:
+        """:meth:`draw` for each seed, vectorised over the seeds. Seed ``s`` uses the stream
+        ``(s, "portraits.labels")``: uniform 0 picks the ``given`` column from the marginal,
+        uniform k the k-th column of ``order`` from its row for that value
+        (``assetgen.seeds.pick``); columns in neither are 0 unless fixed."""
+        keys = [seeds.stream_key(int(s), LABEL_PURPOSE) for s in seeds_]
+        u = seeds.to_unit(seeds.draws_of_keys(keys, 1 + len(self.order)))
+        if self.given in fixed:
+            g = np.full(len(keys), fixed[self.given])
+        else:
+            g = seeds.pick(self._marginal_cdf, u[:, 0])
+        out = {self.given: g}
         for k, name in enumerate(self.order, start=1):
-            codes[name] = fixed.get(name, _pick(self.conditional[name][g], u[k]))
+            out[name] = (
+                np.full(len(keys), fixed[name]) if name in fixed
+                else seeds.pick(self._conditional_cdf[name][g], u[:, k])
+            )
+        rows: list[dict[str, int]] = [{} for _ in keys]
         for col in self.columns:
-            codes.setdefault(col.name, fixed.get(col.name, 0))
-        return codes
+            values = out.get(col.name)
+            for i, row in enumerate(rows):
+                row[col.name] = int(values[i]) if values is not None else fixed.get(col.name, 0)
+        return rows
 
     def weights(self, codes: dict[str, int]) -> np.ndarray:
         out = np.zeros(self.size, np.float32)
@@ -187,10 +209,10 @@ class LabelModel:
         """(closed, half-open, open) mouths for a face whose still has ``mouth``: its own mouth
         in its own state, the others from the same family (red lips stay red), picked by
         ``seed``; half-open is None for a family without a small open mouth."""
-        rng = np.random.default_rng([seed, 1])
+        rng = seeds.SeedStream(seed, "portraits.mouth_states")
 
         def pick(values: list[str]) -> str:
-            return values[int(rng.integers(len(values)))]
+            return values[rng.integers(len(values))]
 
         family = next(
             (f for f in self.families
@@ -211,13 +233,13 @@ class LabelModel:
 
     def eyes_pair(self, eyes: str, seed: int) -> tuple[str, str]:
         """(open, closed) eyes for a face whose still has ``eyes``."""
-        rng = np.random.default_rng([seed, 2])
+        rng = seeds.SeedStream(seed, "portraits.eye_states")
         values = self.by_name[EYES].values
         shut = [v for v in values if self.states["eyes"].get(v) == "closed"]
         opened = [v for v in values if self.states["eyes"].get(v) == "open"]
         if eyes in shut:
-            return opened[int(rng.integers(len(opened)))], eyes
-        return eyes, shut[int(rng.integers(len(shut)))]
+            return opened[rng.integers(len(opened))], eyes
+        return eyes, shut[rng.integers(len(shut))]
 
     def shape_mouths(self, still_mouth: str) -> dict[str, str]:
         """Rhubarb shape letter -> mouth variant for a face whose still has ``still_mouth``:
@@ -264,12 +286,6 @@ class LabelModel:
             s = s[:, None].astype(np.float32)
             out[:, span] = (1 - s) * a[span] + s * b[span]
         return out
-
-
-def _pick(p: np.ndarray, u: float) -> int:
-    """Inverse-CDF draw: the first index whose cumulative probability exceeds ``u``."""
-    cdf = np.cumsum(p / p.sum())
-    return int(min(np.searchsorted(cdf, u, side="right"), len(p) - 1))
 
 
 def _mask(runs: Any, size: int = 64) -> np.ndarray:

@@ -10,8 +10,8 @@ Runtime path: ONNX Runtime and numpy only. Two kinds of model folder:
   Rhubarb shapes as mouth labels (``manifest.json`` ``mouth_shapes``); every mouth frame is
   kept to the two mouths' footprints (``labels.keep_local``). Morphs move every column's
   weights, one part after the other; colour attributes are per-face label swaps in w.
-- **unconditional** (a model trained on your own unlabelled art): seed -> z (numpy
-  ``default_rng(seed)``) ->
+- **unconditional** (a model trained on your own unlabelled art): seed -> z (the portable
+  normals of ``assetgen.seeds``, stream "portraits.latent") ->
 ``mapping.onnx`` -> w; truncation, style mixing and attribute vectors are W arithmetic done
 here; the synthesis runs as ``synthesis_prefix.onnx`` (everything up to the edited layer) and
 ``synthesis_suffix.onnx`` (the rest, with the local edit's delta as an input). A still is the
@@ -39,6 +39,7 @@ from assetgen import (
     model_store,
     option,
 )
+from assetgen import seeds as seeds_
 from assetgen.generator import MAX_SEED
 from assetgen.limits import MAX_FRAMES
 from assetgen.runtime import ModelBundle, Runtime
@@ -57,8 +58,8 @@ LABEL_OPTIONS = (
     "hair", "hair_color", "skin", "eyes", "eyebrows", "mouth", "glasses", "earrings", "details",
 )
 MAX_ATTRIBUTE_STRENGTH = 5.0
-#: faces per ONNX call when generating stills (benchmarks/README.md: batch 32 was 1.4-1.7x
-#: faster than one by one)
+#: faces per ONNX call when generating stills: a call has a fixed cost worth sharing, and
+#: memory grows with the batch, so requests of any size run in bounded slices
 CALL_BATCH = 32
 
 
@@ -403,14 +404,19 @@ class PortraitsGenerator(Generator):
     # -- label sets (label-conditioned models) -------------------------------------------------
 
     @staticmethod
-    def label_codes(seed: int, options: PortraitOptions, labels: LabelModel) -> dict[str, int]:
-        """Column -> value code of one seed's label set, with the label options applied."""
+    def fixed_labels(options: PortraitOptions, labels: LabelModel) -> dict[str, int]:
+        """Column -> value code of every label the options set (not ``random``)."""
         fixed = {}
         for name, column in labels.options.items():
             code = labels.code(name, getattr(options, name))
             if code is not None:
                 fixed[column] = code
-        return labels.draw(seed, fixed)
+        return fixed
+
+    @classmethod
+    def label_codes(cls, seed: int, options: PortraitOptions, labels: LabelModel) -> dict[str, int]:
+        """Column -> value code of one seed's label set, with the label options applied."""
+        return labels.draw(seed, cls.fixed_labels(options, labels))
 
     @staticmethod
     def map_labels(
@@ -433,7 +439,7 @@ class PortraitsGenerator(Generator):
         vectors on w, style mixing from ``mix_seed``'s own label set (drawn with no options)."""
         labels = model.labels
         assert labels is not None
-        codes = [self.label_codes(s, options, labels) for s in seeds]
+        codes = labels.draw_batch(list(seeds), self.fixed_labels(options, labels))
         weights = np.stack([labels.weights(c) for c in codes])
         mixing = options.mix_seed >= 0
         if mixing:
@@ -489,7 +495,9 @@ class PortraitsGenerator(Generator):
     @staticmethod
     def z_of(seed: int, model: _Model) -> np.ndarray:
         """The latent of one seed, from that seed alone (whatever batch it is mapped in)."""
-        return np.random.default_rng(seed).standard_normal(model.z_dim).astype(np.float32)
+        return seeds_.SeedStream(seed, "portraits.latent").standard_normal(model.z_dim).astype(
+            np.float32
+        )
 
     def w_batch(self, seeds: Sequence[int], truncation: float, model: _Model) -> np.ndarray:
         """len(seeds) x w_dim truncated latents, one mapping run for all seeds. A row depends on
@@ -498,9 +506,6 @@ class PortraitsGenerator(Generator):
         z = np.stack([self.z_of(s, model) for s in seeds])
         (w,) = model.bundle.session("mapping.onnx").run(None, {"z": z})
         return (model.w_avg + np.float32(truncation) * (w - model.w_avg)).astype(np.float32)
-
-    def w_of(self, seed: int, truncation: float, model: _Model) -> np.ndarray:
-        return self.w_batch([seed], truncation, model)[0]
 
     def ws_batch(self, seeds: Sequence[int], options: PortraitOptions, model: _Model) -> np.ndarray:
         """len(seeds) x num_ws x w_dim styles: :meth:`ws_of` for every seed, with one mapping
@@ -546,8 +551,8 @@ class PortraitsGenerator(Generator):
         return self.generate_batch([seed], options)[0]
 
     def generate_batch(self, seeds: Sequence[int], options: PortraitOptions) -> list[ImageAsset]:
-        """All seeds through the prefix and suffix graphs in one call each (1.4-1.7x faster
-        than one by one at batch 32: benchmarks/README.md). Each image in a batch is computed
+        """All seeds through the graphs in calls of at most CALL_BATCH faces (a call's fixed
+        cost is shared; benchmark item 7 measures it). Each image in a batch is computed
         independently of the others, so a face's pixels do not depend on the batch it was in
         (the seeding rule; tests compare every batch with its single-seed requests)."""
         model = self._model(options)
@@ -560,7 +565,7 @@ class PortraitsGenerator(Generator):
             ]
         assets = []
         # at most CALL_BATCH faces per graph run: the gain is in the first few dozen, and
-        # memory grows with the batch (10,000 faces in one call ran a 24 GB machine out of it)
+        # memory grows with the batch (every face's activations are held at once)
         for start in range(0, len(seeds), CALL_BATCH):
             part = seeds[start : start + CALL_BATCH]
             ws = self.ws_batch(part, options, model)
@@ -917,7 +922,11 @@ def to_uint8(chw: np.ndarray) -> np.ndarray:
 def to_uint8_batch(nchw: np.ndarray) -> np.ndarray:
     """:func:`to_uint8` for N images at once (element-wise, so each image comes out the same
     as alone), in one C-contiguous N x H x W x 4 array."""
-    img = np.rint(np.clip(nchw, 0.0, 1.0).transpose(0, 2, 3, 1) * 255).astype(np.uint8, order="C")
+    x = np.clip(nchw, 0.0, 1.0)
+    x *= 255
+    np.rint(x, out=x)
+    # element-wise first, then one transpose of the bytes (4x less memory to move)
+    img = np.ascontiguousarray(x.astype(np.uint8).transpose(0, 2, 3, 1))
     img[img[..., 3] == 0] = 0
     return img
 

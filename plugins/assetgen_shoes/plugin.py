@@ -12,6 +12,7 @@ import numpy as np
 
 import assetgen
 from assetgen import Generator, ImageAsset, InvalidOptionsError, Options, model_store, option
+from assetgen import seeds as seeds_
 from assetgen.options import OptionSpec
 from assetgen.runtime import ModelBundle
 
@@ -108,8 +109,10 @@ class ShoesGenerator(Generator):
         z_dim = bundle.manifest["z_dim"]
         zs, types = [], []
         for seed in seeds:
-            rng = np.random.default_rng(seed)
-            drawn = int(rng.integers(len(names)))
+            # one portable stream a seed (assetgen.seeds): the type draw is made even when
+            # the type is named, so the latent after it is the same
+            rng = seeds_.SeedStream(seed, "shoes")
+            drawn = rng.integers(len(names))
             types.append(drawn if options.type == "random" else names.index(options.type))
             zs.append(rng.standard_normal(z_dim).astype(np.float32) * options.variety)
         session = bundle.session("shoes.onnx")

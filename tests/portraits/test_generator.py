@@ -15,6 +15,7 @@ import pytest
 from assetgen_portraits import drivers, plugin
 
 from assetgen import Engine, InvalidOptionsError, ModelError
+from assetgen import seeds as seed_maths
 from assetgen.cli import main as cli_main
 
 
@@ -85,7 +86,8 @@ def _styles_one_by_one(seed: int, options: plugin.PortraitOptions, model) -> np.
     mapping = model.bundle.session("mapping.onnx")
 
     def w_of(s: int) -> np.ndarray:
-        z = np.random.default_rng(s).standard_normal(model.z_dim).astype(np.float32)
+        z = seed_maths.SeedStream(s, "portraits.latent").standard_normal(model.z_dim)
+        z = z.astype(np.float32)
         (w,) = mapping.run(None, {"z": z[None]})
         return (model.w_avg + np.float32(options.truncation) * (w[0] - model.w_avg)).astype(
             np.float32

@@ -98,7 +98,19 @@ DEFAULT_LABEL_CONFIG: dict[str, Any] = {
     "head_channels": 16,
     "map16_channels": 64,
     "map32_channels": 16,
+    # how a layer doubles the resolution: "bilinear" (upsample, then a 3 x 3 convolution at
+    # the new size) or "subpixel" (a 3 x 3 convolution at the old size to 4x the channels,
+    # then a pixel shuffle: the same multiply-adds without a resize op, which ONNX Runtime
+    # runs outside its blocked convolution layout)
+    "up_mode": "bilinear",
+    # the 64 px head: "refine" (modulated conv to head_channels * 4 at 32 px, pixel shuffle,
+    # two plain 3 x 3 convs at 64 px) or "shuffle" (modulated conv at 32 px to
+    # head_channels * 4, pixel shuffle, one 1 x 1 conv to RGBA: no 3 x 3 work at 64 px)
+    "head_mode": "refine",
 }
+
+#: what a config written before a key existed means by it
+LEGACY_LABEL_CONFIG: dict[str, Any] = {"up_mode": "bilinear", "head_mode": "refine"}
 
 
 class LabelMapping(nn.Module):
@@ -150,15 +162,26 @@ class LabelMapping(nn.Module):
 
 
 class Layer(nn.Module):
-    """Modulated 3x3 convolution (optionally after a 2x bilinear upsampling), bias, lrelu."""
+    """Modulated 3x3 convolution, bias, lrelu; ``up``: the output at twice the resolution,
+    by a 2x bilinear upsampling before the convolution (``subpixel=False``) or by a
+    convolution to 4x the channels and a pixel shuffle after it (``subpixel=True``)."""
 
-    def __init__(self, cin: int, cout: int, w_dim: int, *, up: bool) -> None:
+    def __init__(
+        self, cin: int, cout: int, w_dim: int, *, up: bool, subpixel: bool = False
+    ) -> None:
         super().__init__()
-        self.conv = ModulatedConv(cin, cout, 3, w_dim, demodulate=True, up=up)
+        self.shuffle = up and subpixel
+        conv_out = cout * 4 if self.shuffle else cout
+        self.conv = ModulatedConv(
+            cin, conv_out, 3, w_dim, demodulate=True, up=up and not subpixel
+        )
         self.bias = nn.Parameter(torch.zeros(cout))
 
     def forward(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-        return F.leaky_relu(self.conv(x, w) + self.bias[None, :, None, None], 0.2) * SQRT2
+        x = self.conv(x, w)
+        if self.shuffle:
+            x = F.pixel_shuffle(x, 2)
+        return F.leaky_relu(x + self.bias[None, :, None, None], 0.2) * SQRT2
 
 
 class ToRGBA(nn.Module):
@@ -191,15 +214,21 @@ class LabelSynthesis(nn.Module):
         w_dim, head = int(cfg["label_w_dim"]), int(cfg["head_channels"])
         if int(cfg["map16_channels"]) > c16 or int(cfg["map32_channels"]) > c32:
             raise ValueError("map channels must not exceed the channels at 16 and 32 px")
+        up_mode, head_mode = str(cfg["up_mode"]), str(cfg["head_mode"])
+        if up_mode not in ("bilinear", "subpixel"):
+            raise ValueError(f"up_mode must be 'bilinear' or 'subpixel', not {up_mode!r}")
+        if head_mode not in ("refine", "shuffle"):
+            raise ValueError(f"head_mode must be 'refine' or 'shuffle', not {head_mode!r}")
+        sub = up_mode == "subpixel"
         self.const = nn.Parameter(torch.randn(1, c4, 4, 4))
         self.layers = nn.ModuleList(
             [
                 Layer(c4, c4, w_dim, up=False),
-                Layer(c4, c8, w_dim, up=True),
+                Layer(c4, c8, w_dim, up=True, subpixel=sub),
                 Layer(c8, c8, w_dim, up=False),
-                Layer(c8, c16, w_dim, up=True),
+                Layer(c8, c16, w_dim, up=True, subpixel=sub),
                 Layer(c16, c16, w_dim, up=False),
-                Layer(c16, c32, w_dim, up=True),
+                Layer(c16, c32, w_dim, up=True, subpixel=sub),
                 Layer(c32, c32, w_dim, up=False),
             ]
         )
@@ -207,8 +236,12 @@ class LabelSynthesis(nn.Module):
         self.rgba32 = ToRGBA(c32, w_dim)
         self.head = ModulatedConv(c32, head * 4, 3, w_dim, demodulate=True, up=False)
         self.head_bias = nn.Parameter(torch.zeros(head * 4))
-        self.refine = EqConv(head, head, 3)
-        self.out = EqConv(head, 4, 3)
+        self.refine: nn.Module | None = None
+        if head_mode == "refine":
+            self.refine = EqConv(head, head, 3)
+            self.out = EqConv(head, 4, 3)
+        else:
+            self.out = EqConv(head, 4, 1)
 
     @staticmethod
     def _add(x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
@@ -228,7 +261,8 @@ class LabelSynthesis(nn.Module):
         img = _up(img + self.rgba32(x, ws[:, 7]))
         h = self.head(x, ws[:, 7]) + self.head_bias[None, :, None, None]
         h = F.pixel_shuffle(F.leaky_relu(h, 0.2) * SQRT2, 2)
-        h = F.leaky_relu(self.refine(h), 0.2) * SQRT2
+        if self.refine is not None:
+            h = F.leaky_relu(self.refine(h), 0.2) * SQRT2
         return img + self.out(h)
 
 
@@ -236,7 +270,7 @@ class LabelGenerator(nn.Module):
     def __init__(self, space: LabelSpace, cfg: dict[str, Any]) -> None:
         super().__init__()
         self.space = space
-        self.cfg = {k: cfg[k] for k in DEFAULT_LABEL_CONFIG}
+        self.cfg = {k: cfg.get(k, LEGACY_LABEL_CONFIG.get(k)) for k in DEFAULT_LABEL_CONFIG}
         self.mapping = LabelMapping(space, self.cfg)
         self.synthesis = LabelSynthesis(self.cfg)
         self.num_ws = self.synthesis.num_ws
@@ -249,11 +283,17 @@ class LabelGenerator(nn.Module):
         """Multiply-adds of one image through the synthesis network (convolutions only)."""
         c4, c8, c16, c32 = (int(c) for c in self.cfg["label_channels"])
         head = int(self.cfg["head_channels"])
+        # (in, out, resolution, kernel taps); a subpixel up layer does the same work at
+        # the old resolution with 4x the outputs
         convs = [
-            (c4, c4, 4), (c4, c8, 8), (c8, c8, 8), (c8, c16, 16), (c16, c16, 16),
-            (c16, c32, 32), (c32, c32, 32), (c32, head * 4, 32), (head, head, 64), (head, 4, 64),
+            (c4, c4, 4, 9), (c4, c8, 8, 9), (c8, c8, 8, 9), (c8, c16, 16, 9), (c16, c16, 16, 9),
+            (c16, c32, 32, 9), (c32, c32, 32, 9), (c32, head * 4, 32, 9),
         ]
-        return sum(cin * cout * 9 * res * res for cin, cout, res in convs)
+        if self.cfg["head_mode"] == "refine":
+            convs += [(head, head, 64, 9), (head, 4, 64, 9)]
+        else:
+            convs += [(head, 4, 64, 1)]
+        return sum(cin * cout * taps * res * res for cin, cout, res, taps in convs)
 
 
 class PatchDiscriminator(nn.Module):
