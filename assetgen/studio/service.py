@@ -246,7 +246,7 @@ class Studio:
             entry = json_safe(info.to_dict())
             with self._lock:
                 self._kinds[info.id] = info.kind
-            models = self.installed_models(info.id)
+            models = self.installed_models(info.id, entry.get("model"))
             for key in ("options_schema", "animation_options_schema"):
                 properties = (entry.get(key) or {}).get("properties") or {}
                 model = properties.get("model")
@@ -270,11 +270,14 @@ class Studio:
         }
 
     @staticmethod
-    def installed_models(generator_id: str) -> list[str]:
+    def installed_models(generator_id: str, summary: Any = None) -> list[str]:
         """What a ``model`` option that follows the core's model store can name here: the
-        shipped model (``default``) and the models installed for the generator (``assetgen
-        install-model``), read anew each time the page loads its catalogue."""
-        return [model_store.DEFAULT_MODEL, *model_store.installed(generator_id)]
+        shipped model (``default``), any other model the plugin ships (its model summary's
+        ``other_models``, e.g. dialogue's ``shakespeare``) and the models installed for the
+        generator (``assetgen install-model``), read anew each time the page loads."""
+        shipped = summary.get("other_models") if isinstance(summary, Mapping) else None
+        names = [model_store.DEFAULT_MODEL, *(shipped if isinstance(shipped, Mapping) else ())]
+        return list(dict.fromkeys([*map(str, names), *model_store.installed(generator_id)]))
 
     def kind(self, generator_id: str) -> str:
         with self._lock:

@@ -238,3 +238,18 @@ def test_the_download_note_goes_when_the_generator_changes(
     idle(browser)
     assert text_of(browser, "#export-result") == ""
     assert find(browser, "#export-result").get_attribute("data-file") is None
+
+
+@needs_dialogue
+def test_models_a_plugin_ships_besides_its_default_are_in_the_drop_down(
+    browser: Any, studio: RunningStudio
+) -> None:
+    """dialogue ships a second model (``-o model=shakespeare``, its summary's other_models)."""
+    open_studio(browser, studio, "generator=dialogue&seed=0")
+    picker = Select(find(browser, 'select[data-option="model"]'))
+    assert [o.get_attribute("value") for o in picker.options] == ["default", "shakespeare"]
+    picker.select_by_value("shakespeare")
+    wait_for(browser, lambda d: "-o model=shakespeare" in d.find_element(By.ID, "cli-command").text)
+    idle(browser)
+    assert find(browser, "#error").is_displayed() is False
+    assert not find(browser, "#preview-row").is_displayed()  # lines have no background

@@ -1169,6 +1169,7 @@ async function selectGenerator(id, seed) {
   $("#stage").classList.remove("both");
   $("#still-box").hidden = gen.kind === "text";
   $("#line-box").hidden = gen.kind !== "text";
+  $("#preview-row").hidden = gen.kind === "text"; // lines have no background
   $("#pin-current").hidden = false;
   const model = gen.model || {};
   $("#model-line").textContent = model.error ? "" :
