@@ -11,6 +11,7 @@ a second does not claim "10000.0/s" (tqdm's own rate counts every update).
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from typing import Any, TextIO
@@ -39,6 +40,9 @@ class Progress:
         self.skipped = 0
         self._start = time.monotonic()
         tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        # a terminal that reports no size (a bare pseudo-terminal: 0 columns, 0 rows) would
+        # have tqdm cut or hide the line; there it is shown whole
+        sized = tty and _columns(self.stream) > 0
         self._bar = tqdm(
             total=self.total,
             desc=self.text(),
@@ -47,7 +51,9 @@ class Progress:
             disable=not enabled,
             mininterval=0.1 if tty else interval,
             miniters=1,
-            dynamic_ncols=tty,
+            dynamic_ncols=sized,
+            ncols=None if sized else _UNCUT,
+            nrows=None if sized else _UNCUT,
             leave=True,
         )
 
@@ -113,6 +119,19 @@ class _LogLines:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.stream, name)
+
+
+#: tqdm's width and height where the line is not to be cut or hidden (tqdm reads 0 columns
+#: as "no meter", not "no limit", and the -1 rows a sizeless terminal reports as "hide it")
+_UNCUT = 10_000
+
+
+def _columns(stream: TextIO) -> int:
+    """The terminal's width in columns; 0 when it reports none."""
+    try:
+        return os.get_terminal_size(stream.fileno()).columns
+    except (AttributeError, OSError, ValueError):
+        return 0
 
 
 def _rate(rate: float) -> str:

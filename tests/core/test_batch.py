@@ -192,6 +192,38 @@ def test_progress_rate_counts_only_items_made() -> None:
     assert bar.text(final=True) == "x: 10/10 items (100%), 8 already done, 0.5/s, took 4s"
 
 
+def test_progress_redraws_one_line_on_a_terminal_and_prints_lines_in_a_log() -> None:
+    """tqdm draws the line: in place on a terminal (even one that reports no size, as a bare
+    pseudo-terminal does), as whole lines in a log."""
+    import io
+
+    from assetgen.progress import Progress
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal = Terminal()
+    bar = Progress(4, "[1/1] faces", stream=terminal)
+    bar.skip(2)
+    bar.advance(2)
+    bar.close()
+    shown = terminal.getvalue()
+    assert shown.count("\n") == 1 and shown.endswith("\n")  # one line, redrawn with \r
+    assert shown.rstrip().split("\r")[-1].startswith(
+        "[1/1] faces: 4/4 items (100%), 2 already done, ")
+    assert shown.rstrip().endswith("s") and "took" in shown.split("\r")[-1]
+
+    log = io.StringIO()
+    bar = Progress(4, "[1/1] faces", stream=log, interval=0)
+    bar.skip(4)
+    bar.close()
+    lines = log.getvalue().splitlines()
+    assert "\r" not in log.getvalue()
+    assert lines[-1].startswith("[1/1] faces: 4/4 items (100%), 4 already done, took")
+    assert len(lines) == len(set(lines))  # a redraw of the same text is not repeated
+
+
 def test_sigkilled_batch_resumes_to_the_same_bytes(plugins_env, tmp_path) -> None:
     """Kill the CLI process mid-run (SIGKILL, then SIGINT) and check the resumed result."""
     job = write_job(tmp_path, JOB.replace("count = 40", "count = 400"))
