@@ -124,12 +124,17 @@ $(BRIDGE_UNITY_PLUGINS)/%: $(BRIDGE_OUT)/%
 	@mkdir -p $(@D)
 	cp $< $@
 
-# The in-engine C# runtime (no Python; docs/seeds.md): AssetGen.Runtime.dll and its test
-# program in dotnet_runtime/build/. tests/runtime runs the program on the shared vectors.
+# The in-engine C# runtime (no Python; docs/runtime.md, docs/seeds.md): AssetGen.Runtime.dll,
+# its seed test program and the portraits parity program in dotnet_runtime/build/, and
+# build/native/libonnxruntime.so, a link to the onnxruntime wheel's native library (the
+# runtime binds ONNX Runtime's C API itself, so nothing is downloaded). tests/runtime runs the
+# programs under Mono with LD_LIBRARY_PATH=dotnet_runtime/build/native.
 RUNTIME_OUT := dotnet_runtime/build
 RUNTIME_DLL := $(RUNTIME_OUT)/AssetGen.Runtime.dll
+RUNTIME_NATIVE := $(RUNTIME_OUT)/native/libonnxruntime.so
 
-runtime-build: $(RUNTIME_DLL) $(RUNTIME_OUT)/AssetGen.Runtime.Tests.exe
+runtime-build: $(RUNTIME_DLL) $(RUNTIME_OUT)/AssetGen.Runtime.Tests.exe \
+	$(RUNTIME_OUT)/AssetGen.Runtime.Parity.exe $(RUNTIME_NATIVE)
 
 $(RUNTIME_DLL): $(wildcard dotnet_runtime/src/*.cs)
 	@mkdir -p $(@D)
@@ -137,6 +142,15 @@ $(RUNTIME_DLL): $(wildcard dotnet_runtime/src/*.cs)
 
 $(RUNTIME_OUT)/AssetGen.Runtime.Tests.exe: $(wildcard dotnet_runtime/tests/*.cs) $(RUNTIME_DLL)
 	$(MCS) -r:$(RUNTIME_DLL) -r:System.Json.dll -out:$@ $(filter %.cs,$^)
+
+$(RUNTIME_OUT)/AssetGen.Runtime.Parity.exe: $(wildcard dotnet_runtime/parity/*.cs) $(RUNTIME_DLL)
+	$(MCS) -r:$(RUNTIME_DLL) -out:$@ $(filter %.cs,$^)
+
+# the native library of the installed onnxruntime wheel, under the name Mono's DllImport
+# ("onnxruntime") looks for
+$(RUNTIME_NATIVE): $(LOCK)
+	@mkdir -p $(@D)
+	ln -sf "$$($(PY) -c 'import glob, os, onnxruntime; print(sorted(glob.glob(os.path.join(os.path.dirname(onnxruntime.__file__), "capi", "libonnxruntime.so*")))[0])')" $@
 
 clean:
 	rm -rf out .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,266 @@
+// The label side of a label-conditioned portraits model (Python:
+// plugins/assetgen_portraits/labels.py, LabelModel): the label space, which values each label
+// option accepts, the seed's label draw (assetgen.seeds stream "portraits.labels"), and the
+// one-hot label weights mapping.onnx takes. Everything is read from manifest.json.
+using System;
+using System.Collections.Generic;
+
+namespace AssetGen.Runtime
+{
+    /// <summary>One column of the label space: its values and its offset in the weights.</summary>
+    public sealed class LabelColumn
+    {
+        public string Name { get; }
+        public IReadOnlyList<string> Values { get; }
+        public int Offset { get; }
+
+        internal LabelColumn(string name, List<string> values, int offset)
+        {
+            Name = name;
+            Values = values;
+            Offset = offset;
+        }
+
+        public int IndexOf(string value)
+        {
+            for (int i = 0; i < Values.Count; i++) if (Values[i] == value) return i;
+            return -1;
+        }
+    }
+
+    public sealed class LabelModel
+    {
+        public const string Random = "random";
+        /// <summary>The seed stream purpose of a face's label set (docs/seeds.md).</summary>
+        public const string LabelPurpose = "portraits.labels";
+
+        readonly List<LabelColumn> columns = new List<LabelColumn>();
+        readonly Dictionary<string, LabelColumn> byName = new Dictionary<string, LabelColumn>(StringComparer.Ordinal);
+        readonly List<KeyValuePair<string, string>> options = new List<KeyValuePair<string, string>>();
+        readonly Dictionary<string, Dictionary<string, string>> colorNames = new Dictionary<string, Dictionary<string, string>>(StringComparer.Ordinal);
+        readonly Dictionary<string, HashSet<string>> untrained = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
+        readonly string given;
+        readonly List<string> order = new List<string>();
+        readonly double[] marginalCdf;
+        readonly Dictionary<string, double[][]> conditionalCdf = new Dictionary<string, double[][]>(StringComparer.Ordinal);
+
+        public IReadOnlyList<LabelColumn> Columns => columns;
+        /// <summary>Total number of values: the length of label_weights.</summary>
+        public int Size { get; }
+
+        public LabelModel(Dictionary<string, object> manifest)
+        {
+            int at = 0;
+            var space = ManifestFields.Array(ManifestFields.Get(manifest, "label_space", "label_space"), "label_space");
+            for (int i = 0; i < space.Count; i++)
+            {
+                string field = "label_space[" + i + "]";
+                var col = ManifestFields.Object(space[i], field);
+                string name = ManifestFields.String(ManifestFields.Get(col, "name", field + ".name"), field + ".name");
+                var values = new List<string>();
+                foreach (object v in ManifestFields.Array(ManifestFields.Get(col, "values", field + ".values"), field + ".values"))
+                    values.Add(ManifestFields.String(v, field + ".values"));
+                var column = new LabelColumn(name, values, at);
+                columns.Add(column);
+                byName[name] = column;
+                at += values.Count;
+            }
+            Size = at;
+            foreach (var kv in ManifestFields.Object(ManifestFields.Get(manifest, "options", "options"), "options"))
+            {
+                string column = ManifestFields.String(kv.Value, "options." + kv.Key);
+                if (!byName.ContainsKey(column))
+                    throw ManifestFields.Bad("options", "maps " + PyText.Repr(kv.Key) + " to an unknown column " + PyText.Repr(column));
+                options.Add(new KeyValuePair<string, string>(kv.Key, column));
+            }
+            object namesValue;
+            if (manifest.TryGetValue("color_names", out namesValue))
+            {
+                foreach (var kv in ManifestFields.Object(namesValue, "color_names"))
+                {
+                    var names = new Dictionary<string, string>(StringComparer.Ordinal);
+                    foreach (var nv in ManifestFields.Object(kv.Value, "color_names." + kv.Key))
+                        names[nv.Key] = ManifestFields.String(nv.Value, "color_names." + kv.Key + "." + nv.Key);
+                    colorNames[kv.Key] = names;
+                }
+            }
+            object untrainedValue;
+            if (manifest.TryGetValue("untrained_values", out untrainedValue))
+            {
+                foreach (var kv in ManifestFields.Object(untrainedValue, "untrained_values"))
+                {
+                    var set = new HashSet<string>(StringComparer.Ordinal);
+                    foreach (object v in ManifestFields.Array(kv.Value, "untrained_values." + kv.Key))
+                        set.Add(ManifestFields.String(v, "untrained_values." + kv.Key));
+                    untrained[kv.Key] = set;
+                }
+            }
+            var sampling = ManifestFields.Object(ManifestFields.Get(manifest, "label_sampling", "label_sampling"), "label_sampling");
+            given = ManifestFields.String(ManifestFields.Get(sampling, "given", "label_sampling.given"), "label_sampling.given");
+            if (!byName.ContainsKey(given))
+                throw ManifestFields.Bad("label_sampling.given", "names an unknown column " + PyText.Repr(given));
+            foreach (object o in ManifestFields.Array(ManifestFields.Get(sampling, "order", "label_sampling.order"), "label_sampling.order"))
+                order.Add(ManifestFields.String(o, "label_sampling.order"));
+            double[] marginal = Row(ManifestFields.Get(sampling, "marginal", "label_sampling.marginal"), "label_sampling.marginal");
+            if (marginal.Length != byName[given].Values.Count)
+                throw ManifestFields.Bad("label_sampling.marginal", "does not match its column's values");
+            marginalCdf = SeedStream.RunningSum(marginal);
+            var conditional = ManifestFields.Object(ManifestFields.Get(sampling, "conditional", "label_sampling.conditional"), "label_sampling.conditional");
+            foreach (string name in order)
+            {
+                LabelColumn col;
+                object tableValue;
+                if (!byName.TryGetValue(name, out col) || !conditional.TryGetValue(name, out tableValue))
+                    throw ManifestFields.Bad("label_sampling.order", "names " + PyText.Repr(name) + " without a table or column");
+                string field = "label_sampling.conditional." + name;
+                var rows = ManifestFields.Array(tableValue, field);
+                if (rows.Count != marginal.Length)
+                    throw ManifestFields.Bad(field, "has " + rows.Count + " rows; the given column has " + marginal.Length + " values");
+                var cdf = new double[rows.Count][];
+                for (int r = 0; r < rows.Count; r++)
+                {
+                    double[] row = Row(rows[r], field);
+                    if (row.Length != col.Values.Count)
+                        throw ManifestFields.Bad(field, "has a row of " + row.Length + " values; the column has " + col.Values.Count);
+                    cdf[r] = SeedStream.RunningSum(row);
+                }
+                conditionalCdf[name] = cdf;
+            }
+        }
+
+        static double[] Row(object value, string field)
+        {
+            var list = ManifestFields.Array(value, field);
+            var row = new double[list.Count];
+            for (int i = 0; i < row.Length; i++)
+            {
+                row[i] = ManifestFields.Number(list[i], field);
+                if (double.IsNaN(row[i]) || double.IsInfinity(row[i]) || row[i] < 0)
+                    throw ManifestFields.Bad(field, "holds negative or non-finite values");
+            }
+            return row;
+        }
+
+        /// <summary>Label option name -> column, in manifest order.</summary>
+        public IReadOnlyList<KeyValuePair<string, string>> Options => options;
+
+        public bool HasOption(string option) => ColumnOf(option) != null;
+
+        public LabelColumn Column(string name)
+        {
+            LabelColumn col;
+            return byName.TryGetValue(name, out col) ? col : null;
+        }
+
+        string ColumnOf(string option)
+        {
+            foreach (var kv in options) if (kv.Key == option) return kv.Value;
+            return null;
+        }
+
+        /// <summary>What a label option accepts, in order, and the column value each means:
+        /// each value (colour columns: a name for it, then the hex code; their 'none' is not a
+        /// choice), untrained values left out.</summary>
+        public List<KeyValuePair<string, string>> Accepted(string option)
+        {
+            string column = ColumnOf(option);
+            var result = new List<KeyValuePair<string, string>>();
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            Dictionary<string, string> names;
+            bool colour = colorNames.TryGetValue(column, out names);
+            HashSet<string> skip;
+            untrained.TryGetValue(column, out skip);
+            foreach (string value in byName[column].Values)
+            {
+                if ((skip != null && skip.Contains(value)) || (colour && value == "none")) continue;
+                string name;
+                if (colour && names.TryGetValue(value, out name) && seen.Add(name))
+                    result.Add(new KeyValuePair<string, string>(name, value));
+                if (seen.Add(value)) result.Add(new KeyValuePair<string, string>(value, value));
+            }
+            return result;
+        }
+
+        /// <summary>'random' and every accepted value (the option's allowed values).</summary>
+        public List<string> Choices(string option)
+        {
+            var list = new List<string> { Random };
+            foreach (var kv in Accepted(option)) list.Add(kv.Key);
+            return list;
+        }
+
+        /// <summary>The value's index in its column, or -1 for 'random'; an unknown value is an
+        /// <see cref="InvalidOptionsException"/> naming the option and listing the values.</summary>
+        public int Code(string option, string value)
+        {
+            if (value == Random) return -1;
+            string key = value.StartsWith("#", StringComparison.Ordinal) ? value.ToLowerInvariant() : value;
+            foreach (var kv in Accepted(option))
+                if (kv.Key == key) return byName[ColumnOf(option)].IndexOf(kv.Value);
+            throw new InvalidOptionsException("option '" + option + "' must be one of " + string.Join(", ", Choices(option)) + "; got " + PyText.Repr(value), option, value);
+        }
+
+        /// <summary>Column -> code of each seed's label set; <paramref name="fix"/> (column ->
+        /// code) wins over the draw. Seed s uses the stream (s, "portraits.labels"): uniform 0
+        /// picks the given column from the marginal, uniform k the k-th column of the order from
+        /// its row for that value; columns in neither are 0 unless fixed.</summary>
+        public List<Dictionary<string, int>> DrawBatch(IList<long> seeds, IDictionary<string, int> fix)
+        {
+            var result = new List<Dictionary<string, int>>();
+            foreach (long seed in seeds)
+            {
+                var stream = new SeedStream(seed, LabelPurpose);
+                var u = new double[1 + order.Count];
+                for (int k = 0; k < u.Length; k++) u[k] = stream.NextDouble();
+                var drawn = new Dictionary<string, int>(StringComparer.Ordinal);
+                int g;
+                if (!fix.TryGetValue(given, out g)) g = SeedStream.Pick(marginalCdf, u[0]);
+                drawn[given] = g;
+                for (int k = 0; k < order.Count; k++)
+                {
+                    string name = order[k];
+                    int code;
+                    if (!fix.TryGetValue(name, out code)) code = SeedStream.Pick(conditionalCdf[name][g], u[k + 1]);
+                    drawn[name] = code;
+                }
+                var row = new Dictionary<string, int>(StringComparer.Ordinal);
+                foreach (var col in columns)
+                {
+                    int code;
+                    if (drawn.TryGetValue(col.Name, out code)) row[col.Name] = code;
+                    else row[col.Name] = fix.TryGetValue(col.Name, out code) ? code : 0;
+                }
+                result.Add(row);
+            }
+            return result;
+        }
+
+        public Dictionary<string, int> Draw(long seed, IDictionary<string, int> fix)
+        {
+            return DrawBatch(new[] { seed }, fix)[0];
+        }
+
+        /// <summary>One one-hot block per column, side by side (label_weights).</summary>
+        public float[] Weights(IDictionary<string, int> codes)
+        {
+            var w = new float[Size];
+            foreach (var col in columns) w[col.Offset + codes[col.Name]] = 1f;
+            return w;
+        }
+
+        /// <summary>Option name -> value (colour names where there is one), as the Python
+        /// side's asset metadata "labels".</summary>
+        public Dictionary<string, string> Readable(IDictionary<string, int> codes)
+        {
+            var result = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var kv in options)
+            {
+                string value = byName[kv.Value].Values[codes[kv.Value]];
+                Dictionary<string, string> names;
+                string name;
+                result[kv.Key] = colorNames.TryGetValue(kv.Value, out names) && names.TryGetValue(value, out name) ? name : value;
+            }
+            return result;
+        }
+    }
+}
