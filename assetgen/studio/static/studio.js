@@ -1056,7 +1056,7 @@ function fillExport() {
   const choices = [["selected", state.gen.kind === "text" ? "this line" : "this image"],
     ["grid", state.gen.kind === "text" ? "the lines in the grid" : "the whole grid"]];
   if (state.gen.can_animate) choices.push(["animation", "the animation"]);
-  if (pins.length) choices.push(["pins", `the pinned seeds (${pins.length}): job file + zip`]);
+  if (pins.length) choices.push(["pins", `the pinned seeds (${pins.length}), as a batch`]);
   what.replaceChildren(...choices.map(([value, label]) => el("option", { value }, label)));
   if (!choices.some(([value]) => value === state.exportWhat)) state.exportWhat = "selected";
   what.value = state.exportWhat;
