@@ -2,7 +2,7 @@
 export vs the model alone (4).
 
 Two kinds of model folder (``manifest.json`` ``"conditioning"``): unconditional (z ->
-``mapping.onnx`` -> w; ``synthesis.onnx``, and the generator's ``synthesis_prefix.onnx`` /
+``mapping.onnx`` -> w; the generator's ``synthesis_prefix.onnx`` /
 ``synthesis_suffix.onnx`` split) and label-conditioned (a seed's label set as ``label_weights``
 -> ``mapping.onnx`` -> w, maps16, maps32 -> ``synthesis.onnx``; no z, no split). Every item
 measures the same thing for both through :func:`portrait_sessions`; what has no meaning for a
@@ -76,7 +76,6 @@ class PortraitSessions:
         self.w_avg = np.asarray(m["w_avg"], np.float32)
         session = _session_maker(engine, self.bundle, tuned)
         self.mapping = session("mapping.onnx")
-        self.synthesis = session("synthesis.onnx")
         self.prefix = session("synthesis_prefix.onnx")
         self.suffix = session("synthesis_suffix.onnx")
 
@@ -88,10 +87,14 @@ class PortraitSessions:
         return self.z(batch, seed)
 
     def sprite(self, z: np.ndarray) -> np.ndarray:
-        """z -> RGBA in [0, 1] through mapping.onnx and synthesis.onnx (any batch)."""
+        """z -> RGBA in [0, 1] through mapping.onnx and the synthesis split (prefix, then
+        suffix with a zero edit: the whole synthesis is not shipped) at any batch."""
         (w,) = self.mapping.run(None, {"z": z})
-        ws = np.repeat(w[:, None], self.num_ws, axis=1)
-        (rgba,) = self.synthesis.run(None, {"ws": ws})
+        ws = np.ascontiguousarray(np.repeat(w[:, None], self.num_ws, axis=1))
+        features, skip = self.prefix.run(None, {"ws": ws})
+        (rgba,) = self.suffix.run(
+            None, {"features": features, "skip": skip, "ws": ws, "delta": np.zeros_like(features)}
+        )
         return np.asarray(rgba)
 
     def generator_calls_batch(self, seeds: Sequence[int], truncation: float = 0.7) -> np.ndarray:

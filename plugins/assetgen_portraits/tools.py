@@ -439,10 +439,13 @@ def export(run_dir: Path, out: Path) -> Path:
         ["w"],
         {"z": batch, "w": batch},
     )
+    # the whole synthesis as one graph is only the parity check's reference (the runtime
+    # runs prefix + suffix), so it is written beside the model folder and removed after
+    whole = out.parent / f".{out.name}.synthesis-parity.onnx"
     export_onnx(
         _Synthesis(G),
         (ws_example,),
-        out / "synthesis.onnx",
+        whole,
         ["ws"],
         ["rgba"],
         {"ws": batch, "rgba": batch},
@@ -465,7 +468,6 @@ def export(run_dir: Path, out: Path) -> Path:
     )
     files = [
         "mapping.onnx",
-        "synthesis.onnx",
         "synthesis_prefix.onnx",
         "synthesis_suffix.onnx",
         "attributes.csv",
@@ -501,7 +503,11 @@ def export(run_dir: Path, out: Path) -> Path:
             {"rgba": batch, **{h: batch for h in heads}},
         )
         files.append("classifier.onnx")
-    parity = _parity(G, layer, out, ort, windows)
+    try:
+        parity = _parity(G, layer, out, ort, windows, whole)
+    finally:
+        whole.unlink(missing_ok=True)
+    (out / "synthesis.onnx").unlink(missing_ok=True)  # written by exports before this one
     if max(parity.values()) > 1e-3:
         raise ModelError(f"ONNX parity check failed: {parity} (max abs difference > 1e-3)")
     write_attributes(out / "attributes.csv", labelled.get("attributes", []), wd)
@@ -614,7 +620,8 @@ def _labelled_analysis(
 
 
 def _parity(
-    G: PortraitGenerator, layer: int, out: Path, ort: Any, windows: dict[str, dict[str, Any]]
+    G: PortraitGenerator, layer: int, out: Path, ort: Any, windows: dict[str, dict[str, Any]],
+    whole: Path,
 ) -> dict[str, float]:
     """PyTorch vs ONNX Runtime over 64 seeds, in [0, 1] pixel units; each edit's window graph
     against the whole suffix (PyTorch) inside its ``paste`` box."""
@@ -632,7 +639,8 @@ def _parity(
         delta = torch.randn(f.shape, generator=torch.Generator().manual_seed(1)) * f.std()
         edited = _Suffix(G, layer)(f, s, ws, delta)
     (w_onnx,) = session("mapping.onnx").run(None, {"z": z.numpy()})
-    (img_onnx,) = session("synthesis.onnx").run(None, {"ws": ws.numpy()})
+    whole_session = ort.InferenceSession(str(whole), opts, providers=["CPUExecutionProvider"])
+    (img_onnx,) = whole_session.run(None, {"ws": ws.numpy()})
     f_onnx, s_onnx = session("synthesis_prefix.onnx").run(None, {"ws": ws.numpy()})
     (edited_onnx,) = session("synthesis_suffix.onnx").run(
         None, {"features": f.numpy(), "skip": s.numpy(), "ws": ws.numpy(), "delta": delta.numpy()}

@@ -27,9 +27,12 @@ def engine(tiny_model: Path, monkeypatch: pytest.MonkeyPatch) -> Engine:
 
 def test_export_writes_a_verified_onnx_model(tiny_model: Path) -> None:
     manifest = json.loads((tiny_model / "manifest.json").read_text())
-    for name in ("mapping.onnx", "synthesis.onnx", "synthesis_prefix.onnx",
+    for name in ("mapping.onnx", "synthesis_prefix.onnx",
                  "synthesis_suffix.onnx", "classifier.onnx", "attributes.csv"):
         assert name in manifest["files"], name
+    # the whole-synthesis graph is only the export's parity reference: not shipped
+    assert "synthesis.onnx" not in manifest["files"]
+    assert not (tiny_model / "synthesis.onnx").exists()
     assert manifest["opset"] <= 15
     parity = manifest["parity"]
     assert parity["seeds"] == 64 and max(parity["max_abs_diff"].values()) <= 1e-3
