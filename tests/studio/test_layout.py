@@ -99,6 +99,11 @@ def test_export_is_on_screen_without_scrolling(
     assert on_screen(browser, "#still") and on_screen(browser, "#still-1x")
     options, view = box(browser, "#options-panel"), box(browser, "#view")
     assert options["left"] >= view["right"]  # a column of its own, not under the seed
+    seeds = box(browser, "#browse")
+    if width == 800:  # the seeds right under the selected seed, whatever the right column's height
+        assert seeds["right"] <= options["left"] and 0 <= seeds["top"] - view["bottom"] <= 16
+    else:
+        assert seeds["right"] <= view["left"]
     # nothing wider than the window
     assert browser.execute_script(
         "return document.documentElement.scrollWidth <= document.documentElement.clientWidth")
