@@ -5,7 +5,11 @@
 //   mono AssetGen.Runtime.Parity.exe MODEL_DIR REQUESTS.json OUT_DIR [THREADS]
 //
 // REQUESTS.json: [{"id": "a", "seeds": [1, 2], "options": {"hair": "long03", "truncation":
-// 0.7, "mix_seed": 5, "mix_layer": 3, "attributes": {"skin_dark": 1.0}}}, ...]. For each
+// 0.7, "mix_seed": 5, "mix_layer": 3, "attributes": {"skin_dark": 1.0}}}, ...]; a request
+// with "frames" is an animation of its first seed (options "animation", "fps", "strength"),
+// its frames written like sprites, with its "states" and "frame_states"; a request with
+// "curve" ("talk" or "blink"), "frames" and "fps" writes OUT_DIR/<id>.f32, each seed's
+// driver curve as float32. For each
 // request OUT_DIR/<id>.rgba holds the sprites one after the other (H x W x 4 bytes each);
 // OUT_DIR/results.json maps each id to its width, height and label sets, or to the error
 // (type, message, parameter). Exit code 0 when every request was answered, 3 when the model
@@ -32,10 +36,11 @@ static class PortraitParity
         return sb.Append('"').ToString();
     }
 
-    static PortraitOptions Options(Dictionary<string, object> spec)
+    static T Options<T>(Dictionary<string, object> spec) where T : PortraitOptions, new()
     {
-        var options = new PortraitOptions();
+        var options = new T();
         if (spec == null) return options;
+        var animation = options as PortraitAnimationOptions;
         foreach (var kv in spec)
         {
             switch (kv.Key)
@@ -47,6 +52,9 @@ static class PortraitParity
                     foreach (var a in (Dictionary<string, object>)kv.Value)
                         options.Attributes[a.Key] = Convert.ToDouble(a.Value, CultureInfo.InvariantCulture);
                     break;
+                case "animation": animation.Animation = (string)kv.Value; break;
+                case "fps": animation.Fps = Convert.ToDouble(kv.Value, CultureInfo.InvariantCulture); break;
+                case "strength": animation.Strength = Convert.ToDouble(kv.Value, CultureInfo.InvariantCulture); break;
                 default: options.Labels[kv.Key] = (string)kv.Value; break;
             }
         }
@@ -87,9 +95,38 @@ static class PortraitParity
                 foreach (object s in (List<object>)request["seeds"]) seeds.Add((long)s);
                 object spec;
                 request.TryGetValue("options", out spec);
+                object frames, curve;
+                if (request.TryGetValue("curve", out curve))
+                {
+                    // a driver curve alone: float32 values, little-endian
+                    double fps = Convert.ToDouble(request["fps"], CultureInfo.InvariantCulture);
+                    int count = (int)(long)request["frames"];
+                    using (var file = File.Create(Path.Combine(args[2], id + ".f32")))
+                        foreach (long seed in seeds)
+                        {
+                            float[] values = (string)curve == "blink" ? Drivers.BlinkCurve(count, fps, seed) : Drivers.TalkCycle(count, fps, seed);
+                            foreach (float v in values) file.Write(BitConverter.GetBytes(v), 0, 4);
+                        }
+                    results.Add(Quote(id) + ": {}");
+                    continue;
+                }
                 try
                 {
-                    var images = generator.GenerateBatch(seeds, Options(spec as Dictionary<string, object>));
+                    if (request.TryGetValue("frames", out frames))
+                    {
+                        var animation = generator.Animate(seeds[0], (int)(long)frames, Options<PortraitAnimationOptions>(spec as Dictionary<string, object>));
+                        using (var file = File.Create(Path.Combine(args[2], id + ".rgba")))
+                            foreach (var frame in animation.Frames) file.Write(frame, 0, frame.Length);
+                        var pairs = new List<string>();
+                        foreach (var kv in animation.Labels) pairs.Add(Quote(kv.Key) + ": " + Quote(kv.Value));
+                        var states = new List<string>();
+                        foreach (string st in animation.States) states.Add(Quote(st));
+                        var frameStates = new List<string>();
+                        foreach (string st in animation.FrameStates) frameStates.Add(Quote(st));
+                        results.Add(Quote(id) + ": {\"width\": " + animation.Width + ", \"height\": " + animation.Height + ", \"labels\": [{" + string.Join(", ", pairs) + "}], \"states\": [" + string.Join(", ", states) + "], \"frame_states\": [" + string.Join(", ", frameStates) + "]}");
+                        continue;
+                    }
+                    var images = generator.GenerateBatch(seeds, Options<PortraitOptions>(spec as Dictionary<string, object>));
                     using (var file = File.Create(Path.Combine(args[2], id + ".rgba")))
                         foreach (var image in images) file.Write(image.Rgba, 0, image.Rgba.Length);
                     var labels = new List<string>();

@@ -43,6 +43,12 @@ namespace AssetGen.Runtime
         readonly List<string> order = new List<string>();
         readonly double[] marginalCdf;
         readonly Dictionary<string, double[][]> conditionalCdf = new Dictionary<string, double[][]>(StringComparer.Ordinal);
+        readonly Dictionary<string, Dictionary<string, string>> states = new Dictionary<string, Dictionary<string, string>>(StringComparer.Ordinal);
+        readonly List<Dictionary<string, List<string>>> families = new List<Dictionary<string, List<string>>>();
+        readonly Dictionary<string, bool[]> footprints = new Dictionary<string, bool[]>(StringComparer.Ordinal);
+        /// <summary>Side of the mouth footprint masks (labels.py: _mask's size).</summary>
+        public const int MaskSize = 64;
+        public const string Mouth = "mouth", Eyes = "eyes";
 
         public IReadOnlyList<LabelColumn> Columns => columns;
         /// <summary>Total number of values: the length of label_weights.</summary>
@@ -126,6 +132,162 @@ namespace AssetGen.Runtime
                 }
                 conditionalCdf[name] = cdf;
             }
+            ReadAnimationFields(manifest);
+        }
+
+        // the animation fields: states, mouth_families, regions.mouth (labels.py reads them for
+        // every model; a model without them can still make stills)
+        void ReadAnimationFields(Dictionary<string, object> manifest)
+        {
+            object value;
+            if (manifest.TryGetValue("states", out value))
+                foreach (var kv in ManifestFields.Object(value, "states"))
+                {
+                    var map = new Dictionary<string, string>(StringComparer.Ordinal);
+                    foreach (var sv in ManifestFields.Object(kv.Value, "states." + kv.Key))
+                        map[sv.Key] = ManifestFields.String(sv.Value, "states." + kv.Key + "." + sv.Key);
+                    states[kv.Key] = map;
+                }
+            if (manifest.TryGetValue("mouth_families", out value))
+            {
+                var list = ManifestFields.Array(value, "mouth_families");
+                for (int i = 0; i < list.Count; i++)
+                {
+                    string field = "mouth_families[" + i + "]";
+                    var family = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+                    foreach (var kv in ManifestFields.Object(list[i], field))
+                    {
+                        var values = new List<string>();
+                        foreach (object v in ManifestFields.Array(kv.Value, field + "." + kv.Key)) values.Add(ManifestFields.String(v, field + "." + kv.Key));
+                        family[kv.Key] = values;
+                    }
+                    if (!family.ContainsKey("closed") || !family.ContainsKey("open"))
+                        throw ManifestFields.Bad(field, "needs 'closed' and 'open' lists");
+                    families.Add(family);
+                }
+            }
+            LabelColumn mouth = Column(Mouth);
+            if (manifest.TryGetValue("regions", out value))
+            {
+                object mouthRegions;
+                if (ManifestFields.Object(value, "regions").TryGetValue(Mouth, out mouthRegions))
+                    foreach (var kv in ManifestFields.Object(mouthRegions, "regions.mouth"))
+                    {
+                        string field = "regions.mouth." + kv.Key;
+                        if (mouth == null || mouth.IndexOf(kv.Key) < 0) throw ManifestFields.Bad(field, "names an unknown mouth");
+                        var mask = new bool[MaskSize * MaskSize];
+                        bool any = false;
+                        foreach (object r in ManifestFields.Array(kv.Value, field))
+                        {
+                            var run = ManifestFields.Array(r, field);
+                            if (run.Count != 3) throw ManifestFields.Bad(field, "holds a run that is not [row, first, end]");
+                            long row = (long)ManifestFields.Number(run[0], field), first = (long)ManifestFields.Number(run[1], field), end = (long)ManifestFields.Number(run[2], field);
+                            if (!(row >= 0 && row < MaskSize && first >= 0 && first <= end && end <= MaskSize))
+                                throw ManifestFields.Bad(field, "holds a run outside " + MaskSize + " x " + MaskSize);
+                            for (long x = first; x < end; x++) { mask[row * MaskSize + x] = true; any = true; }
+                        }
+                        if (!any) throw ManifestFields.Bad(field, "is empty");
+                        footprints[kv.Key] = mask;
+                    }
+            }
+        }
+
+        string StateOf(string column, string value)
+        {
+            Dictionary<string, string> map;
+            string state;
+            return states.TryGetValue(column, out map) && map.TryGetValue(value, out state) ? state : null;
+        }
+
+        static List<string> FamilyList(Dictionary<string, List<string>> family, string key)
+        {
+            List<string> list;
+            return family.TryGetValue(key, out list) ? list : new List<string>();
+        }
+
+        /// <summary>(closed, half-open or null, open) mouths for a face whose still has
+        /// <paramref name="mouth"/> (labels.py mouth_states; stream "portraits.mouth_states").</summary>
+        public string[] MouthStates(string mouth, long seed)
+        {
+            if (families.Count == 0) throw ManifestFields.Bad("mouth_families", "is missing; the model cannot animate the mouth");
+            var rng = new SeedStream(seed, "portraits.mouth_states");
+            Dictionary<string, List<string>> family = null;
+            foreach (var f in families)
+                if (FamilyList(f, "closed").Contains(mouth) || FamilyList(f, "open").Contains(mouth) || FamilyList(f, "half").Contains(mouth)) { family = f; break; }
+            family = family ?? families[0];
+            List<string> closed = FamilyList(family, "closed"), open = FamilyList(family, "open"), half = FamilyList(family, "half");
+            string shut = closed[rng.Below(closed.Count)];
+            string opened = open[rng.Below(open.Count)];
+            string halfOpen = half.Count > 0 ? half[rng.Below(half.Count)] : null;
+            if (half.Contains(mouth)) halfOpen = mouth;
+            else if (open.Contains(mouth) || (!closed.Contains(mouth) && StateOf(Mouth, mouth) == "open")) opened = mouth;
+            else shut = mouth;
+            return new[] { shut, halfOpen, opened };
+        }
+
+        /// <summary>(open, closed) eyes for a face whose still has <paramref name="eyes"/>
+        /// (labels.py eyes_pair; stream "portraits.eye_states").</summary>
+        public string[] EyesPair(string eyes, long seed)
+        {
+            var rng = new SeedStream(seed, "portraits.eye_states");
+            var shut = new List<string>();
+            var opened = new List<string>();
+            foreach (string v in byName[Eyes].Values)
+            {
+                string state = StateOf(Eyes, v);
+                if (state == "closed") shut.Add(v);
+                else if (state == "open") opened.Add(v);
+            }
+            if (shut.Contains(eyes)) return new[] { opened[rng.Below(opened.Count)], eyes };
+            return new[] { eyes, shut[rng.Below(shut.Count)] };
+        }
+
+        /// <summary>Per-pixel weights (size x size) of where a frame that swaps mouth a for b
+        /// may differ from the still: the two footprints grown by one pixel, half weight one
+        /// pixel further; null when the model has no footprints for them.</summary>
+        public float[] MouthWeights(string a, string b, int size)
+        {
+            bool[] fa, fb;
+            if (!footprints.TryGetValue(a, out fa) || !footprints.TryGetValue(b, out fb) || size != MaskSize) return null;
+            var union = new bool[fa.Length];
+            for (int i = 0; i < union.Length; i++) union[i] = fa[i] || fb[i];
+            bool[] inner = Grow(union);
+            bool[] outer = Grow(inner);
+            var w = new float[union.Length];
+            for (int i = 0; i < w.Length; i++) w[i] = inner[i] ? 1f : outer[i] ? 0.5f : 0f;
+            return w;
+        }
+
+        static bool[] Grow(bool[] mask)
+        {
+            int n = MaskSize;
+            var output = (bool[])mask.Clone();
+            for (int y = 0; y < n; y++)
+                for (int x = 0; x < n; x++)
+                {
+                    if (!mask[y * n + x]) continue;
+                    if (y + 1 < n) output[(y + 1) * n + x] = true;
+                    if (y > 0) output[(y - 1) * n + x] = true;
+                    if (x + 1 < n) output[y * n + x + 1] = true;
+                    if (x > 0) output[y * n + x - 1] = true;
+                }
+            return output;
+        }
+
+        /// <summary>A copy of <paramref name="weights"/> per value, with
+        /// <paramref name="column"/> set to that value.</summary>
+        public List<float[]> FramesOf(float[] weights, string column, IList<string> values)
+        {
+            LabelColumn col = byName[column];
+            var result = new List<float[]>();
+            foreach (string v in values)
+            {
+                var row = (float[])weights.Clone();
+                for (int k = 0; k < col.Values.Count; k++) row[col.Offset + k] = 0f;
+                row[col.Offset + col.IndexOf(v)] = 1f;
+                result.Add(row);
+            }
+            return result;
         }
 
         static double[] Row(object value, string field)

@@ -14,7 +14,7 @@ namespace AssetGen.Runtime
     /// <summary>Options of a portrait (Python: PortraitOptions). Label options are set by
     /// name (hair, hair_color, skin, eyes, eyebrows, mouth, glasses, earrings, details); a
     /// label not set is "random" (drawn from the seed).</summary>
-    public sealed class PortraitOptions
+    public class PortraitOptions
     {
         /// <summary>The label options the Python API has, in its order.</summary>
         public static readonly string[] LabelOptionNames =
@@ -88,7 +88,7 @@ namespace AssetGen.Runtime
     /// <summary>Portrait sprites from a label-conditioned portraits model folder, the same
     /// pixels and labels as the Python API for the same seed and options (see
     /// docs/runtime.md for how closely that is tested).</summary>
-    public sealed class PortraitsGenerator : IDisposable
+    public sealed partial class PortraitsGenerator : IDisposable
     {
         /// <summary>Faces per ONNX call, as in Python (CALL_BATCH).</summary>
         public const int CallBatch = 32;
@@ -363,6 +363,27 @@ namespace AssetGen.Runtime
         {
             options = options ?? new PortraitOptions();
             Validate(options);
+            var batch = LabelBatch(seeds, options);
+            var images = Synthesise(batch.Ws, batch.Maps16, batch.Shape16, batch.Maps32, batch.Shape32, seeds.Count);
+            var result = new List<PortraitImage>();
+            for (int i = 0; i < seeds.Count; i++)
+                result.Add(new PortraitImage(images.Width, images.Height, images.Pixels[i], seeds[i], Labels.Readable(batch.Codes[i])));
+            return result;
+        }
+
+        /// <summary>What label_batch gives in Python: ws (N x num_ws x w_dim), the label maps
+        /// of each face and its label codes.</summary>
+        sealed class Batch
+        {
+            public float[] Ws, Maps16, Maps32;
+            public long[] Shape16, Shape32;
+            public List<Dictionary<string, int>> Codes;
+        }
+
+        // label_batch: truncation and attribute vectors on w, style mixing from mix_seed's own
+        // label set (drawn with no options); options already validated
+        Batch LabelBatch(IList<long> seeds, PortraitOptions options)
+        {
             int n = seeds.Count;
             var codes = Labels.DrawBatch(seeds, FixedLabels(options));
             int size = Labels.Size;
@@ -438,11 +459,14 @@ namespace AssetGen.Runtime
                             }
                 }
             }
-            var images = Synthesise(ws, m16, s16, m32, s32, n);
-            var result = new List<PortraitImage>();
-            for (int i = 0; i < n; i++)
-                result.Add(new PortraitImage(images.Width, images.Height, images.Pixels[i], seeds[i], Labels.Readable(codes[i])));
-            return result;
+            long per16 = m16.Length / s16[0], per32 = m32.Length / s32[0];
+            var first16 = new float[n * per16];
+            Array.Copy(m16, first16, first16.Length);
+            var first32 = new float[n * per32];
+            Array.Copy(m32, first32, first32.Length);
+            s16[0] = n;
+            s32[0] = n;
+            return new Batch { Ws = ws, Maps16 = first16, Shape16 = s16, Maps32 = first32, Shape32 = s32, Codes = codes };
         }
 
         // w_avg + psi * (w - w_avg), each operation rounded to float32 as numpy does

@@ -244,3 +244,88 @@ def test_bad_model_folders_are_refused_naming_file_and_field(
         assert code == 3, (name, log)
         for needle in needles:
             assert needle in log, (name, needle, log)
+
+
+def test_driver_curves_are_the_same_bits(parity_exe: Path, tmp_path: Path) -> None:
+    """The generic talk loop and the blink curve (drivers.py), float32 bit for bit, over
+    frame counts from 1 to 240 and several frame rates (pairwise sums of up to ~50
+    syllables included)."""
+    from assetgen_portraits import drivers
+
+    seeds = [0, 1, 2, 17, 123456789, 2**62]
+    cases = [(kind, frames, fps) for kind in ("talk", "blink")
+             for frames, fps in [(1, 12.0), (2, 12.0), (3, 12.0), (8, 12.0), (12, 24.0),
+                                 (30, 7.5), (64, 12.0), (240, 20.0), (240, 60.0), (5, 1.0)]]
+    requests = [{"id": f"{kind}-{frames}-{fps}", "seeds": seeds, "curve": kind,
+                 "frames": frames, "fps": fps} for kind, frames, fps in cases]
+    code, log, _ = run_csharp(parity_exe, MODEL, requests, tmp_path)
+    assert code == 0, log
+    for kind, frames, fps in cases:
+        ours = np.fromfile(tmp_path / "images" / f"{kind}-{frames}-{fps}.f32", "<f4")
+        make = drivers.talk_cycle if kind == "talk" else drivers.blink_curve
+        theirs = np.concatenate([make(frames, fps, s) for s in seeds])
+        assert ours.tobytes() == theirs.astype("<f4").tobytes(), (kind, frames, fps)
+
+
+def test_talk_and_blink_match_the_python_api(parity_exe: Path, tmp_path: Path) -> None:
+    """Talk (the generic loop: closed, half-open and open mouths of the face's family, kept
+    to the mouths' footprints) and blink frames, their states and the labels."""
+    m = manifest()
+    attrs = attribute_names(MODEL)
+    cases = [
+        ("talk", 3, 8, {}),
+        ("talk_long", 9, 40, {"truncation": 0.7, "fps": 24.0}),
+        ("talk_strength", 11, 12, {"strength": 0.5, "mix_seed": 4, "mix_layer": 2}),
+        ("talk_still", 12, 6, {"strength": 0.0}),
+        ("talk_labels", 13, 10, {"mouth": label_choices("mouth")[0],
+                                 "attributes": {attrs[0]: 1.0}}),
+        ("blink", 5, 10, {"animation": "blink"}),
+        ("blink_short", 6, 3, {"animation": "blink", "fps": 30.0}),
+        ("blink_strong", 7, 16, {"animation": "blink", "strength": 2.0,
+                                 "eyes": label_choices("eyes")[-1]}),
+    ]
+    if "mouth" not in m["options"] or "eyes" not in m["options"]:
+        pytest.skip("the model has no mouth or eyes label option")
+    requests = [{"id": name, "seeds": [seed], "frames": frames, "options": options}
+                for name, seed, frames, options in cases]
+    code, log, results = run_csharp(parity_exe, MODEL, requests, tmp_path)
+    assert code == 0, log
+    engine = Engine()
+    moved = 0
+    for name, seed, frames, options in cases:
+        result = results[name]
+        assert "error" not in result, (name, result)
+        animation = engine.animate("portraits", seed=seed, frames=frames, **options)
+        theirs = np.stack([f.rgba for f in animation.frames])
+        ours = csharp_images(tmp_path, name, result)
+        assert ours.shape == theirs.shape, name
+        diff = np.abs(ours.astype(np.int16) - theirs.astype(np.int16)).max(axis=-1)
+        for i in range(frames):
+            assert (diff[i] <= TOLERANCE).mean() >= SHARE, f"{name} frame {i}"
+        assert result["labels"] == [animation.metadata["labels"]], name
+        assert result["states"] == list(animation.metadata["states"]), name
+        assert result["frame_states"] == list(animation.metadata["frame_states"]), name
+        moved += len(set(result["frame_states"])) > 1
+        print(f"{name}: {frames} frames, max diff {int(diff.max())}, "
+              f"{int((diff > 0).sum())} pixels differ")
+    assert moved >= 4  # the loops do move between states
+
+
+def test_bad_animation_options_give_the_python_messages(
+        parity_exe: Path, tmp_path: Path) -> None:
+    cases = {
+        "animation": {"animation": "dance"},
+        "fps": {"fps": 100.0},
+        "strength": {"strength": 3.0},
+        "label_first": {"hair": "nope", "fps": 0.5},
+    }
+    requests = [{"id": k, "seeds": [1], "frames": 8, "options": v} for k, v in cases.items()]
+    code, log, results = run_csharp(parity_exe, MODEL, requests, tmp_path)
+    assert code == 0, log
+    for name, options in cases.items():
+        with pytest.raises(InvalidOptionsError) as info:
+            Engine().animate("portraits", seed=1, frames=8, **options)
+        got = results[name].get("error")
+        assert got is not None, (name, results[name])
+        assert got["message"] == str(info.value), name
+        assert got["parameter"] == info.value.parameter, name

@@ -1,0 +1,211 @@
+// Talk and blink loops of label-conditioned portraits (Python: plugin.py _animate_labels,
+// _states_by_curve, _mouth_frames; labels.py keep_local): each frame draws the labelled mouth
+// (eye) state nearest the driver curve, starting from the still's own state; w stays the
+// still's, only the mouth (eye) label changes, and a talk frame is kept to the two mouths'
+// footprints around the still.
+using System;
+using System.Collections.Generic;
+
+namespace AssetGen.Runtime
+{
+    /// <summary>Options of a portrait animation (Python: PortraitAnimationOptions); the
+    /// runtime makes "talk" (the generic loop, no text, audio or cues) and "blink".</summary>
+    public sealed class PortraitAnimationOptions : PortraitOptions
+    {
+        public static readonly string[] Animations = { "talk", "blink", "interpolate", "mouths" };
+        public string Animation { get; set; } = "talk";
+        public double Fps { get; set; } = 12.0;
+        /// <summary>How far the mouth opens (eyes close), 0 to 2; 0 gives the still.</summary>
+        public double Strength { get; set; } = 1.0;
+    }
+
+    /// <summary>An animation's frames (each Height x Width x 4 bytes, as
+    /// <see cref="PortraitImage.Rgba"/>), the face's labels, and the labelled state each frame
+    /// draws.</summary>
+    public sealed class PortraitAnimation
+    {
+        public int Width { get; }
+        public int Height { get; }
+        public double Fps { get; }
+        public List<byte[]> Frames { get; }
+        public Dictionary<string, string> Labels { get; }
+        /// <summary>The states the loop moves between (closed, half-open, open mouths; open,
+        /// closed eyes).</summary>
+        public string[] States { get; }
+        public List<string> FrameStates { get; }
+
+        public PortraitAnimation(int width, int height, double fps, List<byte[]> frames, Dictionary<string, string> labels, string[] states, List<string> frameStates)
+        {
+            Width = width;
+            Height = height;
+            Fps = fps;
+            Frames = frames;
+            Labels = labels;
+            States = states;
+            FrameStates = frameStates;
+        }
+    }
+
+    public sealed partial class PortraitsGenerator
+    {
+        /// <summary>Checks animation options as Python does (the still's options first).</summary>
+        public void Validate(PortraitAnimationOptions options)
+        {
+            Validate((PortraitOptions)options);
+            if (Array.IndexOf(PortraitAnimationOptions.Animations, options.Animation) < 0)
+            {
+                var quoted = new List<string>();
+                foreach (string a in PortraitAnimationOptions.Animations) quoted.Add(PyText.Repr(a));
+                throw Fail("animation", "one of " + string.Join(", ", quoted), options.Animation == null ? "None" : PyText.Show(PyText.Repr(options.Animation)));
+            }
+            double fps = options.Fps;
+            if (double.IsNaN(fps) || double.IsInfinity(fps) || fps < Drivers.FpsMin || fps > Drivers.FpsMax)
+                throw Fail("fps", "a number from " + PyText.G(Drivers.FpsMin) + " to " + PyText.G(Drivers.FpsMax), PyText.Repr(fps));
+            double s = options.Strength;
+            if (double.IsNaN(s) || double.IsInfinity(s) || s < 0.0 || s > 2.0)
+                throw Fail("strength", "a number from 0 to 2", PyText.Repr(s));
+            if (options.Animation != "talk" && options.Animation != "blink")
+                throw new NotSupportedException("animation '" + options.Animation + "' is not in the C# runtime yet (talk and blink are); see docs/runtime.md");
+        }
+
+        /// <summary>A talk or blink loop of <paramref name="frames"/> frames from one seed.</summary>
+        public PortraitAnimation Animate(long seed, int frames, PortraitAnimationOptions options = null)
+        {
+            options = options ?? new PortraitAnimationOptions();
+            Validate(options);
+            if (frames < Drivers.FramesMin || frames > Drivers.FramesMax)
+                throw new InvalidOptionsException("option 'frames' must be an integer from " + Drivers.FramesMin + " to " + Drivers.FramesMax + " (animation frames); got " + frames, "frames", frames);
+            if (seed < 0)
+                throw new InvalidOptionsException("option 'seed' must be an integer of at least 0 (random seed); got " + seed, "seed", seed);
+            var batch = LabelBatch(new[] { seed }, options);
+            var codes = batch.Codes[0];
+            float[] weights = Labels.Weights(codes);
+            var labels = Labels.Readable(codes);
+            bool blink = options.Animation == "blink";
+            string column = blink ? LabelModel.Eyes : LabelModel.Mouth;
+            LabelColumn col = Labels.Column(column);
+            if (col == null) throw ManifestFields.Bad("label_space", "has no '" + column + "' column to animate");
+            string still = col.Values[codes[column]];
+            string[] states;
+            if (blink)
+            {
+                states = Labels.EyesPair(still, seed);
+            }
+            else
+            {
+                string[] m = Labels.MouthStates(still, seed);
+                states = m[1] == null ? new[] { m[0], m[2] } : m;
+            }
+            float[] curve = blink ? Drivers.BlinkCurve(frames, options.Fps, seed) : Drivers.TalkCycle(frames, options.Fps, seed);
+            List<string> chosen = StatesByCurve(curve, options.Strength, states, still);
+            // blink: one drawing per frame; talk: each distinct mouth once, the still's first
+            var drawn = new List<string>();
+            if (blink) drawn.AddRange(chosen);
+            else
+            {
+                drawn.Add(still);
+                var others = new List<string>();
+                foreach (string m in chosen) if (m != still && !others.Contains(m)) others.Add(m);
+                others.Sort(string.CompareOrdinal);
+                drawn.AddRange(others);
+            }
+            List<float[]> rows = Labels.FramesOf(weights, column, drawn);
+            float[] w; float[] m16; float[] m32; long[] s16; long[] s32;
+            MapLabels(rows, Labels.Size, out w, out m16, out s16, out m32, out s32);
+            int perWs = NumWs * WDim;
+            var ws = new float[drawn.Count * perWs];
+            for (int i = 0; i < drawn.Count; i++) Array.Copy(batch.Ws, 0, ws, i * perWs, perWs);
+            var images = Synthesise(ws, m16, s16, m32, s32, drawn.Count);
+            var frameList = new List<byte[]>();
+            if (blink)
+            {
+                frameList.AddRange(images.Pixels);
+            }
+            else
+            {
+                var byMouth = new Dictionary<string, byte[]>(StringComparer.Ordinal) { { still, images.Pixels[0] } };
+                for (int i = 1; i < drawn.Count; i++)
+                {
+                    float[] mask = Labels.MouthWeights(still, drawn[i], images.Height);
+                    byMouth[drawn[i]] = mask == null ? images.Pixels[i] : KeepLocal(images.Pixels[0], images.Pixels[i], mask);
+                }
+                foreach (string m in chosen) frameList.Add((byte[])byMouth[m].Clone());
+            }
+            return new PortraitAnimation(images.Width, images.Height, options.Fps, frameList, labels, states, chosen);
+        }
+
+        // plugin.py _states_by_curve, in numpy's float32 arithmetic (NEP 50: the Python floats
+        // start and strength become float32 next to the float32 curve)
+        static List<string> StatesByCurve(float[] curve, double strength, string[] states, string value)
+        {
+            int index = Array.IndexOf(states, value);
+            double startDouble = (double)index / (states.Length - 1);
+            float start = (float)startDouble;
+            float s = (float)strength;
+            float last = states.Length - 1;
+            var chosen = new List<string>();
+            foreach (float c in curve)
+            {
+                float diff = c - start;
+                float scaled = s * diff;
+                float t = start + scaled;
+                if (t < 0f) t = 0f;
+                if (t > 1f) t = 1f;
+                float position = t * last;
+                float rounded = position + 0.5f;
+                chosen.Add(states[(int)Math.Floor(rounded)]);
+            }
+            return chosen;
+        }
+
+        /// <summary>labels.py keep_local for one frame: the still outside the weights, the
+        /// frame inside, blended on premultiplied colour at the half-weight border (float32).</summary>
+        public static byte[] KeepLocal(byte[] still, byte[] frame, float[] weights)
+        {
+            var output = new byte[still.Length];
+            float tiny = (float)1e-6;
+            var mix = new float[4];
+            for (int p = 0; p < weights.Length; p++)
+            {
+                int o = p * 4;
+                float w = weights[p];
+                if (w == 0f)
+                {
+                    Array.Copy(still, o, output, o, 4);
+                    continue;
+                }
+                float sa = still[o + 3] / 255f;
+                float fa = frame[o + 3] / 255f;
+                for (int c = 0; c < 4; c++)
+                {
+                    float sv = still[o + c] / 255f;
+                    float fv = frame[o + c] / 255f;
+                    float sp = c < 3 ? sv * sa : sv;
+                    float fp = c < 3 ? fv * fa : fv;
+                    float diff = fp - sp;
+                    float moved = w * diff;
+                    mix[c] = sp + moved;
+                }
+                float alpha = mix[3];
+                for (int c = 0; c < 4; c++)
+                {
+                    float v;
+                    if (c == 3) v = alpha;
+                    else if (alpha > 0f) v = mix[c] / Math.Max(alpha, tiny);
+                    else v = 0f;
+                    if (v < 0f) v = 0f;
+                    if (v > 1f) v = 1f;
+                    float scaled = v * 255f;
+                    output[o + c] = (byte)Math.Round((double)scaled, MidpointRounding.ToEven);
+                }
+                if (output[o + 3] == 0)
+                {
+                    output[o] = 0;
+                    output[o + 1] = 0;
+                    output[o + 2] = 0;
+                }
+            }
+            return output;
+        }
+    }
+}
