@@ -23,6 +23,7 @@ and the batch of a request never depends on other requests.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +42,11 @@ MIN_ROLE_LINES = 40
 #: case) and ends after one of these characters (99% of the training lines do).
 LINE_START = "{('\"."
 LINE_END = ".!?'\")"
+#: The end of a sentence (the last characters of a line so far): sentence-by-sentence
+#: decoding stops a candidate here when the next piece begins a new word.
+SENTENCE_END = re.compile(r"[.!?][\"')]?\s*$")
+#: Most sentences one line is made of, sentence by sentence.
+MAX_SENTENCES = 8
 
 
 @dataclass
@@ -69,6 +75,12 @@ class GptDecoder:
         words = bundle.path("words.txt").read_text(encoding="utf-8").split()
         self.words = frozenset(words)
         self.mask = WordMask(words, self.table)
+        # per-source word lists (``source_words``), each mask built when first asked for
+        self.source_word_lists: dict[str, list[str]] = {}
+        if "source_words.json" in m["files"]:
+            doc = json.loads(bundle.path("source_words.json").read_text(encoding="utf-8"))
+            self.source_word_lists = {str(k): list(v) for k, v in doc.items()}
+        self.source_masks: dict[str, WordMask] = {}
         self.scorer: Scorer | None = None
         if "scorer.json" in m["files"]:
             doc = json.loads(bundle.path("scorer.json").read_text(encoding="utf-8"))
@@ -162,16 +174,57 @@ class GptDecoder:
 
     # -- sampling ----------------------------------------------------------------------------
 
+    def word_mask(self, source: str, options: Any) -> WordMask:
+        """The mask of a request: every training word, or (``source_words``, when the model
+        folder has ``source_words.json``) only the words of that source's own lines."""
+        if not options.source_words or source not in self.source_word_lists:
+            return self.mask
+        mask = self.source_masks.get(source)
+        if mask is None:
+            mask = WordMask(self.source_word_lists[source], self.table)
+            self.source_masks[source] = mask
+        return mask
+
     def candidates(self, seed: int, options: Any) -> tuple[list[Candidate], dict[str, str]]:
+        """N whole-line candidates of one request (the one-pass decoding)."""
+        tags = self.resolve(seed, options)
+        prompt_ids = self.table.encode(options.prompt) if options.prompt else []
+        found = self._sample(
+            seed,
+            options,
+            tags,
+            prompt_ids,
+            streams=[("dialogue.candidate", k) for k in range(options.candidates)],
+            keep=len(options.prompt),
+            state=self._prompt_state(options.prompt),
+            until_sentence=False,
+        )
+        return found, tags
+
+    def _sample(
+        self,
+        seed: int,
+        options: Any,
+        tags: dict[str, str],
+        prefix: list[int],
+        streams: list[tuple[str, int]],
+        keep: int,
+        state: str,
+        until_sentence: bool,
+        temperature: float | None = None,
+    ) -> list[Candidate]:
+        """One candidate per stream, all continuing ``prefix`` (the prompt's pieces, or the
+        sentences chosen so far). With ``until_sentence`` a candidate stops (stop
+        "sentence") where a sentence ends and a new word would begin."""
         from .plugin import sample_token
 
-        tags = self.resolve(seed, options)
         t = self.table
-        n = options.candidates
+        n = len(streams)
+        temperature = options.temperature if temperature is None else temperature
         guidance = float(options.archetype_guidance)
+        mask = self.word_mask(tags["source"], options) if options.word_mask else None
         cond = t.conditioning(tags["source"], tags["role"], tags["race"], tags["length"])
         rows = n * 2 if guidance > 0 else n
-        prompt_ids = t.encode(options.prompt) if options.prompt else []
         session = self.bundle.session(STEP_GRAPH)
         layers, heads, head_dim = self.cache_shape
         past_k = np.zeros((layers, rows, heads, 0, head_dim), np.float32)
@@ -186,21 +239,27 @@ class GptDecoder:
 
         any_role = t.tag("role", "any")
         logits = np.zeros((rows, t.vocab_size))
-        for pos, token in enumerate([*cond, *prompt_ids]):
+        for pos, token in enumerate([*cond, *prefix]):
             feed = np.full(rows, token, np.int64)
             if guidance > 0 and pos == 1:
                 feed[n:] = any_role
             logits = step(feed)
-        rngs = [seeds.SeedStream(seed, "dialogue.candidate", k) for k in range(n)]
-        state = [self._prompt_state(options.prompt)] * n
+        rngs = [seeds.SeedStream(seed, purpose, index) for purpose, index in streams]
+        texts = self.mask.texts
+        states = [state] * n
         out: list[list[int]] = [[] for _ in range(n)]
         logps: list[list[float]] = [[] for _ in range(n)]
         stops = ["context"] * n
         alive = [True] * n
-        room = options.max_chars - len(options.prompt)
+        prefix_text = t.decode(prefix)
+        room = options.max_chars - keep
         chars = [0] * n
-        position = len(cond) + len(prompt_ids)
+        tails = [prefix_text[-3:]] * n
+        position = len(cond) + len(prefix)
         banned = np.zeros(0, dtype=np.int64)
+        if room <= 0:
+            alive = [False] * n
+            stops = ["max_chars"] * n
         while any(alive):
             logp = _log_softmax(logits[:n])
             z = logp
@@ -210,20 +269,30 @@ class GptDecoder:
             for k in range(n):
                 if not alive[k]:
                     continue
-                allowed = self.mask.allowed(state[k]) if options.word_mask else self.open_vocab
-                if options.word_mask:
-                    allowed = self._line_rules(allowed, out[k], prompt_ids)
+                if mask is not None:
+                    allowed = self._line_rules(mask.allowed(states[k]), out[k], prefix)
+                else:
+                    allowed = self.open_vocab
                 zk = np.where(allowed, z[k], -np.inf)
-                token = sample_token(
-                    zk, rngs[k], options.temperature, options.top_k, options.top_p, banned
-                )
-                logps[k].append(float(logp[k, token]))
+                token = sample_token(zk, rngs[k], temperature, options.top_k, options.top_p, banned)
                 if token == t.eos:
+                    logps[k].append(float(logp[k, token]))
                     alive[k], stops[k] = False, "eos"
                     continue
+                if (
+                    until_sentence
+                    and out[k]
+                    and texts[token].startswith(" ")
+                    and SENTENCE_END.search(tails[k])
+                ):
+                    alive[k], stops[k] = False, "sentence"
+                    continue
+                logps[k].append(float(logp[k, token]))
                 out[k].append(token)
-                state[k] = self.mask.state_after(state[k], token)
-                chars[k] += len(self.mask.texts[token])
+                tails[k] = (tails[k] + texts[token])[-3:]
+                if mask is not None:
+                    states[k] = mask.state_after(states[k], token)
+                chars[k] += len(texts[token])
                 if chars[k] >= room:
                     alive[k], stops[k] = False, "max_chars"
                     continue
@@ -238,11 +307,11 @@ class GptDecoder:
             logits = step(feed)
         found = []
         for k in range(n):
-            text = t.decode([*prompt_ids, *out[k]])[: options.max_chars].rstrip()
-            if stops[k] != "eos" and options.word_mask:
-                text = self._drop_open_word(text, len(options.prompt))
+            text = t.decode([*prefix, *out[k]])[: options.max_chars].rstrip()
+            if stops[k] not in ("eos", "sentence") and mask is not None:
+                text = self._drop_open_word(text, keep, mask)
             found.append(Candidate(text, np.array(logps[k]), stops[k], out[k]))
-        return found, tags
+        return found
 
     def _line_rules(self, allowed: np.ndarray, out: list[int], prompt: list[int]) -> np.ndarray:
         """The first piece of a line starts it as real lines start; <eos> comes after a
@@ -260,13 +329,13 @@ class GptDecoder:
                 allowed[t.eos] = True
         return allowed
 
-    def _drop_open_word(self, text: str, keep: int) -> str:
+    def _drop_open_word(self, text: str, keep: int, mask: WordMask) -> str:
         """A line cut by max_chars or the context ends on whole words (the prompt is kept)."""
         end = len(text)
         while end > keep and (text[end - 1].isalpha() or text[end - 1] == "'"):
             end -= 1
         word = text[end:]
-        if word and not self.mask.complete(word):
+        if word and not mask.complete(word):
             return text[: max(end, keep)].rstrip()
         return text
 
@@ -288,23 +357,117 @@ class GptDecoder:
         bucket = self.manifest["length_buckets"].get(length)
         return int(bucket[0]) if bucket else 0
 
-    def scores(self, found: list[Candidate], how: str) -> np.ndarray:
+    def scores(
+        self, found: list[Candidate], how: str, before: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Reranking scores; ``before``: the log-probabilities of the sentences chosen
+        before (sentence by sentence), so a candidate is scored as the whole line so far."""
+        lps = [
+            c.logprobs if before is None else np.concatenate([before, c.logprobs]) for c in found
+        ]
+        likelihood = np.array([float(lp.mean()) if lp.size else -1e9 for lp in lps])
+        if how == "mixed" and self.scorer is not None:
+            # the learned scorer, among the likelier half of the candidates only
+            x = np.array(
+                [features(c.text, lp, self.words) for c, lp in zip(found, lps, strict=True)]
+            )
+            learned = self.scorer.logit(x)
+            return np.where(likelihood >= np.median(likelihood), learned, learned - 1e6)
         if how == "learned" and self.scorer is not None:
-            x = np.array([features(c.text, c.logprobs, self.words) for c in found])
+            x = np.array(
+                [features(c.text, lp, self.words) for c, lp in zip(found, lps, strict=True)]
+            )
             return self.scorer.logit(x)
-        return np.array([c.mean_logprob for c in found])
+        return likelihood
+
+    def by_sentence(self, options: Any, tags: dict[str, str]) -> bool:
+        """Whether a request is decoded sentence by sentence: a line of more than one
+        sentence (length medium or long) with reranking on."""
+        return (
+            bool(options.by_sentence)
+            and options.candidates > 1
+            and tags["length"]
+            in (
+                "medium",
+                "long",
+            )
+        )
+
+    def _sentences(
+        self, seed: int, options: Any, tags: dict[str, str]
+    ) -> tuple[Candidate, list[Candidate], int, np.ndarray, int]:
+        """A line made a sentence at a time: N candidates for the next sentence (each from
+        its own stream, purpose "dialogue.sentence", index 64 * sentence + k) continue the
+        sentences chosen so far; the floor, the bucket's upper end and the line checks pass
+        over candidates, the scorer ranks the rest on the whole line so far, and the best is
+        kept. The line ends when the chosen candidate ends it (<eos>, max_chars) or reaches
+        the length floor."""
+        floor = self.floor(options, tags["length"])
+        bucket = self.manifest["length_buckets"].get(tags["length"])
+        upper = min(int(bucket[1]) if bucket else options.max_chars, options.max_chars)
+        n = options.candidates
+        prefix = self.table.encode(options.prompt) if options.prompt else []
+        before = np.zeros(0)
+        state = self._prompt_state(options.prompt)
+        chosen = Candidate(options.prompt, before, "eos", [])
+        last: tuple[list[Candidate], int, np.ndarray] = ([chosen], 0, np.zeros(1))
+        for r in range(MAX_SENTENCES):
+            later = r > 0 and options.sentence_temperature > 0
+            found = self._sample(
+                seed,
+                options,
+                tags,
+                prefix,
+                streams=[("dialogue.sentence", 64 * r + k) for k in range(n)],
+                keep=len(options.prompt) if r == 0 else len(chosen.text),
+                state=state if r == 0 else "",
+                until_sentence=True,
+                temperature=options.sentence_temperature if later else None,
+            )
+            scores = self.scores(found, options.sentence_rerank, before)
+            k_all = list(range(n))
+            eligible = [k for k in k_all if found[k].stop in ("eos", "sentence")] or k_all
+            eligible = [
+                k for k in eligible if found[k].stop == "sentence" or len(found[k].text) >= floor
+            ] or eligible
+            eligible = [k for k in eligible if len(found[k].text) <= upper] or eligible
+            if options.filters:
+                had = set(faults(chosen.text, options.slip_checks))
+                clean = [
+                    k for k in eligible if not set(faults(found[k].text, options.slip_checks)) - had
+                ]
+                if not clean and r > 0:
+                    # every next sentence would add a fault: the line ends where it is
+                    return chosen, *last, r
+                eligible = clean or eligible
+            best = max(eligible, key=lambda k: (scores[k], -k))
+            pick = found[best]
+            last = (found, best, scores)
+            before = np.concatenate([before, pick.logprobs])
+            chosen = Candidate(pick.text, before, pick.stop, [*chosen.pieces, *pick.pieces])
+            prefix = [*prefix, *pick.pieces]
+            if pick.stop != "sentence" or len(pick.text) >= floor or not pick.pieces:
+                return chosen, *last, r + 1
+        return chosen, *last, MAX_SENTENCES
 
     def line(self, seed: int, options: Any) -> TextAsset:
-        found, tags = self.candidates(seed, options)
-        scores = self.scores(found, options.rerank) if len(found) > 1 else np.zeros(1)
-        floor = self.floor(options, tags["length"])
-        eligible = [k for k, c in enumerate(found) if len(c.text) >= floor] or list(
-            range(len(found))
-        )
-        if options.filters:
-            eligible = [k for k in eligible if not faults(found[k].text)] or eligible
-        best = max(eligible, key=lambda k: (scores[k], -k))
-        chosen = found[best]
+        tags = self.resolve(seed, options)
+        sentences = 1
+        if self.by_sentence(options, tags):
+            chosen, found, best, scores, sentences = self._sentences(seed, options, tags)
+        else:
+            found, tags = self.candidates(seed, options)
+            scores = self.scores(found, options.rerank) if len(found) > 1 else np.zeros(1)
+            floor = self.floor(options, tags["length"])
+            eligible = [k for k, c in enumerate(found) if len(c.text) >= floor] or list(
+                range(len(found))
+            )
+            if options.filters:
+                eligible = [
+                    k for k in eligible if not faults(found[k].text, options.slip_checks)
+                ] or eligible
+            best = max(eligible, key=lambda k: (scores[k], -k))
+            chosen = found[best]
         text = chosen.text
         placeholders = [p for p in ("{NAME}", "{PLACE}") if p in text]
         if options.name:
@@ -324,7 +487,8 @@ class GptDecoder:
                 "chosen": best,
                 "score": float(scores[best]),
                 "placeholders": placeholders,
-                "faults": faults(chosen.text),
+                "faults": faults(chosen.text, options.slip_checks),
+                "sentences": sentences,
                 "license": self.manifest["license"],
             },
         )

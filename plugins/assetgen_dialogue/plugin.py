@@ -129,7 +129,7 @@ class DialogueOptions(Options):
         "learned",
         "How candidates are ranked: learned (the model's real-vs-generated scorer) or "
         "likelihood (mean log-probability per piece).",
-        choices=("learned", "likelihood"),
+        choices=("learned", "likelihood", "mixed"),
     )
     min_chars: int = option(
         -1,
@@ -143,8 +143,36 @@ class DialogueOptions(Options):
         "Pass over candidates that fail a line check (a sentence ending on 'the' or 'and', a "
         "repeated phrase, piled-up placeholders) unless all do.",
     )
+    slip_checks: bool = option(
+        True,
+        "With filters: also pass over candidates with one of the model's recurring grammar "
+        "slips ('we can't have to go', 'you must have to pay', 'I haven't going').",
+    )
     word_mask: bool = option(
         True, "Spell only words that occur in the training text (no invented words)."
+    )
+    source_words: bool = option(
+        True,
+        "With word_mask: spell only words of the chosen source's own training lines (no "
+        "Shakespeare words in a Wesnoth line); false: any word of the whole training text.",
+    )
+    by_sentence: bool = option(
+        True,
+        "Make medium and long lines a sentence at a time: each sentence is the best of the "
+        "candidates (line checks, reranker) continuing the sentences chosen before it.",
+    )
+    sentence_rerank: str = option(
+        "likelihood",
+        "How by_sentence ranks the candidates of each sentence: likelihood (mean "
+        "log-probability of the line so far) or learned (the reranker).",
+        choices=("learned", "likelihood", "mixed"),
+    )
+    sentence_temperature: float = option(
+        0.0,
+        "Sampling temperature of the second and later sentences with by_sentence (0 = the "
+        "temperature option's).",
+        ge=0.0,
+        le=2.0,
     )
     name: str = option(
         "", "Fills the {NAME} placeholder (empty: the line keeps '{NAME}').", max_length=100
@@ -175,7 +203,7 @@ class DialogueGenerator(Generator):
         "its model card), exported to Yarn"
     )
     Options = DialogueOptions
-    tools = "assetgen_dialogue.training.commands"
+    training = "assetgen_dialogue.training.commands"
 
     def __init__(self, runtime: Runtime) -> None:
         super().__init__(runtime)

@@ -43,7 +43,13 @@ def test_the_manifest_describes_the_step_graph(tiny_gpt: Path) -> None:
     m = json.loads((tiny_gpt / "manifest.json").read_text())
     assert m["architecture"] == "gpt" and m["opset"] <= 15
     assert m["parity"]["max_abs_diff"] <= 1e-3 and m["parity"]["steps"] >= 32
-    assert set(m["files"]) == {"dialogue_gpt_step.onnx", "pieces.json", "words.txt", "scorer.json"}
+    assert set(m["files"]) == {
+        "dialogue_gpt_step.onnx",
+        "pieces.json",
+        "words.txt",
+        "source_words.json",
+        "scorer.json",
+    }
     assert "GPL-2.0-or-later" in m["license"]
     assert m["tags"]["role"] == ["any", *V2_ROLES]
     assert m["reranker"]["features"] == list(FEATURES)
@@ -196,10 +202,12 @@ def test_word_mask_rules() -> None:
 
 def test_reranking_on_and_off(engine: Engine) -> None:
     dec = decoder(engine)
-    options = plugin.DialogueOptions.parse({"candidates": 6})
+    # the one-pass decoding (by_sentence makes medium and long lines a sentence at a time:
+    # tests/dialogue/test_decoding_v2.py)
+    options = plugin.DialogueOptions.parse({"candidates": 6, "by_sentence": False})
     found, tags = dec.candidates(3, options)
     assert len(found) == 6 and all(c.logprobs.size for c in found)
-    (line,) = engine.generate("dialogue", seed=3, candidates=6)
+    (line,) = engine.generate("dialogue", seed=3, candidates=6, by_sentence=False)
     chosen = line.metadata["chosen"]
     assert line.text.startswith(found[chosen].text[:10]) or "{" in found[chosen].text
     scores = dec.scores(found, "learned")
@@ -209,18 +217,24 @@ def test_reranking_on_and_off(engine: Engine) -> None:
     checked = [k for k in eligible if not faults(found[k].text)] or eligible
     assert chosen == max(checked, key=lambda k: (scores[k], -k))
     assert line.metadata["faults"] == faults(found[chosen].text)
-    (unfiltered,) = engine.generate("dialogue", seed=3, candidates=6, filters=False)
+    (unfiltered,) = engine.generate(
+        "dialogue", seed=3, candidates=6, filters=False, by_sentence=False
+    )
     assert unfiltered.metadata["chosen"] == max(eligible, key=lambda k: (scores[k], -k))
     eligible = checked
     # likelihood ranking: the best mean log-probability among the eligible
-    (lik,) = engine.generate("dialogue", seed=3, candidates=6, rerank="likelihood")
+    (lik,) = engine.generate(
+        "dialogue", seed=3, candidates=6, rerank="likelihood", by_sentence=False
+    )
     means = [c.mean_logprob for c in found]
     assert lik.metadata["chosen"] == max(eligible, key=lambda k: (means[k], -k))
     # off: one candidate, nothing to choose
     (single,) = engine.generate("dialogue", seed=3, candidates=1)
     assert single.metadata["candidates"] == 1 and single.metadata["chosen"] == 0
     # the length floor: with a floor above every candidate, the scorer alone decides
-    (floored,) = engine.generate("dialogue", seed=3, candidates=6, min_chars=400, filters=False)
+    (floored,) = engine.generate(
+        "dialogue", seed=3, candidates=6, min_chars=400, filters=False, by_sentence=False
+    )
     assert floored.metadata["chosen"] == max(range(6), key=lambda k: (scores[k], -k))
 
 

@@ -54,6 +54,10 @@ EVAL_CONFIG: dict[str, Any] = {
     "readthrough": "",  # sheet to write, with its key beside it; "" for none
     "judged": "",  # a judged sheet to count
     "readthrough_only": False,  # skip the other figures
+    # the generator options of the read-through's two arms ("baseline" and "current";
+    # {} = the generator's defaults); the baseline default is readthrough.BASELINE
+    "readthrough_baseline": {},
+    "readthrough_current": {},
     "temperature": 0.8,
     "top_p": 1.0,
     "candidates": 8,
@@ -329,10 +333,13 @@ def evaluate(model_dir: Path | None, out: Path | None, config: dict[str, Any]) -
 
 
 def _command(config: dict[str, Any], changed_only: bool = False) -> str:
+    def shown(v: Any) -> str:
+        return "'" + json.dumps(v, separators=(",", ":")) + "'" if isinstance(v, dict) else str(v)
+
     return "assetgen eval dialogue " + " ".join(
-        f"--set {k}={v}"
+        f"--set {k}={shown(v)}"
         for k, v in config.items()
-        if v != "" and not (changed_only and v == EVAL_CONFIG.get(k))
+        if v not in ("", {}) and not (changed_only and v == EVAL_CONFIG.get(k))
     )
 
 
@@ -353,11 +360,20 @@ def _readthrough(
 
     from . import readthrough
 
-    out: dict[str, Any] = {"baseline_decoding": readthrough.BASELINE}
+    decodings = {
+        "baseline": config["readthrough_baseline"] or readthrough.BASELINE,
+        "current": config["readthrough_current"],
+    }
+    out: dict[str, Any] = {
+        "baseline_decoding": decodings["baseline"],
+        "current_decoding": decodings["current"] or "the generator's defaults",
+    }
     if config["readthrough"]:
         engine = Engine(device="cpu", plugins=["dialogue"])
         roles = list(m["archetypes"])
-        lines = readthrough.make_lines(engine, roles, config["sheet_per_role"], config["seed"])
+        lines = readthrough.make_lines(
+            engine, roles, config["sheet_per_role"], config["seed"], decodings
+        )
         sheet = Path(config["readthrough"])
         readthrough.write_sheet(sheet, lines, config["seed"], _command(config, True))
         out["sheet"] = str(sheet)

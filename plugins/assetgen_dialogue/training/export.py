@@ -5,7 +5,8 @@ Writes into the model folder:
 - ``dialogue_gpt_step.onnx``: one token with an explicit key/value cache (opset <= 15),
   checked against the whole-sequence PyTorch model over sampled sequences;
 - ``pieces.json``: the piece table the runtime tokenises with (no sentencepiece needed);
-- ``words.txt``: the words of the training text, for the word-validity mask;
+- ``words.txt``: the words of the training text, for the word-validity mask, and
+  ``source_words.json``: each source's own words (``training/words.py``);
 - ``scorer.json``: the reranker, a logistic regression on a few features of a candidate line
   (mean and lowest piece log-probability, length, repeated words...), trained to tell
   held-out real lines (the validation split) from lines this model samples for the same tags;
@@ -30,6 +31,7 @@ from ..pieces import PieceTable
 from ..rerank import FEATURES, features, fit_logistic
 from .model import DialogueGPT, DialogueGPTStep
 from .train import data_dir, encode_split, fast_encoder, make_model, read_records
+from .words import SOURCE_WORDS, training_words, write_source_words
 
 ONNX_NAME = "dialogue_gpt_step.onnx"
 PARITY_THRESHOLD = 1e-3
@@ -112,22 +114,6 @@ def parity_check(
         )
         worst = max(worst, float(np.abs(logits - expected[:, t]).max()))
     return {"steps": steps, "rows": rows, "max_abs_diff": worst, "threshold": PARITY_THRESHOLD}
-
-
-def training_words(texts: list[str]) -> list[str]:
-    from ..pieces import is_word_char
-
-    words: set[str] = set()
-    for text in texts:
-        word = ""
-        for ch in text + " ":
-            if is_word_char(ch):
-                word += ch.lower()
-            elif word:
-                if any(c.isalpha() for c in word):
-                    words.add(word)
-                word = ""
-    return sorted(words)
 
 
 @torch.no_grad()
@@ -237,8 +223,10 @@ def export(run_dir: Path, out: Path) -> Path:
             f"{parity['max_abs_diff']:.2e} > {PARITY_THRESHOLD:g}"
         )
     shutil.copyfile(path / "pieces.json", out / "pieces.json")
-    train_texts = [r["text"] for r in read_records(path, "train")]
+    train_records = read_records(path, "train")
+    train_texts = [r["text"] for r in train_records]
     write_atomic(out / "words.txt", ("\n".join(training_words(train_texts)) + "\n").encode())
+    write_source_words(out, train_records)
     meta = json.loads((path / "dataset.json").read_text(encoding="utf-8"))
     previous = previous_metrics(out)
     best_val = None
@@ -298,7 +286,7 @@ def export(run_dir: Path, out: Path) -> Path:
         "license": LICENCE,
         "metrics": previous,
     }
-    files = [ONNX_NAME, "pieces.json", "words.txt"]
+    files = [ONNX_NAME, "pieces.json", "words.txt", SOURCE_WORDS]
     write_manifest(out, manifest, files)  # the runtime can load the folder from here on
     print(
         f"exported step {step} ({source}); parity max abs diff {parity['max_abs_diff']:.2e}; "

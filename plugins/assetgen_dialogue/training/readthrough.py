@@ -29,9 +29,19 @@ from assetgen.exporting import write_atomic
 
 from ..rerank import FAULTS, faults
 
-#: The decoding shipped before the read-through (commit ec94a7c's defaults).
-BASELINE: dict[str, Any] = {"temperature": 0.8, "top_p": 1.0, "candidates": 8, "filters": False}
+#: The levers of the second read-through, off: the decoding the first one chose (0.6, 0.9, 16
+#: candidates, line checks on; docs/dialogue_readthrough.md).
+V1_LEVERS_OFF: dict[str, Any] = {"source_words": False, "by_sentence": False, "slip_checks": False}
+#: The decoding shipped before the first read-through (commit ec94a7c's defaults).
+BASELINE: dict[str, Any] = {
+    "temperature": 0.8,
+    "top_p": 1.0,
+    "candidates": 8,
+    "filters": False,
+    **V1_LEVERS_OFF,
+}
 ARMS = ("baseline", "current")
+_SENTENCE = re.compile(r"[^.!?]+[.!?]+")
 _MARK = re.compile(r"^(\d+)\. \[(ok|no|\s*)\] ")
 
 
@@ -40,12 +50,19 @@ def key_path(sheet: Path) -> Path:
 
 
 def make_lines(
-    engine: Any, roles: Sequence[str], per_role: int, seed: int
+    engine: Any,
+    roles: Sequence[str],
+    per_role: int,
+    seed: int,
+    decodings: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, list[dict[str, Any]]]:
-    """``per_role`` lines per role for each decoding, with the seconds each set took."""
+    """``per_role`` lines per role for each decoding, with the seconds each set took.
+    ``decodings``: the options of each arm (default: :data:`BASELINE` against the
+    generator's defaults)."""
+    decodings = decodings or {"baseline": BASELINE, "current": {}}
     out: dict[str, list[dict[str, Any]]] = {}
     for arm in ARMS:
-        decoding = BASELINE if arm == "baseline" else {}
+        decoding = decodings.get(arm, {})
         rows = []
         for k, role in enumerate(roles):
             first = seed + 900_000 + k * per_role
@@ -125,6 +142,23 @@ def tally(sheet: Path) -> dict[str, Any]:
     return report
 
 
+def off_source_words(texts: Sequence[str], known: set[str]) -> dict[str, Any]:
+    """Share of lines with a word that no training line of their source has ("sooth" in a
+    Wesnoth line), and the most frequent such words."""
+    from .words import training_words
+
+    found = [
+        [w for w in training_words([x]) if w not in known and w.strip("'") not in known]
+        for x in texts
+    ]
+    counts: dict[str, int] = {}
+    for words in found:
+        for w in words:
+            counts[w] = counts.get(w, 0) + 1
+    top = sorted(counts, key=lambda w: (-counts[w], w))[:12]
+    return {"share": float(np.mean([bool(w) for w in found])), "words": top}
+
+
 def automatic(
     lines: dict[str, list[dict[str, Any]]],
     real: Sequence[dict[str, Any]],
@@ -133,8 +167,11 @@ def automatic(
     seed: int,
 ) -> dict[str, Any]:
     """Figures a machine can give for each decoding's lines, and for real held-out lines."""
-    from ..tools import NaiveBayes
+    from ..tools import NaiveBayes, distinct_n
     from .evaluate import real_vs_generated
+    from .words import training_words
+
+    wesnoth_words = set(training_words(r["text"] for r in train if r["source"] == "wesnoth"))
 
     game = [r for r in train if r["source"] == "wesnoth" and r["role"] in roles]
     role_nb = NaiveBayes(
@@ -162,6 +199,8 @@ def automatic(
             "role_classifier_accuracy": role_accuracy([r for r in real if r["role"] in roles]),
             "median_chars": float(np.median([len(x) for x in real_texts])),
             "faults": fault_shares(real_texts),
+            # distinct word bigrams depend on how many lines there are: as many as an arm has
+            "distinct_2": distinct_n(real_texts[: len(lines[ARMS[0]])], 2),
         },
         "role_chance": 1 / len({r["role"] for r in lines[ARMS[0]]}),
     }
@@ -175,5 +214,9 @@ def automatic(
             "median_chars": float(np.median([len(x) for x in texts])),
             "lines_per_s": len(rows) / sum(r["seconds"] for r in rows),
             "faults": fault_shares(texts),
+            "off_source_words": off_source_words(texts, wesnoth_words),
+            "sentences": float(np.mean([len(_SENTENCE.findall(x)) or 1 for x in texts])),
+            "distinct_2": distinct_n(texts, 2),
+            "repeated_lines": float(np.mean([texts.count(x) > 1 for x in texts])),
         }
     return report
