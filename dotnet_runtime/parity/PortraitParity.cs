@@ -1,4 +1,5 @@
-// The C# side of tests/runtime/test_portraits_parity.py: makes the sprites a request file
+// The C# side of tests/runtime/test_portraits_parity.py (and, for a shoes model folder,
+// test_shoes_parity.py through ShoeParity.cs): makes the sprites a request file
 // asks for with AssetGen.Runtime (no Python), and writes them for the test to compare with
 // the Python API's.
 //
@@ -23,7 +24,7 @@ using AssetGen.Runtime;
 
 static class PortraitParity
 {
-    static string Quote(string s)
+    public static string Quote(string s)
     {
         if (s == null) return "null";
         var sb = new StringBuilder("\"");
@@ -71,6 +72,17 @@ static class PortraitParity
         var settings = new SessionSettings();
         if (args.Length > 3) settings.IntraOpThreads = int.Parse(args[3], CultureInfo.InvariantCulture);
         Directory.CreateDirectory(args[2]);
+        object generatorId = null;
+        try
+        {
+            var manifest = Json.Parse(File.ReadAllText(Path.Combine(args[0], "manifest.json"))) as Dictionary<string, object>;
+            if (manifest != null) manifest.TryGetValue("generator", out generatorId);
+        }
+        catch (Exception ex) when (ex is IOException || ex is FormatException)
+        {
+            // the generator's own load reports the problem
+        }
+        if ("shoes".Equals(generatorId)) return ShoeParity.Run(args[0], args[1], args[2], settings);
         var results = new List<string>();
         var requests = (List<object>)Json.Parse(File.ReadAllText(args[1]));
         var watch = System.Diagnostics.Stopwatch.StartNew();

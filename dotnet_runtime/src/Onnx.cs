@@ -13,20 +13,36 @@ using System.Text;
 
 namespace AssetGen.Runtime
 {
-    /// <summary>A float32 tensor: its shape and its values in row-major order.</summary>
+    /// <summary>A float32 (or, as an input, int64) tensor: its shape and its values in
+    /// row-major order.</summary>
     public sealed class Tensor
     {
         public long[] Shape { get; }
+        /// <summary>The values of a float32 tensor (null for an int64 one).</summary>
         public float[] Data { get; }
+        /// <summary>The values of an int64 tensor (null for a float32 one).</summary>
+        public long[] Int64Data { get; }
 
         public Tensor(long[] shape, float[] data)
         {
-            long n = 1;
-            foreach (long d in shape) n *= d;
-            if (n != data.Length)
-                throw new ArgumentException("tensor of shape [" + string.Join(", ", shape) + "] needs " + n + " values; got " + data.Length);
+            Check(shape, data.Length);
             Shape = shape;
             Data = data;
+        }
+
+        public Tensor(long[] shape, long[] data)
+        {
+            Check(shape, data.Length);
+            Shape = shape;
+            Int64Data = data;
+        }
+
+        static void Check(long[] shape, int length)
+        {
+            long n = 1;
+            foreach (long d in shape) n *= d;
+            if (n != length)
+                throw new ArgumentException("tensor of shape [" + string.Join(", ", shape) + "] needs " + n + " values; got " + length);
         }
     }
 
@@ -68,6 +84,7 @@ namespace AssetGen.Runtime
             IdxReleaseSessionOptions = 100, IdxAddSessionConfigEntry = 130;
 
         public const int ElementFloat = 1;       // ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT
+        public const int ElementInt64 = 7;       // ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64
         public const int LoggingError = 3;       // ORT_LOGGING_LEVEL_ERROR
         public const int OptimizeAll = 99;       // ORT_ENABLE_ALL
         public const int ArenaAllocator = 1;     // OrtArenaAllocator
@@ -344,7 +361,7 @@ namespace AssetGen.Runtime
             return dims;
         }
 
-        /// <summary>Runs the graph on the named float32 inputs; returns every output, by name,
+        /// <summary>Runs the graph on the named float32 or int64 inputs; returns every output, by name,
         /// as float32 (an output of another element type is an error).</summary>
         public Dictionary<string, Tensor> Run(IDictionary<string, Tensor> inputs)
         {
@@ -364,13 +381,15 @@ namespace AssetGen.Runtime
                 {
                     inputNames[i] = OrtNative.ToUtf8(kv.Key);
                     strings.Add(inputNames[i]);
-                    var data = GCHandle.Alloc(kv.Value.Data, GCHandleType.Pinned);
+                    bool int64 = kv.Value.Int64Data != null;
+                    var data = int64 ? GCHandle.Alloc(kv.Value.Int64Data, GCHandleType.Pinned) : GCHandle.Alloc(kv.Value.Data, GCHandleType.Pinned);
                     pins.Add(data);
                     var shape = GCHandle.Alloc(kv.Value.Shape, GCHandleType.Pinned);
                     pins.Add(shape);
+                    ulong bytes = int64 ? (ulong)kv.Value.Int64Data.Length * 8UL : (ulong)kv.Value.Data.Length * 4UL;
                     OrtNative.Check(OrtNative.CreateTensorWithDataAsOrtValue(OrtNative.CpuMemory, data.AddrOfPinnedObject(),
-                        (UIntPtr)((ulong)kv.Value.Data.Length * 4UL), shape.AddrOfPinnedObject(), (UIntPtr)kv.Value.Shape.Length,
-                        OrtNative.ElementFloat, out values[i]), name + ": input '" + kv.Key + "'");
+                        (UIntPtr)bytes, shape.AddrOfPinnedObject(), (UIntPtr)kv.Value.Shape.Length,
+                        int64 ? OrtNative.ElementInt64 : OrtNative.ElementFloat, out values[i]), name + ": input '" + kv.Key + "'");
                     i++;
                 }
                 for (int j = 0; j < m; j++)
