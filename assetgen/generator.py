@@ -39,9 +39,10 @@ class Generator:
     description: ClassVar[str] = ""
     Options: ClassVar[type[OptionsBase]] = NoOptions
     AnimationOptions: ClassVar[type[OptionsBase] | None] = None
-    #: Module path of the plugin's training tools (``DEFAULT_CONFIG``, ``train``, ``export``,
-    #: ``evaluate``; see :mod:`assetgen.training`), imported only by ``assetgen train`` & co.
-    tools: ClassVar[str | None] = None
+    #: Module path of the plugin's training module (``DEFAULT_CONFIG``, ``train``, ``export``,
+    #: ``evaluate``: :class:`assetgen.training_tools.TrainingTools`), imported only by
+    #: ``assetgen train | export | eval``. (Called ``tools`` before; still read, with a warning.)
+    training: ClassVar[str | None] = None
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime

@@ -1,20 +1,25 @@
 """``assetgen train | export | eval GENERATOR``: one set of commands for every model plugin.
 
-Each command imports the generator's ``tools`` module (and so torch) only when it runs.
+Each command imports the generator's ``training`` module (and so torch) only when it runs;
+:mod:`assetgen.training_tools` says what that module must provide.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import click
 
 from .cli_types import FilePath
 from .errors import InvalidOptionsError, UnknownGeneratorError, show_value
+from .training_tools import (
+    TrainingTools,
+    extra_evaluations,
+    load_training_tools,
+    training_module,
+)
 
 
 def _registered(generator: str) -> tuple[Any, Any]:
@@ -31,22 +36,19 @@ def _registered(generator: str) -> tuple[Any, Any]:
     return registry, cls
 
 
-def _tools(generator: str) -> ModuleType:
+def _trainable(registry: Any) -> list[str]:
+    return sorted(g for g, c in registry.generators.items() if training_module(c))
+
+
+def _tools(generator: str) -> TrainingTools:
     registry, cls = _registered(generator)
-    if not cls.tools:
-        trainable = sorted(g for g, c in registry.generators.items() if c.tools)
+    if not training_module(cls):
         raise InvalidOptionsError(
             f"generator '{generator}' has no training tools; trainable generators: "
-            + (", ".join(trainable) or "none"),
+            + (", ".join(_trainable(registry)) or "none"),
             parameter="generator",
         )
-    try:
-        return importlib.import_module(cls.tools)
-    except ImportError as exc:
-        raise InvalidOptionsError(
-            f"training '{generator}' needs the training extra: pip install 'assetgen[train]' "
-            f"({exc})"
-        ) from None
+    return load_training_tools(cls, generator)
 
 
 def _config_from(
@@ -148,21 +150,20 @@ def _evaluation(name: str) -> tuple[Any, dict[str, Any]]:
         tools = _tools(name)
         return tools.evaluate, getattr(tools, "EVAL_CONFIG", {})
     extra: list[str] = []
-    for _, cls in sorted(registry.generators.items()):
-        if not cls.tools:
+    for generator, cls in sorted(registry.generators.items()):
+        if not training_module(cls):
             continue
         try:
-            tools = importlib.import_module(cls.tools)
-        except ImportError:
+            evaluations = extra_evaluations(load_training_tools(cls, generator))
+        except InvalidOptionsError:  # training extra missing, or a broken module
             continue
-        evaluations = getattr(tools, "EVALUATIONS", {})
         if name in evaluations:
             function, config = evaluations[name]
             return function, config
         extra += list(evaluations)
     raise UnknownGeneratorError(
         f"unknown evaluation {show_value(name)}; available: "
-        + ", ".join(sorted([g for g, c in registry.generators.items() if c.tools] + extra))
+        + ", ".join(sorted(_trainable(registry) + extra))
     )
 
 

@@ -2,7 +2,8 @@
 
 Nothing on the runtime path imports this package: the ``assetgen train``, ``export`` and
 ``eval`` commands import it (and torch) only when they run. A model plugin points its
-generator's ``tools`` attribute at a module that defines::
+generator's ``training`` attribute at a module that defines (``assetgen.training_tools``
+checks it)::
 
     DEFAULT_CONFIG: dict[str, object]       # every setting, with its default (CPU-sized)
     def train(out: Path, data: Path | None, config: dict, resume: bool) -> None

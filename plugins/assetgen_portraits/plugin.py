@@ -291,7 +291,7 @@ class PortraitsGenerator(Generator):
     )
     Options = PortraitOptions
     AnimationOptions = PortraitAnimationOptions
-    tools = "assetgen_portraits.tools"
+    training = "assetgen_portraits.tools"
 
     def __init__(self, runtime: Runtime) -> None:
         super().__init__(runtime)

@@ -80,7 +80,7 @@ class ShoesGenerator(Generator):
     kind = "image"
     description = "64×64 RGBA footwear item icons (class-conditional DCGAN)"
     Options = ShoeOptions
-    tools = "assetgen_shoes.tools"
+    training = "assetgen_shoes.tools"
 
     def _bundle(self, options: ShoeOptions | None = None) -> ModelBundle:
         name = model_store.DEFAULT_MODEL if options is None else options.model
