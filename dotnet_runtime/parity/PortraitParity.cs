@@ -7,8 +7,9 @@
 //
 // REQUESTS.json: [{"id": "a", "seeds": [1, 2], "options": {"hair": "long03", "truncation":
 // 0.7, "mix_seed": 5, "mix_layer": 3, "attributes": {"skin_dark": 1.0}}}, ...]; a request
-// with "frames" is an animation of its first seed (options "animation", "fps", "strength"),
-// its frames written like sprites, with its "states" and "frame_states"; a request with
+// with "frames" is an animation of its first seed (options "animation", "fps", "strength",
+// "to_seed"), its frames written like sprites, with its "states", "frame_states",
+// "frame_shapes" and (interpolate) "to_seed" and "to_labels"; a request with
 // "curve" ("talk" or "blink"), "frames" and "fps" writes OUT_DIR/<id>.f32, each seed's
 // driver curve as float32. For each
 // request OUT_DIR/<id>.rgba holds the sprites one after the other (H x W x 4 bytes each);
@@ -24,6 +25,14 @@ using AssetGen.Runtime;
 
 static class PortraitParity
 {
+    static string List(IEnumerable<string> items)
+    {
+        if (items == null) return "null";
+        var quoted = new List<string>();
+        foreach (string item in items) quoted.Add(Quote(item));
+        return "[" + string.Join(", ", quoted) + "]";
+    }
+
     public static string Quote(string s)
     {
         if (s == null) return "null";
@@ -56,6 +65,7 @@ static class PortraitParity
                 case "animation": animation.Animation = (string)kv.Value; break;
                 case "fps": animation.Fps = Convert.ToDouble(kv.Value, CultureInfo.InvariantCulture); break;
                 case "strength": animation.Strength = Convert.ToDouble(kv.Value, CultureInfo.InvariantCulture); break;
+                case "to_seed": animation.ToSeed = (long)kv.Value; break;
                 default: options.Labels[kv.Key] = (string)kv.Value; break;
             }
         }
@@ -131,11 +141,14 @@ static class PortraitParity
                             foreach (var frame in animation.Frames) file.Write(frame, 0, frame.Length);
                         var pairs = new List<string>();
                         foreach (var kv in animation.Labels) pairs.Add(Quote(kv.Key) + ": " + Quote(kv.Value));
-                        var states = new List<string>();
-                        foreach (string st in animation.States) states.Add(Quote(st));
-                        var frameStates = new List<string>();
-                        foreach (string st in animation.FrameStates) frameStates.Add(Quote(st));
-                        results.Add(Quote(id) + ": {\"width\": " + animation.Width + ", \"height\": " + animation.Height + ", \"labels\": [{" + string.Join(", ", pairs) + "}], \"states\": [" + string.Join(", ", states) + "], \"frame_states\": [" + string.Join(", ", frameStates) + "]}");
+                        var extra = new List<string>();
+                        if (animation.ToLabels != null)
+                        {
+                            var to = new List<string>();
+                            foreach (var kv in animation.ToLabels) to.Add(Quote(kv.Key) + ": " + Quote(kv.Value));
+                            extra.Add("\"to_seed\": " + animation.ToSeed + ", \"to_labels\": {" + string.Join(", ", to) + "}");
+                        }
+                        results.Add(Quote(id) + ": {\"width\": " + animation.Width + ", \"height\": " + animation.Height + ", \"labels\": [{" + string.Join(", ", pairs) + "}], \"states\": " + List(animation.States) + ", \"frame_states\": " + List(animation.FrameStates) + ", \"frame_shapes\": " + List(animation.FrameShapes) + (extra.Count > 0 ? ", " + string.Join(", ", extra) : "") + "}");
                         continue;
                     }
                     var images = generator.GenerateBatch(seeds, Options<PortraitOptions>(spec as Dictionary<string, object>));

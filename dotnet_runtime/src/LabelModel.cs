@@ -46,6 +46,7 @@ namespace AssetGen.Runtime
         readonly Dictionary<string, Dictionary<string, string>> states = new Dictionary<string, Dictionary<string, string>>(StringComparer.Ordinal);
         readonly List<Dictionary<string, List<string>>> families = new List<Dictionary<string, List<string>>>();
         readonly Dictionary<string, bool[]> footprints = new Dictionary<string, bool[]>(StringComparer.Ordinal);
+        readonly Dictionary<string, string> mouthShapes = new Dictionary<string, string>(StringComparer.Ordinal);
         /// <summary>Side of the mouth footprint masks (labels.py: _mask's size).</summary>
         public const int MaskSize = 64;
         public const string Mouth = "mouth", Eyes = "eyes";
@@ -167,6 +168,14 @@ namespace AssetGen.Runtime
                 }
             }
             LabelColumn mouth = Column(Mouth);
+            if (manifest.TryGetValue("mouth_shapes", out value))
+                foreach (var kv in ManifestFields.Object(value, "mouth_shapes"))
+                {
+                    string variant = ManifestFields.String(kv.Value, "mouth_shapes." + kv.Key);
+                    if (mouth == null || mouth.IndexOf(variant) < 0)
+                        throw ManifestFields.Bad("mouth_shapes." + kv.Key, "names an unknown mouth " + PyText.Repr(variant));
+                    mouthShapes[kv.Key] = variant;
+                }
             if (manifest.TryGetValue("regions", out value))
             {
                 object mouthRegions;
@@ -223,6 +232,50 @@ namespace AssetGen.Runtime
             else if (open.Contains(mouth) || (!closed.Contains(mouth) && StateOf(Mouth, mouth) == "open")) opened = mouth;
             else shut = mouth;
             return new[] { shut, halfOpen, opened };
+        }
+
+        /// <summary>Whether the model draws the nine Rhubarb mouth shapes (manifest
+        /// "mouth_shapes").</summary>
+        public bool HasMouthShapes => mouthShapes.Count > 0;
+
+        /// <summary>Rhubarb shape letter -> mouth variant for a face whose still has
+        /// <paramref name="stillMouth"/>: the manifest's mouth_shapes, except that the rest
+        /// shape X is the face's own mouth when that mouth is closed (labels.py shape_mouths).</summary>
+        public Dictionary<string, string> ShapeMouths(string stillMouth)
+        {
+            var shapes = new Dictionary<string, string>(mouthShapes, StringComparer.Ordinal);
+            if (shapes.ContainsKey("X") && StateOf(Mouth, stillMouth) == "closed") shapes["X"] = stillMouth;
+            return shapes;
+        }
+
+        /// <summary>When each column's drawing changes over in a morph (share of the way;
+        /// labels.py MORPH_SCHEDULE; other columns at 0.5).</summary>
+        public static readonly Dictionary<string, double> MorphSchedule = new Dictionary<string, double>(StringComparer.Ordinal)
+        {
+            { "skinColor", 0.5 }, { "hairColor", 0.5 }, { "hair", 0.5 }, { "eyebrows", 0.35 }, { "eyes", 0.4 },
+            { "mouth", 0.6 }, { "glasses", 0.3 }, { "earrings", 0.7 }, { "details", 0.65 },
+        };
+
+        /// <summary>Label weights from a to b over t (labels.py morph with MORPH_WIDTH 0):
+        /// each column swaps over at once at its own moment, t &gt;= moment compared in
+        /// float32 as numpy compares a float32 array with a Python float.</summary>
+        public List<float[]> Morph(float[] a, float[] b, float[] t)
+        {
+            var rows = new List<float[]>();
+            foreach (float time in t)
+            {
+                var row = new float[Size];
+                foreach (var col in columns)
+                {
+                    double centre;
+                    if (!MorphSchedule.TryGetValue(col.Name, out centre)) centre = 0.5;
+                    bool after = time >= (float)centre;
+                    for (int k = 0; k < col.Values.Count; k++)
+                        row[col.Offset + k] = after ? b[col.Offset + k] : a[col.Offset + k];
+                }
+                rows.Add(row);
+            }
+            return rows;
         }
 
         /// <summary>(open, closed) eyes for a face whose still has <paramref name="eyes"/>

@@ -8,8 +8,9 @@ using System.Collections.Generic;
 
 namespace AssetGen.Runtime
 {
-    /// <summary>Options of a portrait animation (Python: PortraitAnimationOptions); the
-    /// runtime makes "talk" (the generic loop, no text, audio or cues) and "blink".</summary>
+    /// <summary>Options of a portrait animation (Python: PortraitAnimationOptions): "talk"
+    /// (the generic loop; lip sync from text, audio or cues is not in the runtime), "blink",
+    /// "mouths" (the nine shape frames) and "interpolate" (morph to <see cref="ToSeed"/>).</summary>
     public sealed class PortraitAnimationOptions : PortraitOptions
     {
         public static readonly string[] Animations = { "talk", "blink", "interpolate", "mouths" };
@@ -17,6 +18,8 @@ namespace AssetGen.Runtime
         public double Fps { get; set; } = 12.0;
         /// <summary>How far the mouth opens (eyes close), 0 to 2; 0 gives the still.</summary>
         public double Strength { get; set; } = 1.0;
+        /// <summary>interpolate: the seed to morph into (-1 = seed + 1).</summary>
+        public long ToSeed { get; set; } = -1;
     }
 
     /// <summary>An animation's frames (each Height x Width x 4 bytes, as
@@ -33,6 +36,11 @@ namespace AssetGen.Runtime
         /// closed eyes).</summary>
         public string[] States { get; }
         public List<string> FrameStates { get; }
+        /// <summary>mouths: the shape letter of each frame (A-H, X); null otherwise.</summary>
+        public List<string> FrameShapes { get; internal set; }
+        /// <summary>interpolate: the seed morphed into and its labels; -1 and null otherwise.</summary>
+        public long ToSeed { get; internal set; } = -1;
+        public Dictionary<string, string> ToLabels { get; internal set; }
 
         public PortraitAnimation(int width, int height, double fps, List<byte[]> frames, Dictionary<string, string> labels, string[] states, List<string> frameStates)
         {
@@ -64,11 +72,57 @@ namespace AssetGen.Runtime
             double s = options.Strength;
             if (double.IsNaN(s) || double.IsInfinity(s) || s < 0.0 || s > 2.0)
                 throw Fail("strength", "a number from 0 to 2", PyText.Repr(s));
-            if (options.Animation != "talk" && options.Animation != "blink")
-                throw new NotSupportedException("animation '" + options.Animation + "' is not in the C# runtime yet (talk and blink are); see docs/runtime.md");
+            if (options.ToSeed < -1)
+                throw Fail("to_seed", "an integer from -1 to " + long.MaxValue.ToString(System.Globalization.CultureInfo.InvariantCulture), options.ToSeed.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            if (options.Animation == "mouths" && !Labels.HasMouthShapes)
+                throw new InvalidOptionsException("option 'animation': model '" + System.IO.Path.GetFileName(Folder.Directory) + "' has no mouth shapes (only label-conditioned models with 'mouth_shapes' in their manifest do); use animation='talk'", "animation", options.Animation);
         }
 
-        /// <summary>A talk or blink loop of <paramref name="frames"/> frames from one seed.</summary>
+        /// <summary>The seed an interpolation morphs into (Python: _to_seed).</summary>
+        static long ToSeedOf(long seed, PortraitAnimationOptions options)
+        {
+            if (options.ToSeed >= 0) return options.ToSeed;
+            if (seed == long.MaxValue)
+                throw new InvalidOptionsException("option 'to_seed' defaults to seed + 1, which is over " + long.MaxValue + "; give to_seed", "to_seed", null);
+            return seed + 1;
+        }
+
+        // interpolate: w moves linearly, the labels one part after another (MorphSchedule)
+        PortraitAnimation Interpolate(long seed, int frames, PortraitAnimationOptions options, Batch batch, float[] weights, Dictionary<string, string> labels)
+        {
+            long toSeed = ToSeedOf(seed, options);
+            var other = LabelBatch(new[] { toSeed }, options);
+            // np.linspace(0, 1, frames, dtype=float32): i * (1 / (frames - 1)) in float64, the
+            // last exactly 1, then float32; one frame: t = 0
+            var t = new float[frames];
+            if (frames > 1)
+            {
+                double step = 1.0 / (frames - 1);
+                for (int i = 0; i < frames - 1; i++) t[i] = (float)(i * step);
+                t[frames - 1] = 1f;
+            }
+            List<float[]> rows = Labels.Morph(weights, Labels.Weights(other.Codes[0]), t);
+            float[] w; float[] m16; float[] m32; long[] s16; long[] s32;
+            MapLabels(rows, Labels.Size, out w, out m16, out s16, out m32, out s32);
+            int perWs = NumWs * WDim;
+            var ws = new float[frames * perWs];
+            for (int i = 0; i < frames; i++)
+                for (int k = 0; k < perWs; k++)
+                {
+                    float diff = other.Ws[k] - batch.Ws[k];
+                    float moved = t[i] * diff;
+                    ws[i * perWs + k] = batch.Ws[k] + moved;
+                }
+            var images = Synthesise(ws, m16, s16, m32, s32, frames);
+            return new PortraitAnimation(images.Width, images.Height, options.Fps, images.Pixels, labels, null, null)
+            {
+                ToSeed = toSeed,
+                ToLabels = Labels.Readable(other.Codes[0]),
+            };
+        }
+
+        /// <summary>A talk, blink, mouths or interpolate animation of <paramref name="frames"/>
+        /// frames from one seed.</summary>
         public PortraitAnimation Animate(long seed, int frames, PortraitAnimationOptions options = null)
         {
             options = options ?? new PortraitAnimationOptions();
@@ -81,23 +135,42 @@ namespace AssetGen.Runtime
             var codes = batch.Codes[0];
             float[] weights = Labels.Weights(codes);
             var labels = Labels.Readable(codes);
+            if (options.Animation == "interpolate") return Interpolate(seed, frames, options, batch, weights, labels);
             bool blink = options.Animation == "blink";
             string column = blink ? LabelModel.Eyes : LabelModel.Mouth;
             LabelColumn col = Labels.Column(column);
             if (col == null) throw ManifestFields.Bad("label_space", "has no '" + column + "' column to animate");
             string still = col.Values[codes[column]];
-            string[] states;
-            if (blink)
+            string[] states = null;
+            List<string> chosen;
+            List<string> frameShapes = null;
+            if (options.Animation == "mouths")
             {
-                states = Labels.EyesPair(still, seed);
+                // the nine shape frames A-H, X, cycling when more frames are asked for
+                var shapeOf = Labels.ShapeMouths(still);
+                frameShapes = new List<string>();
+                chosen = new List<string>();
+                for (int k = 0; k < frames; k++)
+                {
+                    string shape = Shapes[k % Shapes.Length];
+                    frameShapes.Add(shape);
+                    chosen.Add(shapeOf[shape]);
+                }
             }
             else
             {
-                string[] m = Labels.MouthStates(still, seed);
-                states = m[1] == null ? new[] { m[0], m[2] } : m;
+                if (blink)
+                {
+                    states = Labels.EyesPair(still, seed);
+                }
+                else
+                {
+                    string[] m = Labels.MouthStates(still, seed);
+                    states = m[1] == null ? new[] { m[0], m[2] } : m;
+                }
+                float[] curve = blink ? Drivers.BlinkCurve(frames, options.Fps, seed) : Drivers.TalkCycle(frames, options.Fps, seed);
+                chosen = StatesByCurve(curve, options.Strength, states, still);
             }
-            float[] curve = blink ? Drivers.BlinkCurve(frames, options.Fps, seed) : Drivers.TalkCycle(frames, options.Fps, seed);
-            List<string> chosen = StatesByCurve(curve, options.Strength, states, still);
             // blink: one drawing per frame; talk: each distinct mouth once, the still's first
             var drawn = new List<string>();
             if (blink) drawn.AddRange(chosen);
@@ -131,8 +204,11 @@ namespace AssetGen.Runtime
                 }
                 foreach (string m in chosen) frameList.Add((byte[])byMouth[m].Clone());
             }
-            return new PortraitAnimation(images.Width, images.Height, options.Fps, frameList, labels, states, chosen);
+            return new PortraitAnimation(images.Width, images.Height, options.Fps, frameList, labels, states, chosen) { FrameShapes = frameShapes };
         }
+
+        /// <summary>The nine Rhubarb Lip Sync mouth shapes, in the order of the mouths sheet.</summary>
+        public static readonly string[] Shapes = { "A", "B", "C", "D", "E", "F", "G", "H", "X" };
 
         // plugin.py _states_by_curve, in numpy's float32 arithmetic (NEP 50: the Python floats
         // start and strength become float32 next to the float32 curve)

@@ -267,9 +267,11 @@ def test_driver_curves_are_the_same_bits(parity_exe: Path, tmp_path: Path) -> No
         assert ours.tobytes() == theirs.astype("<f4").tobytes(), (kind, frames, fps)
 
 
-def test_talk_and_blink_match_the_python_api(parity_exe: Path, tmp_path: Path) -> None:
+def test_animations_match_the_python_api(parity_exe: Path, tmp_path: Path) -> None:
     """Talk (the generic loop: closed, half-open and open mouths of the face's family, kept
-    to the mouths' footprints) and blink frames, their states and the labels."""
+    to the mouths' footprints), blink, interpolate (21 frames: a frame lands exactly on a
+    part's change-over moment) and mouths (the nine shapes, cycling): frames, states and
+    labels."""
     m = manifest()
     attrs = attribute_names(MODEL)
     cases = [
@@ -283,7 +285,14 @@ def test_talk_and_blink_match_the_python_api(parity_exe: Path, tmp_path: Path) -
         ("blink_short", 6, 3, {"animation": "blink", "fps": 30.0}),
         ("blink_strong", 7, 16, {"animation": "blink", "strength": 2.0,
                                  "eyes": label_choices("eyes")[-1]}),
+        ("interpolate", 20, 8, {"animation": "interpolate"}),
+        ("interpolate_21", 21, 21, {"animation": "interpolate", "to_seed": 5,
+                                    "truncation": 0.8, "attributes": {attrs[-1]: 0.5}}),
+        ("interpolate_one", 22, 1, {"animation": "interpolate"}),
     ]
+    if m.get("mouth_shapes"):
+        cases += [("mouths", 30, 9, {"animation": "mouths"}),
+                  ("mouths_cycle", 31, 12, {"animation": "mouths", "mix_seed": 2})]
     if "mouth" not in m["options"] or "eyes" not in m["options"]:
         pytest.skip("the model has no mouth or eyes label option")
     requests = [{"id": name, "seeds": [seed], "frames": frames, "options": options}
@@ -302,13 +311,17 @@ def test_talk_and_blink_match_the_python_api(parity_exe: Path, tmp_path: Path) -
         diff = np.abs(ours.astype(np.int16) - theirs.astype(np.int16)).max(axis=-1)
         for i in range(frames):
             assert (diff[i] <= TOLERANCE).mean() >= SHARE, f"{name} frame {i}"
-        assert result["labels"] == [animation.metadata["labels"]], name
-        assert result["states"] == list(animation.metadata["states"]), name
-        assert result["frame_states"] == list(animation.metadata["frame_states"]), name
-        moved += len(set(result["frame_states"])) > 1
+        meta = animation.metadata
+        assert result["labels"] == [meta["labels"]], name
+        for key in ("states", "frame_states", "frame_shapes"):
+            assert result[key] == (list(meta[key]) if key in meta else None), (name, key)
+        if "to_seed" in meta:
+            assert (result["to_seed"], result["to_labels"]) == (meta["to_seed"],
+                                                                meta["to_labels"]), name
+        moved += len({bytes(f) for f in ours}) > 1
         print(f"{name}: {frames} frames, max diff {int(diff.max())}, "
               f"{int((diff > 0).sum())} pixels differ")
-    assert moved >= 4  # the loops do move between states
+    assert moved >= 8  # the animations do move
 
 
 def test_bad_animation_options_give_the_python_messages(
@@ -318,13 +331,17 @@ def test_bad_animation_options_give_the_python_messages(
         "fps": {"fps": 100.0},
         "strength": {"strength": 3.0},
         "label_first": {"hair": "nope", "fps": 0.5},
+        "to_seed": {"animation": "interpolate", "to_seed": -2},
+        "to_seed_default": {"animation": "interpolate", "seed": 2**63 - 1},
     }
-    requests = [{"id": k, "seeds": [1], "frames": 8, "options": v} for k, v in cases.items()]
+    requests = [{"id": k, "seeds": [v.pop("seed", 1)], "frames": 8, "options": v}
+                for k, v in cases.items()]
     code, log, results = run_csharp(parity_exe, MODEL, requests, tmp_path)
     assert code == 0, log
-    for name, options in cases.items():
+    for request in requests:
+        name, options = request["id"], request["options"]
         with pytest.raises(InvalidOptionsError) as info:
-            Engine().animate("portraits", seed=1, frames=8, **options)
+            Engine().animate("portraits", seed=request["seeds"][0], frames=8, **options)
         got = results[name].get("error")
         assert got is not None, (name, results[name])
         assert got["message"] == str(info.value), name
