@@ -87,7 +87,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import metadata, resources
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import numpy as np
 import resvg_py
@@ -95,6 +95,7 @@ from dicebear import Avatar, Style
 from PIL import Image
 
 from assetgen.exporting import replace_dir
+from assetgen.progress import Progress
 
 IMAGE_SIZE = 64
 DEFAULT_STYLE = "adventurer"
@@ -610,50 +611,6 @@ def _run_tasks(tasks: Sequence[Task], workers: int) -> Iterator[TaskResult]:
 
 
 # --------------------------------------------------------------------------------------------
-# progress
-
-
-class Progress:
-    """Count, rate and ETA on stderr: redrawn in place on a terminal, a line every 10 s in
-    logs so CI output stays short."""
-
-    def __init__(self, total: int, enabled: bool, stream: TextIO | None = None) -> None:
-        self.total = total
-        self.enabled = enabled and total > 0
-        self.stream = stream or sys.stderr
-        self.tty = self.stream.isatty()
-        self.start = self.last = time.monotonic()
-        self.done = 0
-
-    def add(self, n: int) -> None:
-        self.done += n
-        now = time.monotonic()
-        if self.enabled and (now - self.last >= (0.5 if self.tty else 10.0)):
-            self.last = now
-            self._show(end="\r" if self.tty else "\n")
-
-    def finish(self) -> None:
-        if self.enabled:
-            self._show(end="\n")
-
-    def _show(self, end: str) -> None:
-        elapsed = max(time.monotonic() - self.start, 1e-9)
-        rate = self.done / elapsed
-        eta = (self.total - self.done) / rate if rate > 0 else 0.0
-        pct = 100.0 * self.done / self.total
-        self.stream.write(
-            f"portraits: {self.done}/{self.total} images ({pct:.1f}%) "
-            f"{rate:.0f} img/s ETA {_hms(eta)}{end}"
-        )
-        self.stream.flush()
-
-
-def _hms(seconds: float) -> str:
-    s = int(round(seconds))
-    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
-
-
-# --------------------------------------------------------------------------------------------
 # writing
 
 
@@ -742,7 +699,7 @@ def _collect(
         for frame, pngs in res.pngs.items():
             for index, png in enumerate(pngs, start=t.start):
                 (dirs[t.kind] / _png_name(index, width, frame)).write_bytes(png)
-        progress.add(sum(len(p) for p in res.pixels.values()))
+        progress.advance(sum(len(p) for p in res.pixels.values()))
     return out
 
 
@@ -914,17 +871,22 @@ def _build_into(
     if pairs:
         dirs["pairs"].mkdir()
     tasks = _tasks(spec.style, seed, count, pairs, write_png, speech)
-    meter = Progress(count + pairs * len(PAIR_FRAMES) + speech, progress)
+    start = time.monotonic()
+    # the core's progress line (tqdm): in place on a terminal, a line every 10 s in a log
+    meter = Progress(count + pairs * len(PAIR_FRAMES) + speech, "portraits", enabled=progress,
+                     interval=10.0, unit="images")
     scratch = tmp / ".scratch"
     scratch.mkdir()
-    got = _collect(tasks, workers, dirs, scratch, width, meter)
-    meter.finish()
+    try:
+        got = _collect(tasks, workers, dirs, scratch, width, meter)
+    finally:
+        meter.close()
     _write_main(tmp, spec, got, width, write_png)
     if pairs:
         _write_pairs(dirs["pairs"], spec, got, width, write_png)
     del got  # close the memory maps before their files go
     shutil.rmtree(scratch)
-    return meter.done, time.monotonic() - meter.start
+    return meter.done, time.monotonic() - start
 
 
 def build_dataset(

@@ -210,6 +210,24 @@ def test_main_runs_and_rejects_bad_values(
     assert exc.value.code == 2 and "count must be an integer from 1" in capsys.readouterr().err
 
 
+def test_progress_is_the_core_line_and_quiet_prints_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The builder's progress is the core's (assetgen.progress, tqdm): in a log (stderr is not
+    a terminal here) whole lines, the first at 0, the last with the rate and time taken."""
+    _build(tmp_path / "a", count=6, seed=1, pairs=2, write_png=False, progress=True)
+    lines = capsys.readouterr().err.splitlines()
+    total = 6 + 2 * len(dataset.PAIR_FRAMES)
+    assert lines[0] == f"portraits: 0/{total} images (0%)"
+    assert lines[-1].startswith(f"portraits: {total}/{total} images (100%), ")
+    assert lines[-1].endswith("s") and ", took " in lines[-1] and "/s, " in lines[-1]
+    assert not any("\r" in line for line in lines)
+    assert len(lines) <= 3  # a short build: the start, the last item, the close
+    assert dataset.main(["--out", str(tmp_path / "b"), "--count", "2", "--workers", "1",
+                         "--quiet"]) == 0
+    assert capsys.readouterr().err == ""
+
+
 def test_module_does_not_import_torch() -> None:
     code = (
         "import sys; sys.path.insert(0, sys.argv[1]); import assetgen_portraits.dataset; "
