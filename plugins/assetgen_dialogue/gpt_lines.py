@@ -13,8 +13,16 @@ One request line (one seed) is made like this:
    (:func:`assetgen_dialogue.plugin.sample_token`, one uniform draw per piece);
 4. the candidates shorter than the length floor are passed over (unless all are), then with
    ``filters`` those that fail a line check (:func:`assetgen_dialogue.rerank.faults`: an
-   unfinished sentence, a repeated phrase, piled-up placeholders; unless all do), the rest
-   ranked by the learned scorer (or their mean log-probability), and the best is returned.
+   unfinished sentence, a repeated phrase, piled-up placeholders, with ``slip_checks`` the
+   model's recurring grammar slips and piled-up marks; unless all do), the rest ranked by
+   their mean log-probability (or the learned scorer, or both: ``rerank``), and the best is
+   returned;
+5. with ``by_sentence``, medium and long lines are made a sentence at a time: steps 3-4 pick
+   each sentence from N candidates that continue the sentences chosen before
+   (:meth:`GptDecoder._sentences`).
+
+With ``word_mask`` and ``source_words`` the words are those of the requested source's own
+training lines (``source_words.json``) instead of all of them (``words.txt``).
 
 The same seed and options always give the same line: every random draw comes from the seed
 and the batch of a request never depends on other requests.

@@ -126,9 +126,10 @@ class DialogueOptions(Options):
         le=32,
     )
     rerank: str = option(
-        "learned",
-        "How candidates are ranked: learned (the model's real-vs-generated scorer) or "
-        "likelihood (mean log-probability per piece).",
+        "likelihood",
+        "How candidates are ranked: likelihood (mean log-probability per piece; plainer, "
+        "fewer broken lines), learned (the model's real-vs-generated scorer; more varied) or "
+        "mixed (the learned scorer among the likelier half).",
         choices=("learned", "likelihood", "mixed"),
     )
     min_chars: int = option(

@@ -248,6 +248,7 @@ def test_new_defaults() -> None:
     opts = plugin.DialogueOptions.parse({})
     assert (opts.source_words, opts.by_sentence, opts.slip_checks) == (True, True, True)
     assert opts.sentence_temperature == 0.0
+    assert (opts.rerank, opts.sentence_rerank) == ("likelihood", "likelihood")
 
 
 # -- the read-through of two chosen decodings -------------------------------------------------

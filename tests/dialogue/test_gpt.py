@@ -207,7 +207,7 @@ def test_reranking_on_and_off(engine: Engine) -> None:
     options = plugin.DialogueOptions.parse({"candidates": 6, "by_sentence": False})
     found, tags = dec.candidates(3, options)
     assert len(found) == 6 and all(c.logprobs.size for c in found)
-    (line,) = engine.generate("dialogue", seed=3, candidates=6, by_sentence=False)
+    (line,) = engine.generate("dialogue", seed=3, candidates=6, by_sentence=False, rerank="learned")
     chosen = line.metadata["chosen"]
     assert line.text.startswith(found[chosen].text[:10]) or "{" in found[chosen].text
     scores = dec.scores(found, "learned")
@@ -218,7 +218,7 @@ def test_reranking_on_and_off(engine: Engine) -> None:
     assert chosen == max(checked, key=lambda k: (scores[k], -k))
     assert line.metadata["faults"] == faults(found[chosen].text)
     (unfiltered,) = engine.generate(
-        "dialogue", seed=3, candidates=6, filters=False, by_sentence=False
+        "dialogue", seed=3, candidates=6, filters=False, by_sentence=False, rerank="learned"
     )
     assert unfiltered.metadata["chosen"] == max(eligible, key=lambda k: (scores[k], -k))
     eligible = checked
@@ -233,7 +233,13 @@ def test_reranking_on_and_off(engine: Engine) -> None:
     assert single.metadata["candidates"] == 1 and single.metadata["chosen"] == 0
     # the length floor: with a floor above every candidate, the scorer alone decides
     (floored,) = engine.generate(
-        "dialogue", seed=3, candidates=6, min_chars=400, filters=False, by_sentence=False
+        "dialogue",
+        seed=3,
+        candidates=6,
+        min_chars=400,
+        filters=False,
+        by_sentence=False,
+        rerank="learned",
     )
     assert floored.metadata["chosen"] == max(range(6), key=lambda k: (scores[k], -k))
 

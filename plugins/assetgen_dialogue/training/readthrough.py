@@ -31,7 +31,12 @@ from ..rerank import FAULTS, faults
 
 #: The levers of the second read-through, off: the decoding the first one chose (0.6, 0.9, 16
 #: candidates, line checks on; docs/dialogue_readthrough.md).
-V1_LEVERS_OFF: dict[str, Any] = {"source_words": False, "by_sentence": False, "slip_checks": False}
+V1_LEVERS_OFF: dict[str, Any] = {
+    "source_words": False,
+    "by_sentence": False,
+    "slip_checks": False,
+    "rerank": "learned",
+}
 #: The decoding shipped before the first read-through (commit ec94a7c's defaults).
 BASELINE: dict[str, Any] = {
     "temperature": 0.8,
