@@ -134,7 +134,12 @@ RUNTIME_DLL := $(RUNTIME_OUT)/AssetGen.Runtime.dll
 RUNTIME_NATIVE := $(RUNTIME_OUT)/native/libonnxruntime.so
 
 runtime-build: $(RUNTIME_DLL) $(RUNTIME_OUT)/AssetGen.Runtime.Tests.exe \
-	$(RUNTIME_OUT)/AssetGen.Runtime.Parity.exe $(RUNTIME_NATIVE)
+	$(RUNTIME_OUT)/AssetGen.Runtime.Parity.exe $(RUNTIME_OUT)/AssetGen.Runtime.Bench.exe \
+	$(RUNTIME_NATIVE)
+
+# C# runtime vs Python API on the same work in one run (dotnet_runtime/tools/bench_runtime.py)
+runtime-bench: $(STAMP_TEST) runtime-build
+	$(PY) dotnet_runtime/tools/bench_runtime.py
 
 $(RUNTIME_DLL): $(wildcard dotnet_runtime/src/*.cs)
 	@mkdir -p $(@D)
@@ -144,6 +149,9 @@ $(RUNTIME_OUT)/AssetGen.Runtime.Tests.exe: $(wildcard dotnet_runtime/tests/*.cs)
 	$(MCS) -r:$(RUNTIME_DLL) -r:System.Json.dll -out:$@ $(filter %.cs,$^)
 
 $(RUNTIME_OUT)/AssetGen.Runtime.Parity.exe: $(wildcard dotnet_runtime/parity/*.cs) $(RUNTIME_DLL)
+	$(MCS) -r:$(RUNTIME_DLL) -out:$@ $(filter %.cs,$^)
+
+$(RUNTIME_OUT)/AssetGen.Runtime.Bench.exe: $(wildcard dotnet_runtime/bench/*.cs) $(RUNTIME_DLL)
 	$(MCS) -r:$(RUNTIME_DLL) -out:$@ $(filter %.cs,$^)
 
 # the native library of the installed onnxruntime wheel, under the name Mono's DllImport
