@@ -6,7 +6,8 @@
 
 It starts the Studio on a free port over the shipped models, drives headless Chromium (Debian's
 chromium and chromium-driver, as the tests do) through the main views and saves one PNG per
-view. ``--portraits-model`` uses another portraits model folder (an export of your own run);
+view (portraits also at 800 px wide, and the pinned seeds exported as one batch).
+``--portraits-model`` uses another portraits model folder (an export of your own run);
 ``--tiny`` trains the test suite's tiny portraits model first (about a minute; needs the train
 extra), which draws blurry blobs: use it only until a real model ships. Retake the screenshots
 whenever the page or a shipped model changes.
@@ -68,10 +69,13 @@ def settled(driver: Any) -> None:
 
 
 def shoot(driver: Any, path: Path, width: int = 1440) -> None:
-    """The whole page, however tall (up to 2400 pixels)."""
+    """The whole page at ``width`` CSS pixels, however tall (up to 2400 pixels): the height is
+    measured at that width, since a narrower window lays the page out differently."""
+    metrics = {"width": width, "height": 1000, "deviceScaleFactor": 1, "mobile": False}
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
+    time.sleep(0.3)
     height = int(driver.execute_script("return document.documentElement.scrollHeight"))
-    metrics = {"width": width, "height": min(height, 2400), "deviceScaleFactor": 1,
-               "mobile": False}
+    metrics["height"] = min(height, 2400)
     driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
     time.sleep(0.3)
     png = driver.get_screenshot_as_png()
@@ -80,6 +84,15 @@ def shoot(driver: Any, path: Path, width: int = 1440) -> None:
     with Image.open(io.BytesIO(png)) as image:
         image.convert("RGB").quantize(256, dither=Image.Dither.NONE).save(path, optimize=True)
     print(f"wrote {path} ({path.stat().st_size // 1024} KiB)")
+
+
+def fold(driver: Any, css: str, open_: bool) -> None:
+    """Open or close a folding group (a ``details`` element) as a click on its title does."""
+    from selenium.webdriver.common.by import By
+
+    group = driver.find_element(By.CSS_SELECTOR, css)
+    if (group.get_attribute("open") is not None) != open_:
+        group.find_element(By.TAG_NAME, "summary").click()
 
 
 def set_slider(driver: Any, option: str, value: str, key: str | None = None) -> None:
@@ -135,7 +148,14 @@ def main(argv: list[str] | None = None) -> int:
             driver.find_element(By.CSS_SELECTOR, '#grid .cell[data-seed="3"]').click()
             set_slider(driver, "mix_layer", "6")
             settled(driver)
+            # 1a. the same at 800 px: two columns, Export and the options beside the seed
+            shoot(driver, args.out / "portraits_800.png", width=800)
+            # 1b. at 1440 px with the attribute sliders unfolded (they start folded)
+            attributes_group = 'details.control.mapping[data-option="attributes"]'
+            fold(driver, attributes_group, True)
+            settled(driver)
             shoot(driver, args.out / "portraits.png")
+            fold(driver, attributes_group, False)  # the other shots as the page starts
 
             # 2. a talk animation driven by a typed line, playing
             text = driver.find_element(By.CSS_SELECTOR, 'textarea[data-option="text"]')
@@ -188,6 +208,33 @@ def main(argv: list[str] | None = None) -> int:
                 shoot(driver, args.out / "shoes.png")
             else:
                 print("shoes: no shipped model yet; no screenshot")
+
+            # 6. pinned seeds exported as one batch: a dialogue line and three portraits
+            # (two with the default options, one with sliders set), the job file under Export
+            Select(driver.find_element(By.ID, "generator")).select_by_value("dialogue")
+            settled(driver)
+            driver.find_element(By.CSS_SELECTOR, '#grid .cell[data-seed="2"] .pin').click()
+            Select(driver.find_element(By.ID, "generator")).select_by_value("portraits")
+            settled(driver)
+            for seed in ("3", "12"):
+                driver.find_element(By.CSS_SELECTOR, f'#grid .cell[data-seed="{seed}"] .pin') \
+                    .click()
+            set_slider(driver, "truncation", "0.9")
+            for name, value in zip(attributes[:2], ("2.5", "-1.5"), strict=False):
+                set_slider(driver, "attributes", value, key=name)
+            settled(driver)
+            driver.find_element(By.ID, "pin-current").click()  # seed 7, with those options
+            settled(driver)
+            Select(driver.find_element(By.ID, "export-what")).select_by_value("pins")
+            Select(driver.find_element(By.ID, "export-format")).select_by_value("png")
+            settled(driver)
+            wait(driver, lambda d: d.find_element(By.ID, "job-file").is_displayed())
+            driver.find_element(By.ID, "export-button").click()
+            wait(driver, lambda d: d.find_element(By.ID, "export-result").text.startswith(
+                "downloaded studio_pins.zip"))
+            settled(driver)
+            driver.execute_script("window.scrollTo(0, 0)")
+            shoot(driver, args.out / "pins.png")
         finally:
             driver.quit()
             studio.stop()
