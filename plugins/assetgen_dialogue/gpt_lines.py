@@ -316,6 +316,9 @@ class GptDecoder:
         found = []
         for k in range(n):
             text = t.decode([*prefix, *out[k]])[: options.max_chars].rstrip()
+            cut = text.rfind("{")
+            if cut >= keep and cut > text.rfind("}"):  # max_chars cut a placeholder
+                text = text[:cut].rstrip()
             if stops[k] not in ("eos", "sentence") and mask is not None:
                 text = self._drop_open_word(text, keep, mask)
             found.append(Candidate(text, np.array(logps[k]), stops[k], out[k]))
@@ -434,7 +437,11 @@ class GptDecoder:
             )
             scores = self.scores(found, options.sentence_rerank, before)
             k_all = list(range(n))
-            eligible = [k for k in k_all if found[k].stop in ("eos", "sentence")] or k_all
+            ended = [k for k in k_all if found[k].stop in ("eos", "sentence")]
+            if not ended and r > 0:
+                # every next sentence runs past max_chars: the line ends where it is
+                return chosen, *last, r
+            eligible = ended or k_all
             eligible = [
                 k for k in eligible if found[k].stop == "sentence" or len(found[k].text) >= floor
             ] or eligible

@@ -186,7 +186,25 @@ def test_each_sentence_continues_the_chosen_ones(engine: Engine) -> None:
         c.text.startswith(chosen.text[: len(chosen.text) - len(found[best].text)]) for c in found
     )
     floor = dec.floor(opts, tags["length"])
-    assert sentences == 8 or chosen.stop != "sentence" or len(chosen.text) >= floor
+    # it ends at the floor, where the chosen candidate ends it, after 8 sentences, or (below
+    # the floor) where every next candidate adds a fault or runs past max_chars
+    assert 1 <= sentences <= 8
+    if chosen.stop == "sentence":
+        assert re.search(r"[.!?][\"')]?$", chosen.text), chosen.text
+    if sentences < 8 and chosen.stop == "sentence" and len(chosen.text) < floor:
+        nxt = dec._sample(
+            8,
+            opts,
+            tags,
+            chosen.pieces,
+            streams=[("dialogue.sentence", 64 * sentences + k) for k in range(4)],
+            keep=len(chosen.text),
+            state="",
+            until_sentence=True,
+        )
+        assert all(c.stop not in ("eos", "sentence") or faults(c.text) for c in nxt), (
+            "an early end only when no next sentence was clean"
+        )
     (line,) = engine.generate(
         "dialogue", seed=8, **{"length": "long", "candidates": 4, "temperature": 1.0}
     )
