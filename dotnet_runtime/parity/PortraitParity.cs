@@ -15,7 +15,8 @@
 // request OUT_DIR/<id>.rgba holds the sprites one after the other (H x W x 4 bytes each);
 // OUT_DIR/results.json maps each id to its width, height and label sets, or to the error
 // (type, message, parameter). Exit code 0 when every request was answered, 3 when the model
-// folder is refused (the ModelException's message on stdout).
+// folder is refused (the ModelException's message on stdout), 4 when ONNX Runtime cannot be
+// loaded.
 using System;
 using System.Collections.Generic;
 using System.Globalization;
@@ -105,6 +106,11 @@ static class PortraitParity
         {
             Console.WriteLine("ModelException: " + ex.Message);
             return 3;
+        }
+        catch (OnnxRuntimeException ex)
+        {
+            Console.WriteLine("OnnxRuntimeException: " + ex.Message);
+            return 4;
         }
         using (var generator = loaded)
         {

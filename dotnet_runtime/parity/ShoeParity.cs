@@ -23,6 +23,11 @@ static class ShoeParity
             Console.WriteLine("ModelException: " + ex.Message);
             return 3;
         }
+        catch (OnnxRuntimeException ex)
+        {
+            Console.WriteLine("OnnxRuntimeException: " + ex.Message);
+            return 4;
+        }
         using (var generator = loaded)
         {
             foreach (object r in requests)

@@ -34,10 +34,37 @@ namespace AssetGen.Runtime
         public override string Message => base.Message.Split(new[] { Environment.NewLine }, StringSplitOptions.None)[0];
     }
 
-    /// <summary>ONNX Runtime reported an error (the native message is kept).</summary>
+    /// <summary>ONNX Runtime reported an error (the native message is kept), or its native
+    /// library could not be loaded (<see cref="LibraryMissing"/>).</summary>
     public class OnnxRuntimeException : Exception
     {
-        public OnnxRuntimeException(string message) : base(message) { }
+        public bool LibraryMissing { get; }
+
+        public OnnxRuntimeException(string message, bool libraryMissing = false) : base(message)
+        {
+            LibraryMissing = libraryMissing;
+        }
+    }
+
+    /// <summary>The engine's request checks (Python: assetgen.generator.check_seed and the
+    /// frame count check of Engine.animate), with the same messages.</summary>
+    public static class RequestChecks
+    {
+        public const long MaxSeed = long.MaxValue;
+
+        /// <summary>A seed is an integer from 0 to 2^63 - 1 (each seed of a batch is checked as
+        /// a request of count 1).</summary>
+        public static void Seed(long seed)
+        {
+            if (seed < 0)
+                throw new InvalidOptionsException("seed must be an integer from 0 to " + MaxSeed.ToString(CultureInfo.InvariantCulture) + " for count=1; got " + seed.ToString(CultureInfo.InvariantCulture), "seed", seed);
+        }
+
+        public static void Frames(int frames, int low, int high)
+        {
+            if (frames < low || frames > high)
+                throw new InvalidOptionsException("frames must be an integer from " + low + " to " + high + "; got " + frames, "frames", frames);
+        }
     }
 
     /// <summary>Python's text forms, for messages that must read the same in both runtimes.</summary>

@@ -136,7 +136,7 @@ namespace AssetGen.Runtime
                 {
                     session = new OnnxSession(bytes, name, Settings);
                 }
-                catch (OnnxRuntimeException ex)
+                catch (OnnxRuntimeException ex) when (!ex.LibraryMissing)
                 {
                     throw new ModelException(path + ": ONNX Runtime could not load the model: " + ex.Message, ex);
                 }

@@ -142,16 +142,16 @@ namespace AssetGen.Runtime
             {
                 apiBase = OrtGetApiBase();
             }
-            catch (DllNotFoundException ex)
+            catch (Exception ex) when (ex is DllNotFoundException || ex is EntryPointNotFoundException || ex is BadImageFormatException)
             {
-                throw new OnnxRuntimeException("ONNX Runtime's native library 'onnxruntime' was not found (" + ex.Message + "); in Unity install com.github.asus4.onnxruntime, elsewhere put libonnxruntime on the library path");
+                throw new OnnxRuntimeException("ONNX Runtime's native library 'onnxruntime' could not be loaded (" + ex.GetType().Name + ": " + ex.Message + "); in Unity install com.github.asus4.onnxruntime, elsewhere put libonnxruntime on the library path (LD_LIBRARY_PATH, PATH or DYLD_LIBRARY_PATH)", true);
             }
             var getApi = Fn<GetApiFn>(Marshal.ReadIntPtr(apiBase, 0));
             var getVersion = Fn<GetVersionStringFn>(Marshal.ReadIntPtr(apiBase, IntPtr.Size));
             Version = Utf8(getVersion());
             IntPtr api = getApi(ApiVersion);
             if (api == IntPtr.Zero)
-                throw new OnnxRuntimeException("ONNX Runtime " + Version + " does not serve OrtApi version " + ApiVersion);
+                throw new OnnxRuntimeException("ONNX Runtime " + Version + " does not serve OrtApi version " + ApiVersion + " (ONNX Runtime 1.14 or newer is needed)", true);
             GetErrorCode = At<StatusCodeFn>(api, IdxGetErrorCode);
             GetErrorMessage = At<StatusMessageFn>(api, IdxGetErrorMessage);
             CreateEnv = At<CreateEnvFn>(api, IdxCreateEnv);
@@ -280,12 +280,38 @@ namespace AssetGen.Runtime
         public IReadOnlyDictionary<string, long[]> InputShapes { get; }
 
         /// <summary>The ONNX Runtime version of the native library loaded.</summary>
-        public static string RuntimeVersion => OrtNative.Version;
+        public static string RuntimeVersion
+        {
+            get
+            {
+                EnsureLoaded();
+                return OrtNative.Version;
+            }
+        }
+
+        // (outside OrtNative: calling a method of OrtNative would run its type initializer
+        // first, outside the try)
+        /// <summary>Loads the library and the API table once; a failure is the
+        /// <see cref="OnnxRuntimeException"/> itself, every time, not a
+        /// TypeInitializationException.</summary>
+        static void EnsureLoaded()
+        {
+            try
+            {
+                System.Runtime.CompilerServices.RuntimeHelpers.RunClassConstructor(typeof(OrtNative).TypeHandle);
+            }
+            catch (TypeInitializationException ex) when (ex.InnerException is OnnxRuntimeException)
+            {
+                var inner = (OnnxRuntimeException)ex.InnerException;
+                throw new OnnxRuntimeException(inner.Message, inner.LibraryMissing);
+            }
+        }
 
         /// <summary>A session for the ONNX file's bytes (already verified by the caller).</summary>
         public OnnxSession(byte[] model, string name, SessionSettings settings)
         {
             this.name = name;
+            EnsureLoaded();
             IntPtr env = OrtNative.Env;
             IntPtr options;
             OrtNative.Check(OrtNative.CreateSessionOptions(out options), name + ": CreateSessionOptions");

@@ -126,11 +126,9 @@ namespace AssetGen.Runtime
         public PortraitAnimation Animate(long seed, int frames, PortraitAnimationOptions options = null)
         {
             options = options ?? new PortraitAnimationOptions();
+            RequestChecks.Seed(seed);
+            RequestChecks.Frames(frames, Drivers.FramesMin, Drivers.FramesMax);
             Validate(options);
-            if (frames < Drivers.FramesMin || frames > Drivers.FramesMax)
-                throw new InvalidOptionsException("option 'frames' must be an integer from " + Drivers.FramesMin + " to " + Drivers.FramesMax + " (animation frames); got " + frames, "frames", frames);
-            if (seed < 0)
-                throw new InvalidOptionsException("option 'seed' must be an integer of at least 0 (random seed); got " + seed, "seed", seed);
             var batch = LabelBatch(new[] { seed }, options);
             var codes = batch.Codes[0];
             float[] weights = Labels.Weights(codes);

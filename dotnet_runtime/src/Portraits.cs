@@ -362,6 +362,7 @@ namespace AssetGen.Runtime
         public List<PortraitImage> GenerateBatch(IList<long> seeds, PortraitOptions options = null)
         {
             options = options ?? new PortraitOptions();
+            foreach (long seed in seeds) RequestChecks.Seed(seed);
             Validate(options);
             var batch = LabelBatch(seeds, options);
             var images = Synthesise(batch.Ws, batch.Maps16, batch.Shape16, batch.Maps32, batch.Shape32, seeds.Count);

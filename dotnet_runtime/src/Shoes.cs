@@ -111,6 +111,7 @@ namespace AssetGen.Runtime
         public List<ShoeImage> GenerateBatch(IList<long> seeds, ShoeOptions options = null)
         {
             options = options ?? new ShoeOptions();
+            foreach (long seed in seeds) RequestChecks.Seed(seed);
             Validate(options);
             var session = folder.Session(Graph);
             float variety = (float)options.Variety;

@@ -46,12 +46,12 @@ def parity_exe() -> Path:
     return BUILD / "AssetGen.Runtime.Parity.exe"
 
 
-def run_csharp(exe: Path, model: Path, requests: list[dict[str, Any]], out: Path) -> tuple[
-        int, str, dict[str, Any]]:
+def run_csharp(exe: Path, model: Path, requests: list[dict[str, Any]], out: Path,
+               library: Path = BUILD / "native") -> tuple[int, str, dict[str, Any]]:
     """Runs the parity program; (exit code, stdout, results.json or {})."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "requests.json").write_text(json.dumps(requests), "utf-8")
-    env = dict(os.environ, LD_LIBRARY_PATH=str(BUILD / "native"))
+    env = dict(os.environ, LD_LIBRARY_PATH=str(library))
     run = subprocess.run(
         ["mono", str(exe), str(model), str(out / "requests.json"), str(out / "images"), "1"],
         capture_output=True, text=True, timeout=600, env=env,
@@ -159,12 +159,6 @@ def test_attribute_vectors_match_the_python_api(
     print("\n".join(report))
 
 
-def python_error(options: dict[str, Any]) -> InvalidOptionsError:
-    with pytest.raises(InvalidOptionsError) as info:
-        Engine().generate("portraits", seed=1, **options)
-    return info.value
-
-
 def test_bad_options_give_the_python_messages(parity_exe: Path, tmp_path: Path) -> None:
     m = manifest()
     num_ws = int(m["num_ws"])
@@ -180,17 +174,21 @@ def test_bad_options_give_the_python_messages(parity_exe: Path, tmp_path: Path) 
         "mix_layer_high": {"mix_layer": num_ws},
         "mix_layer_zero": {"mix_layer": 0},
         "mix_seed": {"mix_seed": -5},
+        "seed": {"seed": -1},
         "unknown_attribute": {"attributes": {"no_such_attribute": 1.0}},
         "strong_attribute": {"attributes": {attrs[0]: 9.0}},
     }
     if colour_option:
         hexes = [c for c in label_choices(colour_option) if c.startswith("#")]
         cases["upper_hex"] = {colour_option: hexes[0].upper()}
-    requests = [{"id": k, "seeds": [1], "options": v} for k, v in cases.items()]
+    requests = [{"id": k, "seeds": [v.pop("seed", 1)], "options": v} for k, v in cases.items()]
     code, log, results = run_csharp(parity_exe, MODEL, requests, tmp_path)
     assert code == 0, log
-    for name, options in cases.items():
-        expected = python_error(options)
+    for request in requests:
+        name, options = request["id"], request["options"]
+        with pytest.raises(InvalidOptionsError) as info:
+            Engine().generate("portraits", seed=request["seeds"][0], **options)
+        expected = info.value
         got = results[name].get("error")
         assert got is not None, (name, results[name])
         assert got["type"] == "InvalidOptionsError"
@@ -333,16 +331,28 @@ def test_bad_animation_options_give_the_python_messages(
         "label_first": {"hair": "nope", "fps": 0.5},
         "to_seed": {"animation": "interpolate", "to_seed": -2},
         "to_seed_default": {"animation": "interpolate", "seed": 2**63 - 1},
+        "seed": {"seed": -3},
+        "frames_zero": {"frames": 0},
+        "frames_many": {"frames": 241, "animation": "blink"},
     }
-    requests = [{"id": k, "seeds": [v.pop("seed", 1)], "frames": 8, "options": v}
-                for k, v in cases.items()]
+    requests = [{"id": k, "seeds": [v.pop("seed", 1)], "frames": v.pop("frames", 8),
+                 "options": v} for k, v in cases.items()]
     code, log, results = run_csharp(parity_exe, MODEL, requests, tmp_path)
     assert code == 0, log
     for request in requests:
         name, options = request["id"], request["options"]
         with pytest.raises(InvalidOptionsError) as info:
-            Engine().animate("portraits", seed=request["seeds"][0], frames=8, **options)
+            Engine().animate("portraits", seed=request["seeds"][0], frames=request["frames"],
+                             **options)
         got = results[name].get("error")
         assert got is not None, (name, results[name])
         assert got["message"] == str(info.value), name
         assert got["parameter"] == info.value.parameter, name
+
+
+def test_a_missing_onnx_runtime_library_is_named(parity_exe: Path, tmp_path: Path) -> None:
+    empty = tmp_path / "no-library"
+    empty.mkdir()
+    code, log, _ = run_csharp(parity_exe, MODEL, [], tmp_path / "out", library=empty)
+    assert code == 4, log
+    assert "ONNX Runtime's native library 'onnxruntime' could not be loaded" in log

@@ -65,13 +65,15 @@ def test_bad_shoe_options_give_the_python_messages(parity_exe: Path, tmp_path: P
         "variety": {"variety": 1.6},
         "hue": {"hue_shift": -200.0},
         "saturation": {"saturation": 2.5},
+        "seed": {"seed": -2},
     }
-    requests = [{"id": k, "seeds": [1], "options": v} for k, v in cases.items()]
+    requests = [{"id": k, "seeds": [v.pop("seed", 1)], "options": v} for k, v in cases.items()]
     code, log, results = run_csharp(parity_exe, MODEL, requests, tmp_path)
     assert code == 0, log
-    for name, options in cases.items():
+    for request in requests:
+        name, options = request["id"], request["options"]
         with pytest.raises(InvalidOptionsError) as info:
-            Engine().generate("shoes", seed=1, **options)
+            Engine().generate("shoes", seed=request["seeds"][0], **options)
         got = results[name].get("error")
         assert got is not None, (name, results[name])
         assert got["message"] == str(info.value), name
