@@ -135,7 +135,7 @@ RUNTIME_NATIVE := $(RUNTIME_OUT)/native/libonnxruntime.so
 
 runtime-build: $(RUNTIME_DLL) $(RUNTIME_OUT)/AssetGen.Runtime.Tests.exe \
 	$(RUNTIME_OUT)/AssetGen.Runtime.Parity.exe $(RUNTIME_OUT)/AssetGen.Runtime.Bench.exe \
-	$(RUNTIME_NATIVE)
+	$(RUNTIME_NATIVE) $(RUNTIME_OUT)/api-check/AssetGen.Runtime.dll
 
 # C# runtime vs Python API on the same work in one run (dotnet_runtime/tools/bench_runtime.py)
 runtime-bench: $(STAMP_TEST) runtime-build
@@ -153,6 +153,15 @@ $(RUNTIME_OUT)/AssetGen.Runtime.Parity.exe: $(wildcard dotnet_runtime/parity/*.c
 
 $(RUNTIME_OUT)/AssetGen.Runtime.Bench.exe: $(wildcard dotnet_runtime/bench/*.cs) $(RUNTIME_DLL)
 	$(MCS) -r:$(RUNTIME_DLL) -out:$@ $(filter %.cs,$^)
+
+# the runtime uses only .NET Framework 4.7.1's mscorlib, System and System.Core (Unity's
+# ".NET Framework" API level), and compiles with UNITY_IOS defined too (the iOS DllImport)
+RUNTIME_REF_API ?= /usr/lib/mono/4.7.1-api
+$(RUNTIME_OUT)/api-check/AssetGen.Runtime.dll: $(wildcard dotnet_runtime/src/*.cs)
+	@mkdir -p $(@D)
+	mcs -langversion:7.2 -nologo -warnaserror+ -nostdlib -lib:$(RUNTIME_REF_API) \
+		-r:mscorlib.dll -r:System.dll -r:System.Core.dll -target:library -out:$@ $(filter %.cs,$^)
+	$(MCS) -define:UNITY_IOS -target:library -out:$(@D)/ios.dll $(filter %.cs,$^)
 
 # the native library of the installed onnxruntime wheel, under the name Mono's DllImport
 # ("onnxruntime") looks for
