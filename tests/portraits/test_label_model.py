@@ -1,0 +1,94 @@
+"""The label generator's architecture switches (``up_mode``, ``head_mode``): output shape,
+multiply-adds as counted by the convolutions that actually run, and old configs loading as
+they were trained."""
+
+from __future__ import annotations
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from assetgen_portraits.training.model import (  # noqa: E402
+    DEFAULT_LABEL_CONFIG,
+    LabelGenerator,
+    LabelSpace,
+)
+
+SPACE = LabelSpace((
+    ("hair", ("none", "short01", "long01")),
+    ("hairColor", ("none", "#0e0e0e")),
+    ("skinColor", ("#f2d3b1", "#763900")),
+    ("eyes", ("variant01", "variant02")),
+    ("mouth", ("variant01", "variant02", "variant03")),
+))
+
+
+def _config(**changes: object) -> dict:
+    cfg = dict(DEFAULT_LABEL_CONFIG)
+    cfg.update(label_channels=[32, 32, 32, 16], head_channels=8, map16_channels=16,
+               map32_channels=8, label_w_dim=32, mapping_hidden=32, embed_dim=8)
+    cfg.update(changes)
+    return cfg
+
+
+def _counted_multiply_adds(G: LabelGenerator, weights: torch.Tensor) -> int:
+    """Multiply-adds of every Conv2d call in one forward pass (batch 1), from hooks on the
+    convolution function itself, so the count is what ran, not what the formula says."""
+    total = 0
+    conv2d = torch.nn.functional.conv2d
+
+    def counting(x, weight, *args, **kwargs):
+        nonlocal total
+        out = conv2d(x, weight, *args, **kwargs)
+        cout, cin, kh, kw = weight.shape
+        total += cout * cin * kh * kw * out.shape[-1] * out.shape[-2]
+        return out
+
+    torch.nn.functional.conv2d = counting
+    try:
+        with torch.no_grad():
+            G(weights)
+    finally:
+        torch.nn.functional.conv2d = conv2d
+    return total
+
+
+@pytest.mark.parametrize("up_mode", ["bilinear", "subpixel"])
+@pytest.mark.parametrize("head_mode", ["refine", "shuffle"])
+def test_every_mode_draws_64px_rgba_and_counts_its_work(up_mode: str, head_mode: str) -> None:
+    torch.manual_seed(0)
+    G = LabelGenerator(SPACE, _config(up_mode=up_mode, head_mode=head_mode)).eval()
+    weights = SPACE.one_hot(torch.tensor([[1, 1, 0, 1, 2]]))
+    with torch.no_grad():
+        out = G(weights)
+    assert out.shape == (1, 4, 64, 64)
+    assert torch.isfinite(out).all()
+    # the 1x1 ToRGBA skips are not in the formula (a few thousand multiply-adds)
+    counted = _counted_multiply_adds(G, weights)
+    skips = (32 * 4 * 16 * 16) + (16 * 4 * 32 * 32)
+    assert counted - skips == G.multiply_adds()
+
+
+def test_the_fast_modes_cost_less_than_the_default() -> None:
+    slow = LabelGenerator(SPACE, _config())
+    fast = LabelGenerator(SPACE, _config(up_mode="subpixel", head_mode="shuffle"))
+    assert fast.multiply_adds() < slow.multiply_adds()
+
+
+def test_a_config_from_before_the_switches_loads_as_trained() -> None:
+    """Runs recorded before up_mode / head_mode existed build the architecture they were
+    trained with (bilinear upsampling, the refining 64 px head)."""
+    old = _config()
+    del old["up_mode"], old["head_mode"]
+    G = LabelGenerator(SPACE, old)
+    assert G.cfg["up_mode"] == "bilinear" and G.cfg["head_mode"] == "refine"
+    assert G.synthesis.refine is not None
+    ref = LabelGenerator(SPACE, _config())
+    assert G.state_dict().keys() == ref.state_dict().keys()
+
+
+def test_an_unknown_mode_is_refused_by_name() -> None:
+    with pytest.raises(ValueError, match="up_mode must be 'bilinear' or 'subpixel'"):
+        LabelGenerator(SPACE, _config(up_mode="nearest"))
+    with pytest.raises(ValueError, match="head_mode must be 'refine' or 'shuffle'"):
+        LabelGenerator(SPACE, _config(head_mode="deep"))
