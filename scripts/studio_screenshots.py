@@ -184,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
             frames.clear()
             frames.send_keys("\n")
 
-            # 4. dialogue: archetype, temperature, prompt; Yarn export selected
+            # 4. dialogue: archetype, temperature, prompt; Export offers the grid's lines (jsonl)
             Select(driver.find_element(By.ID, "generator")).select_by_value("dialogue")
             settled(driver)
             Select(driver.find_element(By.CSS_SELECTOR, 'select[data-option="archetype"]')) \
