@@ -7,8 +7,8 @@
 //
 // REQUESTS.json: [{"id": "a", "seeds": [1, 2], "options": {"hair": "long03", "truncation":
 // 0.7, "mix_seed": 5, "mix_layer": 3, "attributes": {"skin_dark": 1.0}}}, ...]; a request
-// with "frames" is an animation of its first seed (options "animation", "fps", "strength",
-// "to_seed"), its frames written like sprites, with its "states", "frame_states",
+// with "frames" (a count, or null for the generator's own) is an animation of its first seed
+// (options "animation", "fps", "strength", "to_seed", "cues"), its frames written like sprites, with its "states", "frame_states",
 // "frame_shapes" and (interpolate) "to_seed" and "to_labels"; a request with
 // "curve" ("talk" or "blink"), "frames" and "fps" writes OUT_DIR/<id>.f32, each seed's
 // driver curve as float32. For each
@@ -67,6 +67,7 @@ static class PortraitParity
                 case "fps": animation.Fps = Convert.ToDouble(kv.Value, CultureInfo.InvariantCulture); break;
                 case "strength": animation.Strength = Convert.ToDouble(kv.Value, CultureInfo.InvariantCulture); break;
                 case "to_seed": animation.ToSeed = (long)kv.Value; break;
+                case "cues": animation.Cues = (string)kv.Value; break;
                 default: options.Labels[kv.Key] = (string)kv.Value; break;
             }
         }
@@ -142,7 +143,9 @@ static class PortraitParity
                 {
                     if (request.TryGetValue("frames", out frames))
                     {
-                        var animation = generator.Animate(seeds[0], (int)(long)frames, Options<PortraitAnimationOptions>(spec as Dictionary<string, object>));
+                        var animationOptions = Options<PortraitAnimationOptions>(spec as Dictionary<string, object>);
+                        var animation = frames == null ? generator.Animate(seeds[0], animationOptions)
+                            : generator.Animate(seeds[0], (int)(long)frames, animationOptions);
                         using (var file = File.Create(Path.Combine(args[2], id + ".rgba")))
                             foreach (var frame in animation.Frames) file.Write(frame, 0, frame.Length);
                         var pairs = new List<string>();

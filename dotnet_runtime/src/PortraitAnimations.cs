@@ -20,6 +20,9 @@ namespace AssetGen.Runtime
         public double Strength { get; set; } = 1.0;
         /// <summary>interpolate: the seed to morph into (-1 = seed + 1).</summary>
         public long ToSeed { get; set; } = -1;
+        /// <summary>talk: a Rhubarb Lip Sync cue file (JSON or TSV) to play, "" for none;
+        /// the frames then show its mouth shapes as the model draws them.</summary>
+        public string Cues { get; set; } = "";
     }
 
     /// <summary>An animation's frames (each Height x Width x 4 bytes, as
@@ -56,10 +59,11 @@ namespace AssetGen.Runtime
 
     public sealed partial class PortraitsGenerator
     {
-        /// <summary>Checks animation options as Python does (the still's options first).</summary>
+        /// <summary>Checks animation options as Python does, in its order: every option's
+        /// value, then what depends on the model, then the drivers (the cue file is read).</summary>
         public void Validate(PortraitAnimationOptions options)
         {
-            Validate((PortraitOptions)options);
+            ValidateValues(options);
             if (Array.IndexOf(PortraitAnimationOptions.Animations, options.Animation) < 0)
             {
                 var quoted = new List<string>();
@@ -72,10 +76,41 @@ namespace AssetGen.Runtime
             double s = options.Strength;
             if (double.IsNaN(s) || double.IsInfinity(s) || s < 0.0 || s > 2.0)
                 throw Fail("strength", "a number from 0 to 2", PyText.Repr(s));
+            string cues = options.Cues ?? "";
+            if (cues.Length > 4096)
+                throw Fail("cues", "text of at most 4096 characters", PyText.Show(PyText.Repr(cues)));
             if (options.ToSeed < -1)
                 throw Fail("to_seed", "an integer from -1 to " + long.MaxValue.ToString(System.Globalization.CultureInfo.InvariantCulture), options.ToSeed.ToString(System.Globalization.CultureInfo.InvariantCulture));
-            if (options.Animation == "mouths" && !Labels.HasMouthShapes)
+            ValidateForModel(options);
+            if (cues.Length > 0 && options.Animation != "talk")
+                throw new InvalidOptionsException("options 'text', 'audio' and 'cues' drive the talk animation; got animation=" + PyText.Repr(options.Animation), "animation", options.Animation);
+            if ((options.Animation == "mouths" || cues.Length > 0) && !Labels.HasMouthShapes)
                 throw new InvalidOptionsException("option 'animation': model '" + System.IO.Path.GetFileName(Folder.Directory) + "' has no mouth shapes (only label-conditioned models with 'mouth_shapes' in their manifest do); use animation='talk'", "animation", options.Animation);
+            if (cues.Length > 0) CueFiles.Read(cues);
+        }
+
+        /// <summary>The frame count Python's Engine.animate uses when none is given: the nine
+        /// shapes for mouths, the cue file's length for talk with cues, else 8.</summary>
+        public int FrameCount(PortraitAnimationOptions options)
+        {
+            options = options ?? new PortraitAnimationOptions();
+            Validate(options);
+            if (options.Animation == "mouths") return Shapes.Length;
+            if (options.Animation != "talk" || string.IsNullOrEmpty(options.Cues)) return DefaultFrames;
+            int n = CueFiles.TrackFrames(CueFiles.Read(options.Cues), options.Fps);
+            if (n > Drivers.FramesMax)
+                throw new InvalidOptionsException("the line takes " + n + " frames at " + PyText.G(options.Fps) + " fps, more than the " + Drivers.FramesMax + "-frame limit; shorten it or lower fps", "cues", null);
+            return n;
+        }
+
+        /// <summary>Frames of an animation when no count is given (Python: DEFAULT_FRAMES).</summary>
+        public const int DefaultFrames = 8;
+
+        /// <summary>An animation as long as <see cref="FrameCount"/> says.</summary>
+        public PortraitAnimation Animate(long seed, PortraitAnimationOptions options)
+        {
+            RequestChecks.Seed(seed);
+            return Animate(seed, FrameCount(options), options);
         }
 
         /// <summary>The seed an interpolation morphs into (Python: _to_seed).</summary>
@@ -142,18 +177,20 @@ namespace AssetGen.Runtime
             string[] states = null;
             List<string> chosen;
             List<string> frameShapes = null;
-            if (options.Animation == "mouths")
+            bool cued = !string.IsNullOrEmpty(options.Cues);
+            if (options.Animation == "mouths" || cued)
             {
-                // the nine shape frames A-H, X, cycling when more frames are asked for
+                // mouths: the nine shape frames A-H, X, cycling when more frames are asked
+                // for; cues: the shape each frame shows, played as the file times it
                 var shapeOf = Labels.ShapeMouths(still);
-                frameShapes = new List<string>();
-                chosen = new List<string>();
-                for (int k = 0; k < frames; k++)
+                if (cued) frameShapes = CueFiles.FrameShapes(CueFiles.Read(options.Cues), options.Fps, frames);
+                else
                 {
-                    string shape = Shapes[k % Shapes.Length];
-                    frameShapes.Add(shape);
-                    chosen.Add(shapeOf[shape]);
+                    frameShapes = new List<string>();
+                    for (int k = 0; k < frames; k++) frameShapes.Add(Shapes[k % Shapes.Length]);
                 }
+                chosen = new List<string>();
+                foreach (string shape in frameShapes) chosen.Add(shapeOf[shape]);
             }
             else
             {

@@ -280,6 +280,13 @@ namespace AssetGen.Runtime
         /// messages (InvalidOptionsError).</summary>
         public void Validate(PortraitOptions options)
         {
+            ValidateValues(options);
+            ValidateForModel(options);
+        }
+
+        // the options layer (assetgen.options): each option's type and range, field by field
+        void ValidateValues(PortraitOptions options)
+        {
             foreach (string name in options.Labels.Keys)
                 if (Array.IndexOf(PortraitOptions.LabelOptionNames, name) < 0 && !Labels.HasOption(name))
                     throw new InvalidOptionsException("unknown option " + PyText.Repr(name) + " for generator 'portraits'", name, null);
@@ -320,6 +327,11 @@ namespace AssetGen.Runtime
                 if (kv.Value < -MaxAttributeStrength || kv.Value > MaxAttributeStrength)
                     throw Fail("attributes", attrAllowed, attrShown, kv.Key + "=" + PyText.G(kv.Value) + " is out of range");
             }
+        }
+
+        // the generator's validate: what depends on the model (unknown attributes)
+        void ValidateForModel(PortraitOptions options)
+        {
             foreach (string name in SortedAttributes(options))
             {
                 if (!attributes.ContainsKey(name))

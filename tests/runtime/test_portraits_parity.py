@@ -358,3 +358,95 @@ def test_a_missing_onnx_runtime_library_is_named(parity_exe: Path, tmp_path: Pat
     code, log, _ = run_csharp(parity_exe, MODEL, [], tmp_path / "out", library=empty)
     assert code == 4, log
     assert "ONNX Runtime's native library 'onnxruntime' could not be loaded" in log
+
+
+CUES_JSON = """{
+  "metadata": {"soundFile": "line.wav", "duration": 2.37},
+  "mouthCues": [
+    {"start": 0.00, "end": 0.12, "value": "X"},
+    {"start": 0.12, "end": 0.31, "value": "B"},
+    {"start": 0.31, "end": 0.45, "value": "C"},
+    {"start": 0.45, "end": 0.52, "value": "d"},
+    {"start": 0.52, "end": 0.80, "value": "F"},
+    {"start": 0.80, "end": 1.05, "value": "A"},
+    {"start": 1.10, "end": 1.33, "value": "E"},
+    {"start": 1.33, "end": 1.41, "value": "G"},
+    {"start": 1.41, "end": 1.90, "value": " H "},
+    {"start": 1.90, "end": 2.20, "value": "X"}
+  ]
+}
+"""
+CUES_TSV = "0.00\tX\n0.05\tD\n0.21\tC\n0.21\tB\n0.40\tA\n\n0.63\tE\n0.90\tX\n"
+
+
+def test_cue_files_match_the_python_api(parity_exe: Path, tmp_path: Path) -> None:
+    """Talk played from Rhubarb cue files (JSON and TSV): the frame count the generator
+    picks, the shape of every frame (the cue covering most of the frame), and the frames."""
+    if not manifest().get("mouth_shapes"):
+        pytest.skip("the model draws no mouth shapes")
+    (tmp_path / "line.json").write_text(CUES_JSON, "utf-8")
+    (tmp_path / "line.tsv").write_text(CUES_TSV, "utf-8")
+    cases = [
+        ("json", 3, None, {"cues": str(tmp_path / "line.json")}),
+        ("json_24", 4, None, {"cues": str(tmp_path / "line.json"), "fps": 24.0}),
+        ("json_cut", 5, 10, {"cues": str(tmp_path / "line.json"), "fps": 7.0}),
+        ("tsv", 6, None, {"cues": str(tmp_path / "line.tsv"), "fps": 30.0}),
+        ("tsv_padded", 7, 30, {"cues": str(tmp_path / "line.tsv"), "truncation": 0.5}),
+    ]
+    requests = [{"id": n, "seeds": [s], "frames": f, "options": o} for n, s, f, o in cases]
+    code, log, results = run_csharp(parity_exe, MODEL, requests, tmp_path / "out")
+    assert code == 0, log
+    engine = Engine()
+    for name, seed, frames, options in cases:
+        result = results[name]
+        assert "error" not in result, (name, result)
+        animation = engine.animate("portraits", seed=seed, frames=frames, **options)
+        theirs = np.stack([f.rgba for f in animation.frames])
+        ours = csharp_images(tmp_path / "out", name, result)
+        assert ours.shape == theirs.shape, name
+        diff = np.abs(ours.astype(np.int16) - theirs.astype(np.int16)).max(axis=-1)
+        for i in range(len(theirs)):
+            assert (diff[i] <= TOLERANCE).mean() >= SHARE, f"{name} frame {i}"
+        assert result["frame_shapes"] == list(animation.metadata["frame_shapes"]), name
+        assert result["frame_states"] == list(animation.metadata["frame_states"]), name
+        print(f"{name}: {len(theirs)} frames, max diff {int(diff.max())}")
+
+
+def test_bad_cue_files_give_the_python_messages(parity_exe: Path, tmp_path: Path) -> None:
+    files = {
+        "empty.json": "   \n",
+        "no_cues.json": '{"metadata": {}}',
+        "bad_shape.json": '{"mouthCues": [{"start": 0, "end": 1, "value": "Q"}]}',
+        "negative.json": '{"mouthCues": [{"start": -1, "end": 1, "value": "A"}]}',
+        "text_time.json": '{"mouthCues": [{"start": "0", "end": 1, "value": "A"}]}',
+        "too_long.json": '{"mouthCues": [{"start": 0, "end": 75.5, "value": "A"}]}',
+        "backwards.json": '{"mouthCues": [{"start": 1, "end": 0.5, "value": "A"}]}',
+        "overlap.json": ('{"mouthCues": [{"start": 0, "end": 1, "value": "A"}, '
+                         '{"start": 0.5, "end": 2, "value": "B"}]}'),
+        "order.json": ('{"mouthCues": [{"start": 1, "end": 2, "value": "A"}, '
+                       '{"start": 0.5, "end": 0.7, "value": "B"}]}'),
+        "missing_key.json": '{"mouthCues": [{"start": 0, "value": "A"}]}',
+        "short_duration.json": ('{"metadata": {"duration": 0.5}, '
+                                '"mouthCues": [{"start": 0, "end": 1, "value": "A"}]}'),
+        "one_line.tsv": "0.00\tA\n",
+        "three_fields.tsv": "0.00\tA\tx\n1.0\tX\n",
+        "back_in_time.tsv": "0.50\tA\n0.20\tX\n",
+        "word_time.tsv": "soon\tA\n1.0\tX\n",
+    }
+    cases: dict[str, dict[str, Any]] = {}
+    for name, text in files.items():
+        (tmp_path / name).write_text(text, "utf-8")
+        cases[name] = {"cues": str(tmp_path / name)}
+    cases["missing_file"] = {"cues": str(tmp_path / "nope.json")}
+    cases["directory"] = {"cues": str(tmp_path)}
+    cases["blink_with_cues"] = {"cues": str(tmp_path / "one_line.tsv"), "animation": "blink"}
+    requests = [{"id": k, "seeds": [1], "frames": 8, "options": v} for k, v in cases.items()]
+    code, log, results = run_csharp(parity_exe, MODEL, requests, tmp_path / "out")
+    assert code == 0, log
+    for name, options in cases.items():
+        with pytest.raises(InvalidOptionsError) as info:
+            Engine().animate("portraits", seed=1, frames=8, **options)
+        got = results[name].get("error")
+        assert got is not None, (name, results[name])
+        assert got["message"] == str(info.value), name
+        assert got["parameter"] == info.value.parameter, name
