@@ -48,6 +48,13 @@ def test_sheet_is_blind_and_the_count_follows_the_key(tmp_path: Path) -> None:
     report = readthrough.tally(sheet)
     assert report["current"]["shippable"] == 2 and report["baseline"]["shippable"] == 0
     assert report["current"]["by_length"] == {"long": "0/1", "short": "2/2"}
+    # the two short "current" lines differ; a line made twice counts once as distinct
+    assert report["current"]["shippable_distinct"] == 2
+    twice = text_of = sheet.read_text(encoding="utf-8").replace(
+        "current line 1.", "current line 0."
+    )
+    sheet.write_text(twice, encoding="utf-8")
+    assert text_of and readthrough.tally(sheet)["current"]["shippable_distinct"] == 1
 
 
 def test_same_seed_gives_the_same_shuffle(tmp_path: Path) -> None:

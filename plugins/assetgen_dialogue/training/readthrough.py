@@ -47,6 +47,7 @@ BASELINE: dict[str, Any] = {
 }
 ARMS = ("baseline", "current")
 _SENTENCE = re.compile(r"[^.!?]+[.!?]+")
+_TAGS = re.compile(r"^\([^)]*\) ")
 _MARK = re.compile(r"^(\d+)\. \[(ok|no|\s*)\] ")
 
 
@@ -119,6 +120,7 @@ def tally(sheet: Path) -> dict[str, Any]:
     """Shippable share per decoding (and per length bucket and role) of a judged sheet."""
     key = {row["item"]: row for row in json.loads(key_path(sheet).read_text(encoding="utf-8"))}
     marks: dict[int, bool] = {}
+    texts: dict[int, str] = {}
     for line in sheet.read_text(encoding="utf-8").splitlines():
         found = _MARK.match(line)
         if not found:
@@ -126,6 +128,7 @@ def tally(sheet: Path) -> dict[str, Any]:
         if not found.group(2).strip():
             raise ValueError(f"{sheet}: item {found.group(1)} is not judged yet ([ok] or [no])")
         marks[int(found.group(1))] = found.group(2) == "ok"
+        texts[int(found.group(1))] = _TAGS.sub("", line[found.end() :], count=1)
     missing = sorted(set(key) - set(marks))
     if missing:
         raise ValueError(f"{sheet}: items {missing[:10]} are missing from the sheet")
@@ -141,6 +144,10 @@ def tally(sheet: Path) -> dict[str, Any]:
             "lines": len(rows),
             "shippable": sum(ok for _, ok in rows),
             "shippable_share": float(np.mean([ok for _, ok in rows])),
+            # a line a decoding makes twice is one line a game can use
+            "shippable_distinct": len(
+                {texts[row["item"]] for row, ok in rows if ok and row["item"] in texts}
+            ),
             "by_length": {k: f"{sum(v)}/{len(v)}" for k, v in sorted(by_length.items())},
             "by_role": {k: f"{sum(v)}/{len(v)}" for k, v in by_role.items()},
         }
