@@ -29,9 +29,6 @@ namespace AssetGen.Runtime
             Parameter = parameter;
             Value = value;
         }
-
-        // ArgumentException appends the parameter name to Message; keep Python's text exact.
-        public override string Message => base.Message.Split(new[] { Environment.NewLine }, StringSplitOptions.None)[0];
     }
 
     /// <summary>ONNX Runtime reported an error (the native message is kept), or its native
