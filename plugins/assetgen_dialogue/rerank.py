@@ -49,6 +49,7 @@ UNFINISHED_ENDS = frozenset("the a an and or with my your our their its very tha
 _PLACEHOLDER_RUN = re.compile(r"\{(?:NAME|PLACE)\}[ ,]*(?:(?:the|and|of) )?\{(?:NAME|PLACE)\}")
 _TOKENS = re.compile(r"[a-z']+|\{name\}|\{place\}")
 _SENTENCES = re.compile(r"[^.!?]+[.!?]+")
+_SENTENCE_ANY = re.compile(r"[^.!?]+[.!?]*")
 #: Grammar slips the dialogue GPT makes again and again and real Wesnoth lines never do (none
 #: of the 6,121 training lines; 17 of the 440 lines of the first read-through, all judged
 #: "no"): a modal before "have to" / "be able to" ("we can't have to go", "you must have to
@@ -65,8 +66,16 @@ _SLIPS = re.compile(
     r"|\b(?:should|could|would|must|might) have (?:find|get|go|see|take|make|do|kill|know"
     r"|give)\b"
     r"|\b(?:will|shall|must|can|can't|cannot|could|should|would|won't) (?:not )?"
-    r"(?:replied|destroyed|found|killed|defeated|seen|taken)\b",
+    r"(?:replied|destroyed|found|killed|defeated|seen|taken)\b"
+    r"|\bwhat's going to do\b"
+    r"|\b(?:I'm|I am|we're|we are|you're|you are|it's|is it)(?: not)? going to do with\b"
+    r"|\bI (?:will|'ll) have to do with\b",
     re.IGNORECASE,
+)
+#: "I am {NAME}. ... I am not {NAME}." (1 of the 6,121 Wesnoth training lines says both).
+_CONTRADICTION = re.compile(
+    r"^(?=.*\b(I am|I'm|you are|you're) \{NAME\})(?=.*\b\1 (?:not|no) \{NAME\})",
+    re.IGNORECASE | re.DOTALL,
 )
 #: The line checks of :func:`faults`, in the order they are reported.
 FAULTS: tuple[str, ...] = (
@@ -76,6 +85,8 @@ FAULTS: tuple[str, ...] = (
     "many_placeholders",
     "grammar_slip",
     "punctuation_run",
+    "repeated_sentence",
+    "contradiction",
 )
 #: "!!!!", "?!!", "....." : real Wesnoth lines never pile up marks (none of 6,121).
 _PUNCTUATION_RUN = re.compile(r"[!?]{3,}|\.{4,}")
@@ -91,7 +102,11 @@ def faults(text: str, slips: bool = True) -> list[str]:
     - ``placeholder_run``: placeholders piled up ("{NAME}, the {NAME}");
     - ``many_placeholders``: more than two placeholders in one line;
     - ``grammar_slip`` (with ``slips``): one of the model's recurring slips (:data:`_SLIPS`);
-    - ``punctuation_run`` (with ``slips``): "!!!!", "?!!" or more than three dots.
+    - ``punctuation_run`` (with ``slips``): "!!!!", "?!!" or more than three dots;
+    - ``repeated_sentence`` (with ``slips``): a sentence of two or more words said twice
+      ("What's this? ... What's this?"; 4 of the 6,121 Wesnoth training lines: "To arms!
+      To arms!");
+    - ``contradiction`` (with ``slips``): "I am {NAME}" and "I am not {NAME}" in one line.
     """
     found = []
     for sentence in _SENTENCES.findall(text):
@@ -113,6 +128,13 @@ def faults(text: str, slips: bool = True) -> list[str]:
         found.append("grammar_slip")
     if slips and _PUNCTUATION_RUN.search(text):
         found.append("punctuation_run")
+    if slips:
+        said = [re.sub(r"[^a-z'{} ]", "", x.lower()).strip() for x in _SENTENCE_ANY.findall(text)]
+        said = [x for x in said if len(x.split()) >= 2]
+        if len(said) != len(set(said)):
+            found.append("repeated_sentence")
+        if _CONTRADICTION.search(text):
+            found.append("contradiction")
     return found
 
 

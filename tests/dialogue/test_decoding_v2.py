@@ -246,12 +246,34 @@ def test_sentence_stop_cuts_at_a_sentence_end(engine: Engine) -> None:
         ("You must be able to see it.", False),
         ("I have found the way.", False),
         ("We will be able to win.", False),
+        ("I'm not going to do with you, {NAME}.", True),
+        ("What's going to do with this?", True),
+        ("What are you going to do with him?", False),
     ],
 )
 def test_grammar_slips(text: str, slip: bool) -> None:
     assert ("grammar_slip" in faults(text)) == slip
     assert "grammar_slip" not in faults(text, slips=False)
     assert "grammar_slip" in FAULTS
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("What's this? {NAME}? What's this?!", ["repeated_sentence"]),
+        ("Orcs sighted! To arms! To arms!", ["repeated_sentence"]),
+        ("No! No! Run!", []),  # one-word cries may repeat
+        ("I am {NAME}. I am not {NAME}. Go.", ["contradiction"]),
+        ("You're {NAME}? You're no {NAME}!", ["contradiction"]),
+        ("I am {NAME}. You are not {NAME}.", []),
+        ("Hold!!!! Now.", ["punctuation_run"]),
+        ("Wait... what?", []),
+    ],
+)
+def test_more_line_checks(text: str, expected: list[str]) -> None:
+    assert faults(text) == expected
+    assert faults(text, slips=False) == []
+    assert set(expected) <= set(FAULTS)
 
 
 def test_slip_checks_on_and_off(engine: Engine) -> None:
