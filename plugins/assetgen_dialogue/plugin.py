@@ -147,7 +147,8 @@ class DialogueOptions(Options):
     slip_checks: bool = option(
         True,
         "With filters: also pass over candidates with one of the model's recurring grammar "
-        "slips ('we can't have to go', 'you must have to pay', 'I haven't going').",
+        "slips ('we can't have to go', 'you must have to pay', 'I haven't going'), piled-up "
+        "marks ('!!!!'), a sentence said twice, or 'I am {NAME}' with 'I am not {NAME}'.",
     )
     word_mask: bool = option(
         True, "Spell only words that occur in the training text (no invented words)."
