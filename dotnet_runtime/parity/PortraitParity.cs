@@ -26,6 +26,14 @@ using AssetGen.Runtime;
 
 static class PortraitParity
 {
+    static string Map(Dictionary<string, string> map)
+    {
+        if (map == null) return "null";
+        var pairs = new List<string>();
+        foreach (var kv in map) pairs.Add(Quote(kv.Key) + ": " + Quote(kv.Value));
+        return "{" + string.Join(", ", pairs) + "}";
+    }
+
     static string List(IEnumerable<string> items)
     {
         if (items == null) return "null";
@@ -148,28 +156,17 @@ static class PortraitParity
                             : generator.Animate(seeds[0], (int)(long)frames, animationOptions);
                         using (var file = File.Create(Path.Combine(args[2], id + ".rgba")))
                             foreach (var frame in animation.Frames) file.Write(frame, 0, frame.Length);
-                        var pairs = new List<string>();
-                        foreach (var kv in animation.Labels) pairs.Add(Quote(kv.Key) + ": " + Quote(kv.Value));
                         var extra = new List<string>();
-                        if (animation.ToLabels != null)
-                        {
-                            var to = new List<string>();
-                            foreach (var kv in animation.ToLabels) to.Add(Quote(kv.Key) + ": " + Quote(kv.Value));
-                            extra.Add("\"to_seed\": " + animation.ToSeed + ", \"to_labels\": {" + string.Join(", ", to) + "}");
-                        }
-                        results.Add(Quote(id) + ": {\"width\": " + animation.Width + ", \"height\": " + animation.Height + ", \"labels\": [{" + string.Join(", ", pairs) + "}], \"states\": " + List(animation.States) + ", \"frame_states\": " + List(animation.FrameStates) + ", \"frame_shapes\": " + List(animation.FrameShapes) + (extra.Count > 0 ? ", " + string.Join(", ", extra) : "") + "}");
+                        if (animation.ToSeed >= 0)
+                            extra.Add("\"to_seed\": " + animation.ToSeed + ", \"to_labels\": " + Map(animation.ToLabels));
+                        results.Add(Quote(id) + ": {\"width\": " + animation.Width + ", \"height\": " + animation.Height + ", \"labels\": [" + Map(animation.Labels) + "], \"states\": " + List(animation.States) + ", \"frame_states\": " + List(animation.FrameStates) + ", \"frame_shapes\": " + List(animation.FrameShapes) + (extra.Count > 0 ? ", " + string.Join(", ", extra) : "") + "}");
                         continue;
                     }
                     var images = generator.GenerateBatch(seeds, Options<PortraitOptions>(spec as Dictionary<string, object>));
                     using (var file = File.Create(Path.Combine(args[2], id + ".rgba")))
                         foreach (var image in images) file.Write(image.Rgba, 0, image.Rgba.Length);
                     var labels = new List<string>();
-                    foreach (var image in images)
-                    {
-                        var pairs = new List<string>();
-                        foreach (var kv in image.Labels) pairs.Add(Quote(kv.Key) + ": " + Quote(kv.Value));
-                        labels.Add("{" + string.Join(", ", pairs) + "}");
-                    }
+                    foreach (var image in images) labels.Add(Map(image.Labels));
                     results.Add(Quote(id) + ": {\"width\": " + images[0].Width + ", \"height\": " + images[0].Height + ", \"labels\": [" + string.Join(", ", labels) + "]}");
                 }
                 catch (InvalidOptionsException ex)

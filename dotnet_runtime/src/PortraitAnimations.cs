@@ -84,6 +84,8 @@ namespace AssetGen.Runtime
             ValidateForModel(options);
             if (cues.Length > 0 && options.Animation != "talk")
                 throw new InvalidOptionsException("options 'text', 'audio' and 'cues' drive the talk animation; got animation=" + PyText.Repr(options.Animation), "animation", options.Animation);
+            if (Unconditional && options.Animation != "interpolate")
+                throw new NotSupportedException("animation '" + options.Animation + "' of a model trained on unlabelled art (local edits) is not in the C# runtime yet; interpolate is (docs/runtime.md)");
             if ((options.Animation == "mouths" || cues.Length > 0) && !Labels.HasMouthShapes)
                 throw new InvalidOptionsException("option 'animation': model '" + System.IO.Path.GetFileName(Folder.Directory) + "' has no mouth shapes (only label-conditioned models with 'mouth_shapes' in their manifest do); use animation='talk'", "animation", options.Animation);
             if (cues.Length > 0) CueFiles.Read(cues);
@@ -127,15 +129,7 @@ namespace AssetGen.Runtime
         {
             long toSeed = ToSeedOf(seed, options);
             var other = LabelBatch(new[] { toSeed }, options);
-            // np.linspace(0, 1, frames, dtype=float32): i * (1 / (frames - 1)) in float64, the
-            // last exactly 1, then float32; one frame: t = 0
-            var t = new float[frames];
-            if (frames > 1)
-            {
-                double step = 1.0 / (frames - 1);
-                for (int i = 0; i < frames - 1; i++) t[i] = (float)(i * step);
-                t[frames - 1] = 1f;
-            }
+            float[] t = Linspace(frames);
             List<float[]> rows = Labels.Morph(weights, Labels.Weights(other.Codes[0]), t);
             float[] w; float[] m16; float[] m32; long[] s16; long[] s32;
             MapLabels(rows, Labels.Size, out w, out m16, out s16, out m32, out s32);
@@ -156,14 +150,54 @@ namespace AssetGen.Runtime
             };
         }
 
+        // np.linspace(0, 1, frames, dtype=float32): i * (1 / (frames - 1)) in float64, the last
+        // exactly 1, then float32; one frame: t = 0
+        static float[] Linspace(int frames)
+        {
+            var t = new float[frames];
+            if (frames > 1)
+            {
+                double step = 1.0 / (frames - 1);
+                for (int i = 0; i < frames - 1; i++) t[i] = (float)(i * step);
+                t[frames - 1] = 1f;
+            }
+            return t;
+        }
+
+        // plugin.py _interpolate (unconditional models): ws of both seeds, each frame's ws
+        // a + t (b - a) in float32, rendered alone (prefix, then suffix with a zero delta)
+        PortraitAnimation InterpolateUnconditional(long seed, int frames, PortraitAnimationOptions options)
+        {
+            long toSeed = ToSeedOf(seed, options);
+            float[] a = WsBatch(new[] { seed }, options), b = WsBatch(new[] { toSeed }, options);
+            var pixels = new List<byte[]>();
+            int width = 0, height = 0;
+            foreach (float step in Linspace(frames))
+            {
+                var ws = new float[a.Length];
+                for (int k = 0; k < ws.Length; k++)
+                {
+                    float diff = b[k] - a[k];
+                    float moved = step * diff;
+                    ws[k] = a[k] + moved;
+                }
+                var sprite = Render(ws, 1);
+                width = sprite.Width;
+                height = sprite.Height;
+                pixels.Add(sprite.Pixels[0]);
+            }
+            return new PortraitAnimation(width, height, options.Fps, pixels, null, null, null) { ToSeed = toSeed };
+        }
+
         /// <summary>A talk, blink, mouths or interpolate animation of <paramref name="frames"/>
-        /// frames from one seed.</summary>
+        /// frames from one seed (an unconditional model: interpolate only, so far).</summary>
         public PortraitAnimation Animate(long seed, int frames, PortraitAnimationOptions options = null)
         {
             options = options ?? new PortraitAnimationOptions();
             RequestChecks.Seed(seed);
             RequestChecks.Frames(frames, Drivers.FramesMin, Drivers.FramesMax);
             Validate(options);
+            if (Unconditional) return InterpolateUnconditional(seed, frames, options);
             var batch = LabelBatch(new[] { seed }, options);
             var codes = batch.Codes[0];
             float[] weights = Labels.Weights(codes);

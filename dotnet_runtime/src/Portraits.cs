@@ -100,7 +100,13 @@ namespace AssetGen.Runtime
         readonly Dictionary<string, KeyValuePair<string, int>> labelAttributes = new Dictionary<string, KeyValuePair<string, int>>(StringComparer.Ordinal);
 
         public ModelFolder Folder => folder;
+        /// <summary>The label side of a label-conditioned model; null for an unconditional
+        /// one (a model trained on unlabelled art: seed -> z -> w).</summary>
         public LabelModel Labels { get; }
+        /// <summary>True for an unconditional model: stills and interpolate only so far.</summary>
+        public bool Unconditional => Labels == null;
+        /// <summary>Latent size of an unconditional model (0 for a label model).</summary>
+        public int ZDim { get; }
         public int WDim { get; }
         public int NumWs { get; }
         public float[] WAvg { get; }
@@ -117,16 +123,16 @@ namespace AssetGen.Runtime
                 var m = folder.Manifest;
                 object conditioning;
                 m.TryGetValue("conditioning", out conditioning);
-                if (!"labels".Equals(conditioning))
-                    throw ManifestFields.Bad("conditioning", "is " + ManifestFields.Describe(conditioning) + "; this runtime runs label-conditioned portraits models (\"labels\") only so far");
-                Labels = new LabelModel(m);
+                bool labels = "labels".Equals(conditioning);
+                if (labels) Labels = new LabelModel(m);
+                ZDim = ManifestFields.NonNegativeInt(m, "z_dim", labels ? 0 : (int?)null);
                 WDim = ManifestFields.NonNegativeInt(m, "w_dim");
                 NumWs = ManifestFields.NonNegativeInt(m, "num_ws");
                 var avg = ManifestFields.Array(ManifestFields.Get(m, "w_avg", "w_avg"), "w_avg");
                 WAvg = new float[avg.Count];
                 for (int i = 0; i < avg.Count; i++) WAvg[i] = (float)ManifestFields.Number(avg[i], "w_avg");
                 ReadAttributes(folder.PathOf("attributes.csv"));
-                ReadLabelAttributes(m);
+                if (labels) ReadLabelAttributes(m);
                 Check();
             }
             catch
@@ -250,9 +256,10 @@ namespace AssetGen.Runtime
             if (WAvg.Length != WDim) throw ManifestFields.Bad("w_avg", "has " + WAvg.Length + " values; w_dim is " + WDim);
             foreach (float v in WAvg)
                 if (float.IsNaN(v) || float.IsInfinity(v)) throw ManifestFields.Bad("w_avg", "holds NaN or infinite values");
-            long[] ws = InputDims(folder.Session("synthesis.onnx"), "synthesis.onnx", "ws");
+            string synthesis = Unconditional ? Prefix : "synthesis.onnx";
+            long[] ws = InputDims(folder.Session(synthesis), synthesis, "ws");
             if (ws.Length != 3 || ws[1] != NumWs || ws[2] != WDim)
-                throw ManifestFields.Bad("num_ws", "/ w_dim (" + NumWs + ", " + WDim + ") do not match synthesis.onnx's input ws " + Dims(ws, 1));
+                throw ManifestFields.Bad("num_ws", "/ w_dim (" + NumWs + ", " + WDim + ") do not match " + synthesis + "'s input ws " + Dims(ws, 1));
             foreach (var a in attributes.Values)
             {
                 if (a.Vector.Length != WDim) throw ManifestFields.Bad(a.Name, "has " + a.Vector.Length + " values; w_dim is " + WDim, "attributes.csv");
@@ -263,6 +270,15 @@ namespace AssetGen.Runtime
                     max = Math.Max(max, Math.Abs(v));
                 }
                 if (!(max > 0)) throw ManifestFields.Bad(a.Name, "is a zero vector (it would change nothing)", "attributes.csv");
+            }
+            if (Unconditional)
+            {
+                // checks.py check_unconditional (the edits are not read: no talk or blink yet)
+                long[] z = InputDims(folder.Session("mapping.onnx"), "mapping.onnx", "z");
+                if (z.Length != 2 || z[1] != ZDim)
+                    throw ManifestFields.Bad("z_dim", "is " + ZDim + "; mapping.onnx takes z of size " + Dims(z, 1));
+                folder.Session(Suffix);
+                return;
             }
             long[] lw = InputDims(folder.Session("mapping.onnx"), "mapping.onnx", "label_weights");
             if (lw.Length != 2 || lw[1] != Labels.Size)
@@ -288,11 +304,12 @@ namespace AssetGen.Runtime
         void ValidateValues(PortraitOptions options)
         {
             foreach (string name in options.Labels.Keys)
-                if (Array.IndexOf(PortraitOptions.LabelOptionNames, name) < 0 && !Labels.HasOption(name))
+                if (Array.IndexOf(PortraitOptions.LabelOptionNames, name) < 0 && (Unconditional || !Labels.HasOption(name)))
                     throw new InvalidOptionsException("unknown option " + PyText.Repr(name) + " for generator 'portraits'", name, null);
             foreach (string name in PortraitOptions.LabelOptionNames)
             {
                 string value = options.LabelOf(name);
+                if (Unconditional) continue; // checked against the model in ValidateForModel
                 if (!Labels.HasOption(name))
                 {
                     if (value != LabelModel.Random)
@@ -329,7 +346,8 @@ namespace AssetGen.Runtime
             }
         }
 
-        // the generator's validate: what depends on the model (unknown attributes)
+        // the generator's validate: what depends on the model (unknown attributes, labels on
+        // a model without them)
         void ValidateForModel(PortraitOptions options)
         {
             foreach (string name in SortedAttributes(options))
@@ -341,6 +359,13 @@ namespace AssetGen.Runtime
                     throw new InvalidOptionsException("option 'attributes': unknown attribute " + PyText.Repr(name) + "; known: " + string.Join(", ", known), "attributes", name);
                 }
             }
+            if (Unconditional)
+                foreach (string name in PortraitOptions.LabelOptionNames)
+                {
+                    string value = options.LabelOf(name);
+                    if (value != LabelModel.Random)
+                        throw new InvalidOptionsException("option '" + name + "': model '" + Path.GetFileName(folder.Directory) + "' takes no labels (it was trained on unlabelled art); leave " + name + " at 'random'", name, value);
+                }
         }
 
         static List<string> SortedAttributes(PortraitOptions options)
@@ -376,6 +401,7 @@ namespace AssetGen.Runtime
             options = options ?? new PortraitOptions();
             foreach (long seed in seeds) RequestChecks.Seed(seed);
             Validate(options);
+            if (Unconditional) return GenerateUnconditional(seeds, options);
             var batch = LabelBatch(seeds, options);
             var images = Synthesise(batch.Ws, batch.Maps16, batch.Shape16, batch.Maps32, batch.Shape32, seeds.Count);
             var result = new List<PortraitImage>();
@@ -482,6 +508,99 @@ namespace AssetGen.Runtime
             return new Batch { Ws = ws, Maps16 = first16, Shape16 = s16, Maps32 = first32, Shape32 = s32, Codes = codes };
         }
 
+        // -- unconditional models ------------------------------------------------------------
+
+        public const string Prefix = "synthesis_prefix.onnx", Suffix = "synthesis_suffix.onnx";
+
+        // plugin.py generate_batch for an unconditional model: CALL_BATCH seeds at a time,
+        // ws_batch (one mapping run with the mix seed), prefix, suffix with a zero delta
+        List<PortraitImage> GenerateUnconditional(IList<long> seeds, PortraitOptions options)
+        {
+            var result = new List<PortraitImage>();
+            for (int start = 0; start < seeds.Count; start += CallBatch)
+            {
+                int count = Math.Min(CallBatch, seeds.Count - start);
+                var part = new List<long>();
+                for (int i = 0; i < count; i++) part.Add(seeds[start + i]);
+                float[] ws = WsBatch(part, options);
+                var sprites = Render(ws, count);
+                for (int i = 0; i < count; i++)
+                    result.Add(new PortraitImage(sprites.Width, sprites.Height, sprites.Pixels[i], part[i], null));
+            }
+            return result;
+        }
+
+        /// <summary>z of one seed: the portable normals of stream "portraits.latent".</summary>
+        float[] LatentOf(long seed)
+        {
+            double[] normals = new SeedStream(seed, "portraits.latent").StandardNormal(ZDim);
+            var z = new float[ZDim];
+            for (int i = 0; i < ZDim; i++) z[i] = (float)normals[i];
+            return z;
+        }
+
+        // plugin.py ws_batch: len(seeds) x num_ws x w_dim, truncation, mixing, attribute vectors
+        float[] WsBatch(IList<long> seeds, PortraitOptions options)
+        {
+            bool mixing = options.MixSeed >= 0;
+            var all = new List<long>(seeds);
+            if (mixing) all.Add(options.MixSeed);
+            var z = new float[all.Count * ZDim];
+            for (int i = 0; i < all.Count; i++) Array.Copy(LatentOf(all[i]), 0, z, i * ZDim, ZDim);
+            var outputs = folder.Session("mapping.onnx").Run(new Dictionary<string, Tensor>
+            {
+                { "z", new Tensor(new long[] { all.Count, ZDim }, z) },
+            });
+            float[] w = Output(outputs, "mapping.onnx", 0, "w").Data;
+            float psi = (float)options.Truncation;
+            int n = seeds.Count, d = WDim;
+            var truncated = new float[all.Count * d];
+            var row = new float[d];
+            for (int i = 0; i < all.Count; i++)
+            {
+                Truncate(w, i * d, psi, row);
+                Array.Copy(row, 0, truncated, i * d, d);
+            }
+            var ws = new float[n * NumWs * d];
+            for (int i = 0; i < n; i++)
+                for (int l = 0; l < NumWs; l++)
+                    Array.Copy(truncated, (mixing && l >= options.MixLayer ? n : i) * d, ws, (i * NumWs + l) * d, d);
+            foreach (string name in SortedAttributes(options))
+            {
+                float strength = (float)options.Attributes[name];
+                float[] vector = attributes[name].Vector;
+                for (int o = 0; o < ws.Length; o++)
+                {
+                    float delta = strength * vector[o % d];
+                    ws[o] = ws[o] + delta;
+                }
+            }
+            return ws;
+        }
+
+        // prefix then suffix with a zero delta: the still of each ws
+        Sprites Render(float[] ws, int count)
+        {
+            var prefix = folder.Session(Prefix).Run(new Dictionary<string, Tensor>
+            {
+                { "ws", new Tensor(new long[] { count, NumWs, WDim }, ws) },
+            });
+            Tensor features = Output(prefix, Prefix, 0, "features"), skip = Output(prefix, Prefix, 1, "skip");
+            var outputs = folder.Session(Suffix).Run(new Dictionary<string, Tensor>
+            {
+                { "features", features },
+                { "skip", skip },
+                { "ws", new Tensor(new long[] { count, NumWs, WDim }, ws) },
+                { "delta", new Tensor(features.Shape, new float[features.Data.Length]) },
+            });
+            Tensor rgba = Output(outputs, Suffix, 0, "rgba");
+            if (rgba.Shape.Length != 4 || rgba.Shape[1] != 4 || rgba.Shape[0] != count)
+                throw new ModelException(Suffix + ": output rgba has shape [" + string.Join(", ", rgba.Shape) + "], not [batch, 4, height, width]");
+            var sprites = new Sprites { Height = (int)rgba.Shape[2], Width = (int)rgba.Shape[3] };
+            for (int i = 0; i < count; i++) sprites.Pixels.Add(ToUint8(rgba.Data, i, sprites.Height, sprites.Width));
+            return sprites;
+        }
+
         // w_avg + psi * (w - w_avg), each operation rounded to float32 as numpy does
         void Truncate(float[] w, int offset, float psi, float[] output)
         {
@@ -505,9 +624,9 @@ namespace AssetGen.Runtime
                 var input = new float[count * size];
                 for (int i = 0; i < count; i++) Array.Copy(rows[start + i], 0, input, i * size, size);
                 var outputs = session.Run(new Dictionary<string, Tensor> { { "label_weights", new Tensor(new long[] { count, size }, input) } });
-                wParts.Add(Output(outputs, "mapping.onnx", "w"));
-                p16.Add(Output(outputs, "mapping.onnx", "maps16"));
-                p32.Add(Output(outputs, "mapping.onnx", "maps32"));
+                wParts.Add(Output(outputs, "mapping.onnx", 0, "w"));
+                p16.Add(Output(outputs, "mapping.onnx", 1, "maps16"));
+                p32.Add(Output(outputs, "mapping.onnx", 2, "maps32"));
             }
             w = Concat(wParts, out long[] sw);
             if (sw.Length != 2 || sw[1] != WDim)
@@ -516,12 +635,14 @@ namespace AssetGen.Runtime
             m32 = Concat(p32, out s32);
         }
 
-        static Tensor Output(Dictionary<string, Tensor> outputs, string graph, string name)
+        // output number `index` of a run, by position as Python's session.run(None, ...)
+        // unpacks them (the names are the graph's own)
+        Tensor Output(Dictionary<string, Tensor> outputs, string graph, int index, string what)
         {
-            Tensor t;
-            if (!outputs.TryGetValue(name, out t))
-                throw new ModelException(graph + " has no output '" + name + "'; the manifest describes another model");
-            return t;
+            var names = folder.Session(graph).OutputNames;
+            if (index >= names.Count)
+                throw new ModelException(graph + " has " + names.Count + " outputs; the runtime needs " + what + " as output " + (index + 1));
+            return outputs[names[index]];
         }
 
         static float[] Concat(List<Tensor> parts, out long[] shape)
@@ -571,7 +692,7 @@ namespace AssetGen.Runtime
                     { "maps16", new Tensor(shape16, a16) },
                     { "maps32", new Tensor(shape32, a32) },
                 });
-                Tensor rgba = Output(outputs, "synthesis.onnx", "rgba");
+                Tensor rgba = Output(outputs, "synthesis.onnx", 0, "rgba");
                 if (rgba.Shape.Length != 4 || rgba.Shape[1] != 4 || rgba.Shape[0] != count)
                     throw new ModelException("synthesis.onnx: output rgba has shape [" + string.Join(", ", rgba.Shape) + "], not [batch, 4, height, width]");
                 sprites.Height = (int)rgba.Shape[2];

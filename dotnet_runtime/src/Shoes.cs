@@ -134,9 +134,10 @@ namespace AssetGen.Runtime
                     { "z", new Tensor(new long[] { 1, ZDim }, z) },
                     { "type", new Tensor(new long[] { 1 }, new long[] { type }) },
                 });
-                Tensor rgba;
-                if (!outputs.TryGetValue("rgba", out rgba) || rgba.Shape.Length != 4 || rgba.Shape[1] != 4)
-                    throw new ModelException(Graph + ": no output 'rgba' of shape [batch, 4, height, width]");
+                // the first output, as Python's session.run(None, ...) unpacks it
+                Tensor rgba = outputs[session.OutputNames[0]];
+                if (rgba.Shape.Length != 4 || rgba.Shape[1] != 4)
+                    throw new ModelException(Graph + ": output '" + session.OutputNames[0] + "' has shape [" + string.Join(", ", rgba.Shape) + "], not [batch, 4, height, width]");
                 int h = (int)rgba.Shape[2], w = (int)rgba.Shape[3];
                 byte[] image = ToBytes(rgba.Data, h, w);
                 if (matrix != null) Recolour(image, matrix);
