@@ -3,7 +3,7 @@
 // asks for with AssetGen.Runtime (no Python), and writes them for the test to compare with
 // the Python API's.
 //
-//   mono AssetGen.Runtime.Parity.exe MODEL_DIR REQUESTS.json OUT_DIR [THREADS]
+//   mono AssetGen.Runtime.Parity.exe MODEL_DIR REQUESTS.json OUT_DIR [THREADS [reader]]
 //
 // REQUESTS.json: [{"id": "a", "seeds": [1, 2], "options": {"hair": "long03", "truncation":
 // 0.7, "mix_seed": 5, "mix_layer": 3, "attributes": {"skin_dark": 1.0}}}, ...]; a request
@@ -109,7 +109,12 @@ static class PortraitParity
         PortraitsGenerator loaded;
         try
         {
-            loaded = new PortraitsGenerator(args[0], settings);
+            // "reader" as the fifth argument: the files come through a reader callback (as
+            // from Unity TextAssets), not from the folder path
+            string root = args[0];
+            loaded = args.Length > 4 && args[4] == "reader"
+                ? new PortraitsGenerator(new ModelFolder("reader:" + root, name => File.ReadAllBytes(Path.Combine(root, name)), settings))
+                : new PortraitsGenerator(args[0], settings);
         }
         catch (ModelException ex)
         {

@@ -18,7 +18,9 @@ namespace AssetGen.Runtime
         readonly object sessionLock = new object();
         readonly Dictionary<string, string> fileSha = new Dictionary<string, string>(StringComparer.Ordinal);
 
-        /// <summary>The folder (absolute).</summary>
+        readonly Func<string, byte[]> readFile;
+
+        /// <summary>The folder (absolute), or the label a reader-based folder was given.</summary>
         public string Directory { get; }
         /// <summary>manifest.json, parsed (see <see cref="Json"/>).</summary>
         public Dictionary<string, object> Manifest { get; }
@@ -26,17 +28,30 @@ namespace AssetGen.Runtime
         public string Sha256 { get; }
         public SessionSettings Settings { get; }
 
-        /// <summary>Reads the manifest and verifies every file it lists; a
+        /// <summary>Reads the manifest of a folder on disk and verifies every file it lists; a
         /// <see cref="ModelException"/> names the file that is missing or differs.</summary>
         public ModelFolder(string directory, SessionSettings settings = null)
+            : this(Path.GetFullPath(directory), null, settings)
         {
-            Directory = Path.GetFullPath(directory);
+        }
+
+        /// <summary>A model whose files come from <paramref name="readFile"/> (file name ->
+        /// bytes; throw <see cref="FileNotFoundException"/> for a missing file): for Unity,
+        /// TextAssets, or StreamingAssets read with UnityWebRequest on Android, where they are
+        /// not files. <paramref name="label"/> names the model in messages. The same checks as
+        /// for a folder on disk.</summary>
+        public ModelFolder(string label, Func<string, byte[]> readFile, SessionSettings settings = null)
+        {
+            if (label == null) throw new ArgumentNullException(nameof(label));
+            Directory = label;
+            string root = label;
+            this.readFile = readFile ?? (name => File.ReadAllBytes(Path.Combine(root, name)));
             Settings = settings ?? new SessionSettings();
-            string manifestPath = Path.Combine(Directory, ManifestName);
+            string manifestPath = Where(ManifestName);
             byte[] manifestBytes;
             try
             {
-                manifestBytes = File.ReadAllBytes(manifestPath);
+                manifestBytes = this.readFile(ManifestName);
             }
             catch (FileNotFoundException) { throw new ModelException("model manifest not found: " + manifestPath); }
             catch (DirectoryNotFoundException) { throw new ModelException("model manifest not found: " + manifestPath); }
@@ -69,31 +84,51 @@ namespace AssetGen.Runtime
             }
             foreach (var kv in fileSha)
             {
-                string path = Path.Combine(Directory, kv.Key);
-                if (!File.Exists(path))
-                    throw new ModelException("model file missing: " + path + " (expected sha256 " + kv.Value + ")");
-                string actual;
-                try
-                {
-                    using (var stream = File.OpenRead(path)) actual = Hex(stream);
-                }
-                catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
-                {
-                    throw new ModelException("model file " + path + " cannot be read (" + ex.Message + "); expected sha256 " + kv.Value);
-                }
+                string actual = Hex(Read(kv.Key, kv.Value));
                 if (actual != kv.Value)
-                    throw new ModelException("model file " + path + " does not match its manifest: sha256 is " + actual + ", expected " + kv.Value + "; the file is corrupted or was replaced");
+                    throw new ModelException("model file " + Where(kv.Key) + " does not match its manifest: sha256 is " + actual + ", expected " + kv.Value + "; the file is corrupted or was replaced");
             }
             Manifest = manifest;
             Sha256 = Hex(manifestBytes);
         }
 
-        static string Hex(byte[] data)
+        string Where(string name)
         {
-            using (var sha = SHA256.Create()) return ToHex(sha.ComputeHash(data));
+            return Path.Combine(Directory, name);
         }
 
-        static string Hex(Stream data)
+        // a listed file's bytes; a missing or unreadable one is a ModelException naming it
+        byte[] Read(string name, string expected)
+        {
+            try
+            {
+                return readFile(name);
+            }
+            catch (Exception ex) when (ex is FileNotFoundException || ex is DirectoryNotFoundException)
+            {
+                throw new ModelException("model file missing: " + Where(name) + " (expected sha256 " + expected + ")");
+            }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
+            {
+                throw new ModelException("model file " + Where(name) + " cannot be read (" + ex.Message + "); expected sha256 " + expected);
+            }
+        }
+
+        /// <summary>The bytes of a file the manifest lists (another name is refused), checked
+        /// against its sha256 as they are read.</summary>
+        public byte[] ReadFile(string name)
+        {
+            string expected;
+            if (!fileSha.TryGetValue(name, out expected))
+                throw new ModelException(Where(ManifestName) + " lists no file named " + PyText.Repr(name));
+            byte[] bytes = Read(name, expected);
+            string actual = Hex(bytes);
+            if (actual != expected)
+                throw new ModelException("model file " + Where(name) + " changed after it was verified: sha256 is " + actual + ", expected " + expected + "; the file is corrupted or was replaced");
+            return bytes;
+        }
+
+        static string Hex(byte[] data)
         {
             using (var sha = SHA256.Create()) return ToHex(sha.ComputeHash(data));
         }
@@ -105,14 +140,6 @@ namespace AssetGen.Runtime
             return sb.ToString();
         }
 
-        /// <summary>The path of a file the manifest lists (another name is refused).</summary>
-        public string PathOf(string name)
-        {
-            if (!fileSha.ContainsKey(name))
-                throw new ModelException(Path.Combine(Directory, ManifestName) + " lists no file named " + PyText.Repr(name));
-            return Path.Combine(Directory, name);
-        }
-
         /// <summary>The ONNX session of a listed file: read once, checked against its sha256
         /// (a file replaced after the folder was verified is refused), then shared.</summary>
         public OnnxSession Session(string name)
@@ -121,24 +148,14 @@ namespace AssetGen.Runtime
             {
                 OnnxSession session;
                 if (sessions.TryGetValue(name, out session)) return session;
-                string path = PathOf(name);
-                string expected = fileSha[name];
-                byte[] bytes;
-                try { bytes = File.ReadAllBytes(path); }
-                catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
-                {
-                    throw new ModelException("model file " + path + " cannot be read (" + ex.Message + "); expected sha256 " + expected);
-                }
-                string actual = Hex(bytes);
-                if (actual != expected)
-                    throw new ModelException("model file " + path + " changed after it was verified: sha256 is " + actual + ", expected " + expected + "; the file is corrupted or was replaced");
+                byte[] bytes = ReadFile(name);
                 try
                 {
                     session = new OnnxSession(bytes, name, Settings);
                 }
                 catch (OnnxRuntimeException ex) when (!ex.LibraryMissing)
                 {
-                    throw new ModelException(path + ": ONNX Runtime could not load the model: " + ex.Message, ex);
+                    throw new ModelException(Where(name) + ": ONNX Runtime could not load the model: " + ex.Message, ex);
                 }
                 sessions[name] = session;
                 return session;

@@ -116,8 +116,15 @@ namespace AssetGen.Runtime
         /// fields against the graphs); a <see cref="ModelException"/> names the file and
         /// field.</summary>
         public PortraitsGenerator(string modelDirectory, SessionSettings settings = null)
+            : this(new ModelFolder(modelDirectory, settings))
         {
-            folder = new ModelFolder(modelDirectory, settings);
+        }
+
+        /// <summary>A generator on an already verified model (for instance one read from
+        /// Unity TextAssets, see <see cref="ModelFolder"/>); it disposes the folder.</summary>
+        public PortraitsGenerator(ModelFolder model)
+        {
+            folder = model ?? throw new ArgumentNullException(nameof(model));
             try
             {
                 var m = folder.Manifest;
@@ -131,7 +138,7 @@ namespace AssetGen.Runtime
                 var avg = ManifestFields.Array(ManifestFields.Get(m, "w_avg", "w_avg"), "w_avg");
                 WAvg = new float[avg.Count];
                 for (int i = 0; i < avg.Count; i++) WAvg[i] = (float)ManifestFields.Number(avg[i], "w_avg");
-                ReadAttributes(folder.PathOf("attributes.csv"));
+                ReadAttributes(new UTF8Encoding(false, true).GetString(folder.ReadFile("attributes.csv")));
                 if (labels) ReadLabelAttributes(m);
                 Check();
             }
@@ -142,9 +149,10 @@ namespace AssetGen.Runtime
             }
         }
 
-        void ReadAttributes(string path)
+        void ReadAttributes(string text)
         {
-            string[] lines = File.ReadAllLines(path, Encoding.UTF8);
+            if (text.Length > 0 && text[0] == '\uFEFF') text = text.Substring(1);
+            string[] lines = text.Replace("\r\n", "\n").Split('\n');
             if (lines.Length == 0) return;
             List<string> header = SplitCsv(lines[0]);
             Func<string, int> Col = name =>

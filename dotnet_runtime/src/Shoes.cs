@@ -51,8 +51,15 @@ namespace AssetGen.Runtime
         /// <summary>Loads and checks a shoes model folder (sha256 of every file; type_names
         /// and z_dim against shoes.onnx).</summary>
         public ShoesGenerator(string modelDirectory, SessionSettings settings = null)
+            : this(new ModelFolder(modelDirectory, settings))
         {
-            folder = new ModelFolder(modelDirectory, settings);
+        }
+
+        /// <summary>A generator on an already verified model (see <see cref="ModelFolder"/>);
+        /// it disposes the folder.</summary>
+        public ShoesGenerator(ModelFolder model)
+        {
+            folder = model ?? throw new ArgumentNullException(nameof(model));
             try
             {
                 var m = folder.Manifest;

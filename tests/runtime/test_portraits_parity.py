@@ -47,13 +47,16 @@ def parity_exe() -> Path:
 
 
 def run_csharp(exe: Path, model: Path, requests: list[dict[str, Any]], out: Path,
-               library: Path = BUILD / "native") -> tuple[int, str, dict[str, Any]]:
-    """Runs the parity program; (exit code, stdout, results.json or {})."""
+               library: Path = BUILD / "native", reader: bool = False) -> tuple[
+                   int, str, dict[str, Any]]:
+    """Runs the parity program; (exit code, stdout, results.json or {}). ``reader``: the
+    model's files reach the runtime through a reader callback instead of a folder path."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "requests.json").write_text(json.dumps(requests), "utf-8")
     env = dict(os.environ, LD_LIBRARY_PATH=str(library))
     run = subprocess.run(
-        ["mono", str(exe), str(model), str(out / "requests.json"), str(out / "images"), "1"],
+        ["mono", str(exe), str(model), str(out / "requests.json"), str(out / "images"), "1",
+         *(["reader"] if reader else [])],
         capture_output=True, text=True, timeout=600, env=env,
     )
     results_file = out / "images" / "results.json"
@@ -540,3 +543,27 @@ def test_an_unconditional_model_matches_the_python_api(
     with pytest.raises(InvalidOptionsError) as info:
         engine.generate("portraits", seed=1, model="tinyu", **bad)
     assert results["label"]["error"]["message"] == str(info.value)
+
+
+def test_a_model_read_through_a_callback_gives_the_same_sprites(
+        parity_exe: Path, tmp_path: Path) -> None:
+    """ModelFolder(label, readFile): the files as bytes from the caller (Unity TextAssets,
+    Android StreamingAssets), checked the same way, the same sprites; a missing or changed
+    file named with the label."""
+    requests = requests_for(MODEL)[:3]
+    code, log, results = run_csharp(parity_exe, MODEL, requests, tmp_path / "path")
+    assert code == 0, log
+    code, log, via_reader = run_csharp(parity_exe, MODEL, requests, tmp_path / "reader",
+                                       reader=True)
+    assert code == 0, log
+    assert via_reader == results
+    for request in requests:
+        a = (tmp_path / "path" / "images" / f"{request['id']}.rgba").read_bytes()
+        b = (tmp_path / "reader" / "images" / f"{request['id']}.rgba").read_bytes()
+        assert a == b, request["id"]
+    broken = tmp_path / "broken"
+    shutil.copytree(MODEL, broken)
+    (broken / "mapping.onnx").unlink()
+    code, log, _ = run_csharp(parity_exe, broken, [], tmp_path / "broken-out", reader=True)
+    assert code == 3, log
+    assert f"model file missing: reader:{broken}/mapping.onnx" in log
