@@ -8,14 +8,27 @@ The public API::
     talk = engine.animate("portraits", seed=7, frames=8, animation="talk")
 
 Plugin authors use :class:`Generator`, :class:`Options`, :func:`option`, :class:`Exporter`,
-:data:`hookimpl` and :func:`check_int`.
+:data:`hookimpl` and :func:`check_int`; model plugins also :class:`Runtime` /
+:class:`ModelBundle` (verified model folders), :mod:`assetgen.model_store` (installed models),
+:mod:`assetgen.seeds` (portable seed streams), and in their training modules
+:mod:`assetgen.training`. A plugin imports nothing else from the core: these names are the
+contract (``tests/core/test_public_names.py`` checks the built-in plugins keep to it).
 """
 
 from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .assets import AnimationAsset, Asset, ImageAsset, TextAsset  # noqa: E402
+from .assets import (  # noqa: E402
+    ANIMATION,
+    IMAGE,
+    TEXT,
+    AnimationAsset,
+    Asset,
+    ImageAsset,
+    TextAsset,
+    encode_png,
+)
 from .engine import Engine, ExporterInfo, GeneratorInfo  # noqa: E402
 from .errors import (  # noqa: E402
     AssetGenError,
@@ -25,13 +38,19 @@ from .errors import (  # noqa: E402
     PluginError,
     UnknownGeneratorError,
 )
-from .exporting import Exporter, OutputFile  # noqa: E402
-from .generator import Generator  # noqa: E402
+from .exporting import Exporter, OutputFile, write_atomic  # noqa: E402
+from .generator import MAX_SEED, Generator  # noqa: E402
 from .hookspecs import hookimpl  # noqa: E402
-from .limits import check_int  # noqa: E402
-from .options import Options, option  # noqa: E402
+from .limits import MAX_FRAMES, check_int  # noqa: E402
+from .options import Options, OptionSpec, option  # noqa: E402
+from .runtime import ModelBundle, Runtime  # noqa: E402
 
 __all__ = [
+    "ANIMATION",
+    "IMAGE",
+    "MAX_FRAMES",
+    "MAX_SEED",
+    "TEXT",
     "AnimationAsset",
     "Asset",
     "AssetGenError",
@@ -42,15 +61,20 @@ __all__ = [
     "GeneratorInfo",
     "ImageAsset",
     "InvalidOptionsError",
+    "ModelBundle",
     "ModelError",
+    "OptionSpec",
     "Options",
     "OutputError",
     "OutputFile",
     "PluginError",
+    "Runtime",
     "TextAsset",
     "UnknownGeneratorError",
     "__version__",
     "check_int",
+    "encode_png",
     "hookimpl",
     "option",
+    "write_atomic",
 ]

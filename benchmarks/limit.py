@@ -18,13 +18,13 @@ def model_flops(src: ModelSource) -> dict[str, Any]:
         import onnx  # noqa: F401
     except ImportError:
         raise Skip("the onnx package is not installed (pip install -e '.[dev]')") from None
-    # portraits: unconditional folders also hold the prefix / suffix split (counted, not
-    # added: a sprite is mapping + synthesis); label-conditioned ones only the two graphs,
-    # whose mapping also makes the label maps (a MatMul of the label weights by the tables)
+    # portraits: a sprite is every graph the folder holds: mapping + synthesis on a
+    # label-conditioned model (its mapping also makes the label maps: a MatMul of the label
+    # weights by the tables), mapping + prefix + suffix on an unconditional one
     files = needed_files(src.name, src.manifest)
     counts = {f: count_flops(folder / f).to_dict() for f in files}
     if src.name == "portraits":
-        per_item = counts["mapping.onnx"]["flops"] + counts["synthesis.onnx"]["flops"]
+        per_item = sum(c["flops"] for c in counts.values())
     else:
         per_item = counts[files[0]]["flops"]
     return {"per_item": per_item, "graphs": counts}

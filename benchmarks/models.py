@@ -21,12 +21,7 @@ from typing import Any
 GENERATORS = ("portraits", "shoes", "dialogue")
 #: The ONNX files each generator's benchmarks need from its folder.
 NEEDED = {
-    "portraits": (
-        "mapping.onnx",
-        "synthesis.onnx",
-        "synthesis_prefix.onnx",
-        "synthesis_suffix.onnx",
-    ),
+    "portraits": ("mapping.onnx", "synthesis_prefix.onnx", "synthesis_suffix.onnx"),
     "shoes": ("shoes.onnx",),
     "dialogue": ("dialogue_gpt_step.onnx",),
 }

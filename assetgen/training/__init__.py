@@ -14,3 +14,18 @@ and the shared commands handle config files, overrides, resume and error reporti
 that also sets ``SUPPORTS_DISTRIBUTED = True`` (and uses :mod:`assetgen.training.distributed`
 in ``train``) may be run under ``torchrun``; without it, ``assetgen train`` refuses to.
 """
+
+# What plugins' training modules use from the core besides this package's modules (they import
+# nothing else: tests/core/test_public_names.py). No torch here: importing this is cheap.
+from ..exporting import replace_dir, write_atomic  # noqa: E402
+from ..progress import Progress  # noqa: E402
+from ..runtime import MANIFEST_NAME, read_manifest, write_manifest  # noqa: E402
+
+__all__ = [
+    "MANIFEST_NAME",
+    "Progress",
+    "read_manifest",
+    "replace_dir",
+    "write_atomic",
+    "write_manifest",
+]

@@ -11,8 +11,16 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from assetgen import AnimationAsset, Exporter, ImageAsset, OutputFile
-from assetgen.assets import ANIMATION, IMAGE, Asset, encode_png
+from assetgen import (
+    ANIMATION,
+    IMAGE,
+    AnimationAsset,
+    Asset,
+    Exporter,
+    ImageAsset,
+    OutputFile,
+    encode_png,
+)
 
 
 def _frames(asset: Asset) -> list[ImageAsset]:

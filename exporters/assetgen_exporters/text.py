@@ -8,8 +8,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from assetgen import Exporter, OutputFile, TextAsset
-from assetgen.assets import TEXT, Asset
+from assetgen import TEXT, Asset, Exporter, OutputFile, TextAsset
 
 
 def text_record(asset: TextAsset) -> dict[str, Any]:

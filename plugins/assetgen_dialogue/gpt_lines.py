@@ -37,8 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from assetgen import InvalidOptionsError, TextAsset, seeds
-from assetgen.runtime import ModelBundle
+from assetgen import InvalidOptionsError, ModelBundle, TextAsset, seeds
 
 from .pieces import PieceTable, WordMask
 from .rerank import Scorer, faults, features

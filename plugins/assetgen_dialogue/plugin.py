@@ -21,13 +21,14 @@ from assetgen import (
     Exporter,
     Generator,
     InvalidOptionsError,
+    ModelBundle,
     Options,
+    Runtime,
     TextAsset,
     model_store,
     option,
     seeds,
 )
-from assetgen.runtime import ModelBundle, Runtime
 
 from . import corpus
 from .yarn import YarnExporter, YarnNodesExporter

@@ -36,8 +36,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from assetgen.errors import InvalidOptionsError, ModelError
-from assetgen.exporting import write_atomic
+from assetgen import InvalidOptionsError, ModelError, write_atomic
 from assetgen.training import distributed
 from assetgen.training.run import TrainingRun, pick_device
 
@@ -555,7 +554,7 @@ def parity_check(
 def export(run_dir: Path, out: Path) -> Path:
     import onnxruntime as ort
 
-    from assetgen.runtime import write_manifest
+    from assetgen.training import write_manifest
     from assetgen.training.onnx_export import MAX_OPSET, export_onnx, graph_opset, previous_metrics
 
     model, config, step, source = load_run_model(run_dir)
@@ -810,8 +809,7 @@ class NaiveBayes:
 
 def evaluate(model_dir: Path | None, out: Path | None, config: dict[str, Any]) -> dict[str, Any]:
     """Held-out nats/char (ONNX step graph) vs baselines, and figures on generated lines."""
-    from assetgen import Engine
-    from assetgen.runtime import Runtime
+    from assetgen import Engine, Runtime
 
     from . import plugin
 

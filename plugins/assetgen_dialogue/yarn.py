@@ -38,8 +38,7 @@ import json
 import re
 from collections.abc import Sequence
 
-from assetgen import Exporter, OutputFile, TextAsset
-from assetgen.assets import TEXT, Asset
+from assetgen import TEXT, Asset, Exporter, OutputFile, TextAsset
 
 #: Characters Yarn gives a meaning inside a line; each is written as ``\\`` + character.
 YARN_SPECIAL = frozenset("\\<>{}#/[]")

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from assetgen.errors import ModelError
+from assetgen import ModelError
 
 from . import classifier as clf_mod
 from .labels import grow_mask

@@ -1,6 +1,6 @@
 """The DCGAN baseline the portraits evaluation compares the StyleGAN against.
 
-The same DCGAN as the shoes generator (``assetgen_shoes.model``: transposed convolutions,
+The same DCGAN as the shoes generator (``assetgen.training.dcgan``: transposed convolutions,
 batch norm, Adam 2e-4 / beta1 0.5, non-saturating loss), unconditional (one class), trained on
 the same portraits training split for the same number of images as the StyleGAN's default
 run (12,000 steps x 16 = 192,000 images: 6,000 steps of 32), with checkpoints and resume:
@@ -24,8 +24,8 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from assetgen_shoes.model import ShoeDiscriminator, ShoeGenerator
 
+from assetgen.training.dcgan import DCGANDiscriminator, DCGANGenerator
 from assetgen.training.run import TrainingRun, to_uint8_rgba
 
 from .tools import load_images, to_model_range
@@ -51,8 +51,8 @@ def train(out: Path, data: Path | None, config: dict[str, Any], resume: bool) ->
     run = TrainingRun(out, config, resume=resume)
     torch.manual_seed(config["seed"])
     rng = torch.Generator().manual_seed(config["seed"])
-    G = ShoeGenerator(config["z_dim"], 1, config["width"])
-    D = ShoeDiscriminator(1, config["width"])
+    G = DCGANGenerator(config["z_dim"], 1, config["width"])
+    D = DCGANDiscriminator(1, config["width"])
     opt_g = torch.optim.Adam(G.parameters(), lr=config["lr"], betas=(config["beta1"], 0.999))
     opt_d = torch.optim.Adam(D.parameters(), lr=config["lr"], betas=(config["beta1"], 0.999))
     step = 0
@@ -97,7 +97,7 @@ def sample(run_dir: Path, n: int, seed: int) -> np.ndarray:
     """n uint8 RGBA images from a baseline run's checkpoint."""
     state = torch.load(run_dir / "checkpoint.pt", map_location="cpu", weights_only=True)
     config = json.loads(state["config"])
-    G = ShoeGenerator(config["z_dim"], 1, config["width"])
+    G = DCGANGenerator(config["z_dim"], 1, config["width"])
     G.load_state_dict(state["G"])
     G.eval()
     z = torch.randn(n, config["z_dim"], generator=torch.Generator().manual_seed(seed))

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from assetgen.errors import ModelError
+from assetgen import ModelError
 
 
 def _bad(field: str, why: str, file: str = "manifest.json") -> ModelError:

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from assetgen.exporting import write_atomic
+from assetgen import write_atomic
 
 from .model import AttributeClassifier
 

@@ -14,8 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from assetgen import AnimationAsset, Exporter, InvalidOptionsError, OutputFile
-from assetgen.assets import ANIMATION, Asset
+from assetgen import ANIMATION, AnimationAsset, Asset, Exporter, InvalidOptionsError, OutputFile
 
 from . import lipsync
 

@@ -94,8 +94,7 @@ import resvg_py
 from dicebear import Avatar, Style
 from PIL import Image
 
-from assetgen.exporting import replace_dir
-from assetgen.progress import Progress
+from assetgen.training import Progress, replace_dir
 
 IMAGE_SIZE = 64
 DEFAULT_STYLE = "adventurer"

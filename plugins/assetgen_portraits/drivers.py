@@ -50,8 +50,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from assetgen import seeds
-from assetgen.errors import InvalidOptionsError
+from assetgen import InvalidOptionsError, seeds
 
 __all__ = [
     "FPS_MAX",

@@ -70,7 +70,7 @@ def _load_npz(path: Path, n: int | None = None) -> np.ndarray:
 
     file = path / "portraits_64.npz" if path.is_dir() else path
     if not file.is_file():
-        from assetgen.errors import InvalidOptionsError
+        from assetgen import InvalidOptionsError
 
         raise InvalidOptionsError(
             f"{file} not found; {BUILD_HINT} (for eval_data use --seed 1 --count 10000)",
@@ -100,8 +100,7 @@ def _psnr(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> float:
 
 
 def evaluate(model_dir: Path | None, out: Path | None, config: dict[str, Any]) -> dict[str, Any]:
-    from assetgen import Engine
-    from assetgen.exporting import write_atomic
+    from assetgen import Engine, write_atomic
 
     from . import plugin
 
@@ -301,7 +300,7 @@ def _edit_vs_latent(
         report["speed"] = talk_speed(gen, model, int(config["speed_repeats"]))
     picture = config.get("picture") or (str(out.with_suffix(".png")) if out else "")
     if picture:
-        from assetgen.exporting import write_atomic
+        from assetgen import write_atomic
 
         path = Path(picture)
         path = path.with_name(f"{path.stem}{suffix}{path.suffix}")

@@ -23,8 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from assetgen import seeds
-from assetgen.errors import InvalidOptionsError, ModelError
+from assetgen import InvalidOptionsError, ModelError, seeds
 
 RANDOM = "random"
 #: the seed stream purpose of a face's label set (assetgen.seeds)

@@ -31,18 +31,19 @@ import numpy as np
 
 import assetgen
 from assetgen import (
+    MAX_FRAMES,
+    MAX_SEED,
     AnimationAsset,
     Generator,
     ImageAsset,
     InvalidOptionsError,
+    ModelBundle,
     Options,
+    Runtime,
     model_store,
     option,
 )
 from assetgen import seeds as seeds_
-from assetgen.generator import MAX_SEED
-from assetgen.limits import MAX_FRAMES
-from assetgen.runtime import ModelBundle, Runtime
 
 from . import checks, drivers, lipsync
 from .labels import RANDOM, LabelModel, keep_local

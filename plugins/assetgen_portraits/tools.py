@@ -17,7 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from assetgen.errors import InvalidOptionsError, ModelError
+from assetgen import InvalidOptionsError, ModelError
 from assetgen.training.augment import check_policy, diff_augment
 from assetgen.training.image_folder import is_image_folder, load_image_folder
 from assetgen.training.run import TrainingRun, pick_device, to_uint8_rgba
@@ -411,7 +411,7 @@ def export(run_dir: Path, out: Path) -> Path:
         return export_labels(run_dir, out)
     import onnxruntime as ort
 
-    from assetgen.runtime import write_manifest
+    from assetgen.training import write_manifest
     from assetgen.training.onnx_export import MAX_OPSET, export_onnx, graph_opset, previous_metrics
 
     from . import analysis

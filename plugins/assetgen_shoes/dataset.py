@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from assetgen.exporting import replace_dir
+from assetgen.training import replace_dir
 
 IMAGE_SIZE = 64
 # Margin (pixels, each side) left around the drawing's bounding box in the 64x64 frame, so

@@ -11,10 +11,17 @@ from typing import Any, Self
 import numpy as np
 
 import assetgen
-from assetgen import Generator, ImageAsset, InvalidOptionsError, Options, model_store, option
+from assetgen import (
+    Generator,
+    ImageAsset,
+    InvalidOptionsError,
+    ModelBundle,
+    Options,
+    OptionSpec,
+    model_store,
+    option,
+)
 from assetgen import seeds as seeds_
-from assetgen.options import OptionSpec
-from assetgen.runtime import ModelBundle
 
 from .colour import recolour
 

@@ -12,9 +12,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from assetgen.errors import InvalidOptionsError, ModelError
-from assetgen.progress import Progress
-from assetgen.training import distributed
+from assetgen import InvalidOptionsError, ModelError
+from assetgen.training import Progress, distributed
 from assetgen.training.augment import check_policy, diff_augment
 from assetgen.training.image_folder import LABELS_FILE, is_image_folder, load_image_folder
 from assetgen.training.metrics import frechet, kid, sq_dists
@@ -272,7 +271,7 @@ def _data_summary(source: str | None) -> str:
 def export(run_dir: Path, out: Path) -> Path:
     import onnxruntime as ort
 
-    from assetgen.runtime import write_manifest
+    from assetgen.training import write_manifest
     from assetgen.training.onnx_export import MAX_OPSET, export_onnx, graph_opset, previous_metrics
 
     G, config, step = load_run_generator(run_dir)
@@ -475,7 +474,7 @@ def evaluate(model_dir: Path | None, out: Path | None, config: dict[str, Any]) -
         "command": "assetgen eval shoes " + " ".join(f"--set {k}={v}" for k, v in config.items()),
     }
     if out is not None:
-        from assetgen.exporting import write_atomic
+        from assetgen import write_atomic
 
         write_atomic(out, (json.dumps(report, indent=2) + "\n").encode())
     return report

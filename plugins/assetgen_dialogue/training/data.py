@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from assetgen.exporting import write_atomic
+from assetgen import write_atomic
 
 from .. import corpus
 

@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from assetgen.exporting import write_atomic
+from assetgen import write_atomic
 
 from ..pieces import PieceTable
 from .train import DEFAULT_DATA, data_dir, encode_split, fast_encoder, read_records
@@ -145,8 +145,7 @@ def real_vs_generated(real: Sequence[str], generated: Sequence[str], seed: int) 
 
 
 def evaluate(model_dir: Path | None, out: Path | None, config: dict[str, Any]) -> dict[str, Any]:
-    from assetgen import Engine
-    from assetgen.runtime import Runtime
+    from assetgen import Engine, Runtime
 
     from .. import plugin, tools
     from ..tools import KneserNey, NaiveBayes, distinct_n, words_of

@@ -24,8 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from assetgen.errors import ModelError
-from assetgen.exporting import write_atomic
+from assetgen import ModelError, write_atomic
 
 from ..pieces import PieceTable
 from ..rerank import FEATURES, features, fit_logistic
@@ -151,7 +150,7 @@ def train_scorer(
     real_lp = line_logprobs(model, split, np.arange(len(records)))
     words = frozenset((model_dir / "words.txt").read_text(encoding="utf-8").split())
     x_real = [features(r["text"], lp, words) for r, lp in zip(records, real_lp, strict=True)]
-    from assetgen.runtime import Runtime
+    from assetgen import Runtime
 
     generator = DialogueGenerator(Runtime("cpu"))
     decoder = generator.gpt(generator.runtime.load_model(model_dir))
@@ -189,7 +188,7 @@ def train_scorer(
 def export(run_dir: Path, out: Path) -> Path:
     import onnxruntime as ort
 
-    from assetgen.runtime import write_manifest
+    from assetgen.training import write_manifest
     from assetgen.training.onnx_export import MAX_OPSET, export_onnx, graph_opset, previous_metrics
 
     model, config, step, source = load_run_model(run_dir)

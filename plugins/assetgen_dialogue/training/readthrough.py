@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from assetgen.exporting import write_atomic
+from assetgen import write_atomic
 
 from ..rerank import FAULTS, faults
 

@@ -36,8 +36,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from assetgen.errors import InvalidOptionsError
-from assetgen.exporting import write_atomic
+from assetgen import InvalidOptionsError, write_atomic
 from assetgen.training import distributed
 from assetgen.training.run import TrainingRun, pick_device
 

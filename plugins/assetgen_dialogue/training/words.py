@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from assetgen.exporting import write_atomic
+from assetgen import write_atomic
 
 SOURCE_WORDS = "source_words.json"
 
@@ -59,7 +59,7 @@ def write_source_words(out: Path, records: Iterable[Mapping[str, Any]]) -> None:
 def add_to_model(model_dir: Path, data: Path) -> dict[str, Any]:
     """Write ``source_words.json`` (from ``data``'s training split) into an exported model
     folder and list it in the manifest; the other files and their sha256 stay as they are."""
-    from assetgen.runtime import read_manifest, write_manifest
+    from assetgen.training import read_manifest, write_manifest
 
     manifest = read_manifest(model_dir)
     with open(data / "train.jsonl", encoding="utf-8") as fh:

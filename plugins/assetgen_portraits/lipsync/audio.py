@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from assetgen.errors import InvalidOptionsError
+from assetgen import InvalidOptionsError
 
 from .shapes import MAX_SECONDS
 

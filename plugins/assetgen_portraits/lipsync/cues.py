@@ -16,7 +16,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from assetgen.errors import InvalidOptionsError
+from assetgen import InvalidOptionsError
 
 from .shapes import MAX_SECONDS, SHAPES, Cue, Track, build_cues, ticks
 

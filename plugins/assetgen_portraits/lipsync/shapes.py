@@ -15,7 +15,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from assetgen.errors import InvalidOptionsError
+from assetgen import InvalidOptionsError
 
 #: The nine Rhubarb mouth shapes: six basic ones (A-F) and the extended G (F/V), H (L) and
 #: X (rest).

@@ -25,7 +25,7 @@ import operator
 from dataclasses import replace
 from typing import Any
 
-from assetgen.errors import InvalidOptionsError
+from assetgen import InvalidOptionsError
 
 from .shapes import Cue, Track, build_cues, check_number, ticks
 

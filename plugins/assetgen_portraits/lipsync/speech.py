@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from assetgen.errors import InvalidOptionsError
+from assetgen import InvalidOptionsError
 
 from .audio import ANALYSIS_RATE, frame_levels, read_audio, resample
 from .shapes import Phone, Track, Word, build_cues, phone_segments, ticks

@@ -24,7 +24,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from assetgen.errors import InvalidOptionsError
+from assetgen import InvalidOptionsError
 
 from .shapes import (
     MAX_SECONDS,

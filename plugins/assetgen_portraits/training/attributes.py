@@ -80,7 +80,7 @@ def write_attributes(path: Path, rows: list[dict[str, Any]], w_dim: int) -> None
     import csv
     import io
 
-    from assetgen.exporting import write_atomic
+    from assetgen import write_atomic
 
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")

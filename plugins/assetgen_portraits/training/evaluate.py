@@ -43,7 +43,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from assetgen.errors import InvalidOptionsError
+from assetgen import InvalidOptionsError
 from assetgen.training.metrics import frechet, kid, precision_recall
 
 from ..model import AttributeClassifier
@@ -256,7 +256,7 @@ class Runner:
 
 
 def evaluate(model_dir: Path | None, out: Path | None, config: dict[str, Any]) -> dict[str, Any]:
-    from assetgen.exporting import write_atomic
+    from assetgen import write_atomic
 
     run = Runner(model_dir)
     clf, judge_info = load_judge(config)

@@ -238,7 +238,7 @@ def _parity(G: LabelGenerator, out: Path, codes: np.ndarray) -> dict[str, float]
 
 def export(run: Path, out: Path, *, attributes: bool = True) -> Path:
     """``run``: a run folder (its ``best.pt``, else ``checkpoint.pt``) or one checkpoint file."""
-    from assetgen.runtime import write_manifest
+    from assetgen.training import write_manifest
     from assetgen.training.onnx_export import (
         MAX_OPSET,
         export_onnx,

@@ -166,7 +166,7 @@ def evaluate_shapes(run: Runner, clf: Any, config: dict[str, Any]) -> dict[str, 
 
 
 def evaluate(model_dir: Path | None, out: Path | None, config: dict[str, Any]) -> dict[str, Any]:
-    from assetgen.exporting import write_atomic
+    from assetgen import write_atomic
 
     run = Runner(model_dir)
     clf, judge_info = load_judge(config)

@@ -67,7 +67,7 @@ def mouth_footprints(
 
 
 def main(argv: list[str] | None = None) -> int:
-    from assetgen.runtime import MANIFEST_NAME, write_manifest
+    from assetgen.training import MANIFEST_NAME, write_manifest
 
     parser = argparse.ArgumentParser(description="Add mouth footprints to a portraits model.")
     parser.add_argument("model_dir", type=Path)

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from assetgen.errors import InvalidOptionsError, ModelError
+from assetgen import InvalidOptionsError, ModelError
 from assetgen.training.run import TrainingRun, pick_device
 
 from .model import DEFAULT_LABEL_CONFIG, LabelGenerator, LabelSpace, PatchDiscriminator
