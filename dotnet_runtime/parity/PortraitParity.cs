@@ -162,6 +162,9 @@ static class PortraitParity
                         using (var file = File.Create(Path.Combine(args[2], id + ".rgba")))
                             foreach (var frame in animation.Frames) file.Write(frame, 0, frame.Length);
                         var extra = new List<string>();
+                        if (animation.EditShift != null)
+                            extra.Add("\"edit_shift\": [" + animation.EditShift[0] + ", " + animation.EditShift[1] + "], \"start_state\": "
+                                + animation.StartState.ToString("R", CultureInfo.InvariantCulture) + ", \"rest_state\": " + animation.RestState.ToString("R", CultureInfo.InvariantCulture));
                         if (animation.ToSeed >= 0)
                             extra.Add("\"to_seed\": " + animation.ToSeed + ", \"to_labels\": " + Map(animation.ToLabels));
                         results.Add(Quote(id) + ": {\"width\": " + animation.Width + ", \"height\": " + animation.Height + ", \"labels\": [" + Map(animation.Labels) + "], \"states\": " + List(animation.States) + ", \"frame_states\": " + List(animation.FrameStates) + ", \"frame_shapes\": " + List(animation.FrameShapes) + (extra.Count > 0 ? ", " + string.Join(", ", extra) : "") + "}");

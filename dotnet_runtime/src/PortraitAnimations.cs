@@ -44,6 +44,12 @@ namespace AssetGen.Runtime
         /// <summary>interpolate: the seed morphed into and its labels; -1 and null otherwise.</summary>
         public long ToSeed { get; internal set; } = -1;
         public Dictionary<string, string> ToLabels { get; internal set; }
+        /// <summary>Unconditional talk and blink: the edit's (dy, dx), the still's own state,
+        /// the off frame's state and the driver curve; null / NaN otherwise.</summary>
+        public int[] EditShift { get; internal set; }
+        public double StartState { get; internal set; } = double.NaN;
+        public double RestState { get; internal set; } = double.NaN;
+        public float[] Curve { get; internal set; }
 
         public PortraitAnimation(int width, int height, double fps, List<byte[]> frames, Dictionary<string, string> labels, string[] states, List<string> frameStates)
         {
@@ -84,9 +90,10 @@ namespace AssetGen.Runtime
             ValidateForModel(options);
             if (cues.Length > 0 && options.Animation != "talk")
                 throw new InvalidOptionsException("options 'text', 'audio' and 'cues' drive the talk animation; got animation=" + PyText.Repr(options.Animation), "animation", options.Animation);
-            if (Unconditional && options.Animation != "interpolate")
-                throw new NotSupportedException("animation '" + options.Animation + "' of a model trained on unlabelled art (local edits) is not in the C# runtime yet; interpolate is (docs/runtime.md)");
-            if ((options.Animation == "mouths" || cues.Length > 0) && !Labels.HasMouthShapes)
+            string edit = options.Animation == "talk" ? "mouth" : options.Animation == "blink" ? "blink" : null;
+            if (Unconditional && edit != null && !edits.ContainsKey(edit))
+                throw new InvalidOptionsException("option 'animation': model '" + System.IO.Path.GetFileName(Folder.Directory) + "' has no " + edit + " edit (a model trained on unlabelled art has none); use animation='interpolate'", "animation", options.Animation);
+            if (options.Animation == "mouths" && (Unconditional || !Labels.HasMouthShapes))
                 throw new InvalidOptionsException("option 'animation': model '" + System.IO.Path.GetFileName(Folder.Directory) + "' has no mouth shapes (only label-conditioned models with 'mouth_shapes' in their manifest do); use animation='talk'", "animation", options.Animation);
             if (cues.Length > 0) CueFiles.Read(cues);
         }
@@ -150,6 +157,163 @@ namespace AssetGen.Runtime
             };
         }
 
+        /// <summary>Mouth openness of each Rhubarb shape, for models without mouth shapes
+        /// (Python: SHAPE_OPENNESS).</summary>
+        public static readonly Dictionary<string, float> ShapeOpenness = new Dictionary<string, float>(StringComparer.Ordinal)
+        {
+            { "A", 0.0f }, { "B", 0.3f }, { "C", 0.7f }, { "D", 1.0f }, { "E", 0.5f }, { "F", 0.35f },
+            { "G", 0.3f }, { "H", 0.6f }, { "X", 0.0f },
+        };
+
+        // plugin.py animate for an unconditional model: the edit's deltas along the curve
+        // on the still's feature map, frames from the suffix (or the edit's window graph)
+        PortraitAnimation EditAnimation(long seed, int frames, PortraitAnimationOptions options)
+        {
+            bool blink = options.Animation == "blink";
+            LocalEdit edit = edits[blink ? "blink" : "mouth"];
+            float[] curve;
+            List<string> shapes = null;
+            if (blink) curve = Drivers.BlinkCurve(frames, options.Fps, seed);
+            else if (!string.IsNullOrEmpty(options.Cues))
+            {
+                shapes = CueFiles.FrameShapes(CueFiles.Read(options.Cues), options.Fps, frames);
+                curve = new float[shapes.Count];
+                for (int i = 0; i < curve.Length; i++)
+                {
+                    float openness;
+                    curve[i] = ShapeOpenness.TryGetValue(shapes[i], out openness) ? openness : 0f;
+                }
+            }
+            else curve = Drivers.TalkCycle(frames, options.Fps, seed);
+            float[] ws = WsBatch(new[] { seed }, options);
+            var prefix = folder.Session(Prefix).Run(new Dictionary<string, Tensor>
+            {
+                { "ws", new Tensor(new long[] { 1, NumWs, WDim }, ws) },
+            });
+            Tensor features = Output(prefix, Prefix, 0, "features"), skip = Output(prefix, Prefix, 1, "skip");
+            int[] where;
+            double start, rest;
+            List<float[]> deltas = edit.FrameDeltas(features.Data, curve, options.Strength, out where, out start, out rest);
+            int height, width;
+            List<byte[]> images = EditFrames(features, skip, ws, deltas, edit, out height, out width);
+            return new PortraitAnimation(width, height, options.Fps, images, null, null, null)
+            {
+                FrameShapes = shapes,
+                EditShift = where,
+                StartState = start,
+                RestState = rest,
+                Curve = curve,
+            };
+        }
+
+        static Tensor Repeat(Tensor t, int n)
+        {
+            var shape = (long[])t.Shape.Clone();
+            shape[0] = n;
+            var data = new float[t.Data.Length * n];
+            for (int i = 0; i < n; i++) Array.Copy(t.Data, 0, data, i * t.Data.Length, t.Data.Length);
+            return new Tensor(shape, data);
+        }
+
+        // the [y0, y1) x [x0, x1) crop of the last two axes of an N x C x H x W tensor
+        static Tensor CropMap(Tensor t, int y0, int y1, int x0, int x1)
+        {
+            int n = (int)t.Shape[0], c = (int)t.Shape[1], h = (int)t.Shape[2], w = (int)t.Shape[3];
+            int ch = y1 - y0, cw = x1 - x0;
+            var data = new float[n * c * ch * cw];
+            for (int i = 0; i < n * c; i++)
+                for (int y = 0; y < ch; y++)
+                    Array.Copy(t.Data, (i * h + y0 + y) * w + x0, data, (i * ch + y) * cw, cw);
+            return new Tensor(new long[] { n, c, ch, cw }, data);
+        }
+
+        List<byte[]> SuffixFrames(Tensor features, Tensor skip, float[] ws, List<float[]> deltas, out int height, out int width)
+        {
+            int n = deltas.Count;
+            var delta = new float[n * features.Data.Length];
+            for (int i = 0; i < n; i++) Array.Copy(deltas[i], 0, delta, i * features.Data.Length, features.Data.Length);
+            var shape = (long[])features.Shape.Clone();
+            shape[0] = n;
+            Tensor wsTensor = Repeat(new Tensor(new long[] { 1, NumWs, WDim }, ws), n);
+            var outputs = folder.Session(Suffix).Run(new Dictionary<string, Tensor>
+            {
+                { "features", Repeat(features, n) },
+                { "skip", Repeat(skip, n) },
+                { "ws", wsTensor },
+                { "delta", new Tensor(shape, delta) },
+            });
+            Tensor rgba = Output(outputs, Suffix, 0, "rgba");
+            height = (int)rgba.Shape[2];
+            width = (int)rgba.Shape[3];
+            var frames = new List<byte[]>();
+            for (int i = 0; i < n; i++) frames.Add(ToUint8(rgba.Data, i, height, width));
+            return frames;
+        }
+
+        // plugin.py edit_frames: a zero delta is the still itself; the others in one run of
+        // the suffix, or of the edit's window graph (the still with the paste box replaced)
+        List<byte[]> EditFrames(Tensor features, Tensor skip, float[] ws, List<float[]> deltas, LocalEdit edit, out int height, out int width)
+        {
+            height = width = 0;
+            var moving = new List<int>();
+            for (int i = 0; i < deltas.Count; i++)
+                foreach (float v in deltas[i]) if (v != 0f) { moving.Add(i); break; }
+            byte[] still = null;
+            if (edit.WindowGraph != null || moving.Count < deltas.Count)
+                still = SuffixFrames(features, skip, ws, new List<float[]> { new float[features.Data.Length] }, out height, out width)[0];
+            var made = new Dictionary<int, byte[]>();
+            if (moving.Count > 0)
+            {
+                var movingDeltas = new List<float[]>();
+                foreach (int i in moving) movingDeltas.Add(deltas[i]);
+                List<byte[]> images = edit.WindowGraph == null
+                    ? SuffixFrames(features, skip, ws, movingDeltas, out height, out width)
+                    : WindowFrames(features, skip, ws, movingDeltas, still, edit, height, width);
+                for (int j = 0; j < moving.Count; j++) made[moving[j]] = images[j];
+            }
+            var frames = new List<byte[]>();
+            for (int i = 0; i < deltas.Count; i++)
+            {
+                byte[] frame;
+                if (made.TryGetValue(i, out frame)) frames.Add(frame);
+                else if (still != null) frames.Add(still);
+            }
+            return frames;
+        }
+
+        List<byte[]> WindowFrames(Tensor features, Tensor skip, float[] ws, List<float[]> deltas, byte[] still, LocalEdit edit, int height, int width)
+        {
+            int y0 = edit.Crop[0], y1 = edit.Crop[1], x0 = edit.Crop[2], x1 = edit.Crop[3];
+            int py0 = edit.Paste[0], py1 = edit.Paste[1], px0 = edit.Paste[2], px1 = edit.Paste[3];
+            int n = deltas.Count;
+            var delta = new float[n * features.Data.Length];
+            for (int i = 0; i < n; i++) Array.Copy(deltas[i], 0, delta, i * features.Data.Length, features.Data.Length);
+            var deltaShape = (long[])features.Shape.Clone();
+            deltaShape[0] = n;
+            var outputs = folder.Session(edit.WindowGraph).Run(new Dictionary<string, Tensor>
+            {
+                { "features", Repeat(CropMap(features, y0, y1, x0, x1), n) },
+                { "skip", Repeat(CropMap(skip, y0, y1, x0, x1), n) },
+                { "ws", Repeat(new Tensor(new long[] { 1, NumWs, WDim }, ws), n) },
+                { "delta", CropMap(new Tensor(deltaShape, delta), y0, y1, x0, x1) },
+            });
+            Tensor rgba = Output(outputs, edit.WindowGraph, 0, "rgba");
+            int size = width;
+            int scale = height / (int)features.Shape[3]; // Python: still.shape[0] // features.shape[-1]
+            int oy = y0 * scale, ox = x0 * scale;
+            Tensor part = CropMap(rgba, py0 - oy, py1 - oy, px0 - ox, px1 - ox);
+            int ph = py1 - py0, pw = px1 - px0;
+            var frames = new List<byte[]>();
+            for (int i = 0; i < n; i++)
+            {
+                byte[] bytes = ToUint8(part.Data, i, ph, pw);
+                var frame = (byte[])still.Clone();
+                for (int y = 0; y < ph; y++) Array.Copy(bytes, y * pw * 4, frame, ((py0 + y) * size + px0) * 4, pw * 4);
+                frames.Add(frame);
+            }
+            return frames;
+        }
+
         // np.linspace(0, 1, frames, dtype=float32): i * (1 / (frames - 1)) in float64, the last
         // exactly 1, then float32; one frame: t = 0
         static float[] Linspace(int frames)
@@ -197,7 +361,8 @@ namespace AssetGen.Runtime
             RequestChecks.Seed(seed);
             RequestChecks.Frames(frames, Drivers.FramesMin, Drivers.FramesMax);
             Validate(options);
-            if (Unconditional) return InterpolateUnconditional(seed, frames, options);
+            if (Unconditional)
+                return options.Animation == "interpolate" ? InterpolateUnconditional(seed, frames, options) : EditAnimation(seed, frames, options);
             var batch = LabelBatch(new[] { seed }, options);
             var codes = batch.Codes[0];
             float[] weights = Labels.Weights(codes);

@@ -99,6 +99,10 @@ namespace AssetGen.Runtime
         readonly Dictionary<string, AttributeVector> attributes = new Dictionary<string, AttributeVector>(StringComparer.Ordinal);
         readonly Dictionary<string, KeyValuePair<string, int>> labelAttributes = new Dictionary<string, KeyValuePair<string, int>>(StringComparer.Ordinal);
 
+        readonly Dictionary<string, LocalEdit> edits = new Dictionary<string, LocalEdit>(StringComparer.Ordinal);
+
+        /// <summary>An unconditional model's local edits by name ("mouth", "blink").</summary>
+        public IReadOnlyDictionary<string, LocalEdit> Edits => edits;
         public ModelFolder Folder => folder;
         /// <summary>The label side of a label-conditioned model; null for an unconditional
         /// one (a model trained on unlabelled art: seed -> z -> w).</summary>
@@ -140,6 +144,13 @@ namespace AssetGen.Runtime
                 for (int i = 0; i < avg.Count; i++) WAvg[i] = (float)ManifestFields.Number(avg[i], "w_avg");
                 ReadAttributes(new UTF8Encoding(false, true).GetString(folder.ReadFile("attributes.csv")));
                 if (labels) ReadLabelAttributes(m);
+                else
+                {
+                    object editsValue;
+                    if (m.TryGetValue("edits", out editsValue))
+                        foreach (var kv in ManifestFields.Object(editsValue, "edits"))
+                            edits[kv.Key] = new LocalEdit(kv.Key, ManifestFields.Object(kv.Value, "edits." + kv.Key));
+                }
                 Check();
             }
             catch

@@ -502,6 +502,7 @@ def test_an_unconditional_model_matches_the_python_api(
     """A model trained on unlabelled art (tests/conftest.py tiny_model): z from the seed's
     portable normals, mapping, truncation, mixing and attribute vectors on w, then
     synthesis_prefix and synthesis_suffix with a zero delta; interpolate between two seeds;
+    talk (generic loop, cue file) and blink by the model's local edits and window graphs;
     a label option refused as Python refuses it."""
     models = tmp_path / "models"
     folder = models / "portraits" / "tinyu"
@@ -521,9 +522,16 @@ def test_an_unconditional_model_matches_the_python_api(
             "truncation": 0.8, "mix_seed": 2, "mix_layer": 2, "attributes": {attrs[0]: 0.5}}},
     ]
     print("\n".join(compare(parity_exe, folder, "tinyu", tmp_path / "stills", requests)))
+    (tmp_path / "line.json").write_text(CUES_JSON, "utf-8")
     cases = [("interpolate", 5, 6, {"animation": "interpolate"}),
              ("interpolate_to", 6, 3, {"animation": "interpolate", "to_seed": 99,
-                                       "truncation": 0.7})]
+                                       "truncation": 0.7}),
+             ("talk", 7, 12, {}),
+             ("talk_half", 8, 8, {"strength": 0.5, "mix_seed": 3, "mix_layer": 2}),
+             ("talk_still", 9, 4, {"strength": 0.0}),
+             ("talk_cues", 10, 20, {"cues": str(tmp_path / "line.json")}),
+             ("blink", 11, 10, {"animation": "blink"}),
+             ("blink_strong", 12, 16, {"animation": "blink", "strength": 2.0, "fps": 24.0})]
     bad = {"hair": label_choices("hair")[0]}
     requests = [{"id": n, "seeds": [s], "frames": f, "options": o} for n, s, f, o in cases]
     requests.append({"id": "label", "seeds": [1], "options": bad})
@@ -538,8 +546,15 @@ def test_an_unconditional_model_matches_the_python_api(
         diff = np.abs(ours.astype(np.int16) - theirs.astype(np.int16)).max(axis=-1)
         for i in range(frames):
             assert (diff[i] <= TOLERANCE).mean() >= SHARE, f"{name} frame {i}"
-        assert results[name]["to_seed"] == animation.metadata["to_seed"]
-        print(f"{name}: {frames} frames, max diff {int(diff.max())}")
+        meta, result = animation.metadata, results[name]
+        if "to_seed" in meta:
+            assert result["to_seed"] == meta["to_seed"], name
+        else:
+            assert result["edit_shift"] == list(meta["edit_shift"]), name
+            assert round(result["start_state"], 4) == meta["start_state"], name
+            assert round(result["rest_state"], 4) == meta["rest_state"], name
+        print(f"{name}: {frames} frames, max diff {int(diff.max())}, "
+              f"{int((diff > 0).sum())} pixels differ")
     with pytest.raises(InvalidOptionsError) as info:
         engine.generate("portraits", seed=1, model="tinyu", **bad)
     assert results["label"]["error"]["message"] == str(info.value)
