@@ -13,7 +13,7 @@ LOCK := constraints.txt
 # The extras `make test` installs, and so the ones the lock covers (scripts/lock.py EXTRAS).
 TEST_EXTRAS := cpu,train,dev,bridge,studio,ray,lipsync
 
-.PHONY: demo test lint install clean bridge bridge-build runtime-build bench lock lock-upgrade
+.PHONY: demo test lint install clean bridge bridge-build runtime-build runtime-bench bench lock lock-upgrade
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
