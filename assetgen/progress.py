@@ -12,6 +12,7 @@ a second does not claim "10000.0/s" (tqdm's own rate counts every update).
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 from typing import Any, TextIO
@@ -98,6 +99,9 @@ class Progress:
         return ", ".join(parts)
 
 
+_CURSOR = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
 class _LogLines:
     """A log's view of tqdm's output: each redraw (``\\r`` + line + padding) as a line of its
     own, so a log holds readable lines rather than one line of carriage returns."""
@@ -107,7 +111,9 @@ class _LogLines:
         self._last = ""
 
     def write(self, text: str) -> int:
-        for part in text.split("\r"):
+        # tqdm moves the cursor (ESC [ A) when one bar is still open as the next starts;
+        # a log has no cursor, so those control sequences are dropped
+        for part in _CURSOR.sub("", text).split("\r"):
             line = part.rstrip()
             if line and line != self._last:
                 self.stream.write(line + "\n")

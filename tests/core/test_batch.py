@@ -223,6 +223,18 @@ def test_progress_redraws_one_line_on_a_terminal_and_prints_lines_in_a_log() -> 
     assert lines[-1].startswith("[1/1] faces: 4/4 items (100%), 4 already done, took")
     assert len(lines) == len(set(lines))  # a redraw of the same text is not repeated
 
+    # two bars open at once (a batch starts the next run's before the last one closes): tqdm
+    # moves the cursor between them, which a log must not show as "ESC [ A" lines
+    log = io.StringIO()
+    first = Progress(2, "[1/2] a", stream=log, interval=0)
+    first.advance(2)
+    second = Progress(2, "[2/2] b", stream=log, interval=0)
+    first.close()
+    second.advance(2)
+    second.close()
+    assert "\x1b" not in log.getvalue()
+    assert all(line.strip() for line in log.getvalue().splitlines())
+
 
 def test_sigkilled_batch_resumes_to_the_same_bytes(plugins_env, tmp_path) -> None:
     """Kill the CLI process mid-run (SIGKILL, then SIGINT) and check the resumed result."""
