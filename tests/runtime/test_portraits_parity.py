@@ -11,9 +11,7 @@ retrained model with the same graph interface."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -22,39 +20,10 @@ import pytest
 
 from assetgen import Engine, InvalidOptionsError
 
+from .conftest import SHARE, TOLERANCE, check_python_errors, csharp_images, run_csharp
+
 ROOT = Path(__file__).resolve().parents[2]
-BUILD = ROOT / "dotnet_runtime" / "build"
 MODEL = ROOT / "plugins" / "assetgen_portraits" / "model"
-#: the parity rule of issue 24: within 1/255 per channel on >= 99.9% of pixels
-TOLERANCE, SHARE = 1, 0.999
-
-
-@pytest.fixture(scope="module")
-def parity_exe(runtime_build: Path) -> Path:
-    return runtime_build / "AssetGen.Runtime.Parity.exe"
-
-
-def run_csharp(exe: Path, model: Path, requests: list[dict[str, Any]], out: Path,
-               library: Path = BUILD / "native", reader: bool = False) -> tuple[
-                   int, str, dict[str, Any]]:
-    """Runs the parity program; (exit code, stdout, results.json or {}). ``reader``: the
-    model's files reach the runtime through a reader callback instead of a folder path."""
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "requests.json").write_text(json.dumps(requests), "utf-8")
-    env = dict(os.environ, LD_LIBRARY_PATH=str(library))
-    run = subprocess.run(
-        ["mono", str(exe), str(model), str(out / "requests.json"), str(out / "images"), "1",
-         *(["reader"] if reader else [])],
-        capture_output=True, text=True, timeout=600, env=env,
-    )
-    results_file = out / "images" / "results.json"
-    results = json.loads(results_file.read_text("utf-8")) if results_file.is_file() else {}
-    return run.returncode, run.stdout + run.stderr, results
-
-
-def csharp_images(out: Path, request_id: str, result: dict[str, Any]) -> np.ndarray:
-    raw = np.fromfile(out / "images" / f"{request_id}.rgba", np.uint8)
-    return raw.reshape(-1, result["height"], result["width"], 4)
 
 
 def label_choices(option: str, model: Path = MODEL) -> list[str]:
@@ -186,19 +155,7 @@ def test_bad_options_give_the_python_messages(parity_exe: Path, tmp_path: Path) 
                  if c.startswith("#") and c.upper() != c]
         if hexes:
             cases["upper_hex"] = {colour_option: hexes[0].upper()}
-    requests = [{"id": k, "seeds": [v.pop("seed", 1)], "options": v} for k, v in cases.items()]
-    code, log, results = run_csharp(parity_exe, MODEL, requests, tmp_path)
-    assert code == 0, log
-    for request in requests:
-        name, options = request["id"], request["options"]
-        with pytest.raises(InvalidOptionsError) as info:
-            Engine().generate("portraits", seed=request["seeds"][0], **options)
-        expected = info.value
-        got = results[name].get("error")
-        assert got is not None, (name, results[name])
-        assert got["type"] == "InvalidOptionsError"
-        assert got["message"] == str(expected), name
-        assert got["parameter"] == expected.parameter, name
+    check_python_errors(parity_exe, MODEL, "portraits", cases, tmp_path)
 
 
 def broken_copy(tmp: Path, name: str, change: Any) -> Path:

@@ -12,16 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pytest
 
-from assetgen import Engine, InvalidOptionsError
+from assetgen import Engine
 
-from .test_portraits_parity import SHARE, TOLERANCE, csharp_images, parity_exe, run_csharp
+from .conftest import SHARE, TOLERANCE, check_python_errors, csharp_images, run_csharp
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = ROOT / "plugins" / "assetgen_shoes" / "model"
-
-__all__ = ["parity_exe"]  # the fixture, shared with the portraits tests
 
 
 def type_names() -> list[str]:
@@ -67,14 +64,4 @@ def test_bad_shoe_options_give_the_python_messages(parity_exe: Path, tmp_path: P
         "saturation": {"saturation": 2.5},
         "seed": {"seed": -2},
     }
-    requests = [{"id": k, "seeds": [v.pop("seed", 1)], "options": v} for k, v in cases.items()]
-    code, log, results = run_csharp(parity_exe, MODEL, requests, tmp_path)
-    assert code == 0, log
-    for request in requests:
-        name, options = request["id"], request["options"]
-        with pytest.raises(InvalidOptionsError) as info:
-            Engine().generate("shoes", seed=request["seeds"][0], **options)
-        got = results[name].get("error")
-        assert got is not None, (name, results[name])
-        assert got["message"] == str(info.value), name
-        assert got["parameter"] == info.value.parameter, name
+    check_python_errors(parity_exe, MODEL, "shoes", cases, tmp_path)
