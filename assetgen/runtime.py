@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -97,6 +98,7 @@ class Runtime:
         self.intra_op_threads = intra_op_threads
         self.inter_op_threads = inter_op_threads
         self._bundles: dict[Path, ModelBundle] = {}
+        self._resolved: dict[str, Path] = {}  # a model path as given -> resolved
         self._lock = threading.Lock()
 
     def providers(self) -> list[str]:
@@ -159,7 +161,11 @@ class Runtime:
 
     def load_model(self, directory: str | Path) -> ModelBundle:
         """Read ``manifest.json`` in ``directory`` and verify every file it lists (cached)."""
-        directory = Path(directory).resolve()
+        given = os.path.join(os.getcwd(), directory)  # unchanged when already absolute
+        resolved = self._resolved.get(given)
+        if resolved is None:  # resolving costs a stat per path part: once per path, not per call
+            resolved = self._resolved[given] = Path(directory).resolve()
+        directory = resolved
         with self._lock:
             bundle = self._bundles.get(directory)
             if bundle is None:

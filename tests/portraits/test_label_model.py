@@ -92,3 +92,32 @@ def test_an_unknown_mode_is_refused_by_name() -> None:
         LabelGenerator(SPACE, _config(up_mode="nearest"))
     with pytest.raises(ValueError, match="head_mode must be 'refine' or 'shuffle'"):
         LabelGenerator(SPACE, _config(head_mode="deep"))
+
+
+def test_the_exported_mapping_gathers_the_maps_of_the_largest_weights() -> None:
+    """The exported mapping reads each column's two largest weights from the map tables
+    instead of multiplying whole tables: the same maps for one-hot weights (bit for bit) and
+    for two-value blends (morph, mouth frames); a third value in a column is not read."""
+    from assetgen_portraits.training.export import MAP_VALUES_READ, _Mapping
+
+    torch.manual_seed(0)
+    G = LabelGenerator(SPACE, _config())
+    with torch.no_grad():
+        G.mapping.maps16.normal_()
+        G.mapping.maps32.normal_()
+    one_hot = SPACE.one_hot(torch.tensor([[1, 1, 0, 1, 2], [2, 0, 1, 0, 0]]))
+    blend = (0.3 * one_hot[0] + 0.7 * one_hot[1])[None]
+    exported = _Mapping(G)
+    with torch.no_grad():
+        for weights, exact in ((one_hot, True), (blend, False)):
+            want = (G.mapping.w(weights), *G.mapping.maps(weights))
+            got = exported(weights)
+            for a, b in zip(want, got, strict=True):
+                assert torch.equal(a, b) if exact else torch.allclose(a, b, atol=1e-5)
+        assert MAP_VALUES_READ == 2
+        third = one_hot[:1].clone()
+        mouth = SPACE.span("mouth")
+        third[0, mouth] = torch.tensor([0.5, 0.3, 0.2])  # three mouths: the 0.2 one is dropped
+        dropped = third.clone()
+        dropped[0, mouth.start + 2] = 0.0
+        assert torch.allclose(exported(third)[1], G.mapping.maps(dropped)[0], atol=1e-5)
