@@ -213,6 +213,23 @@ def test_placeholders() -> None:
     assert data.placeholders("The King rides to Alduin.", common, set(), set(), preps) == (
         "The King rides to {PLACE}."
     )
+    # game text: a capitalised phrase of common words is a name; an article stays outside
+    game = common | {"ruby", "of", "fire", "find", "must", "northern", "alliance", "will", "not",
+                     "fight", "black", "eye", "your", "highness", "with"}
+    assert data.placeholders("We must find the Ruby of Fire.", game, set(), set(), preps,
+                             True) == "We must find the {NAME}."
+    assert data.placeholders("The Northern Alliance will not fight.", game, set(), set(), preps,
+                             True) == "The {NAME} will not fight."
+    assert data.placeholders("Hold the line, Black-Eye!", game, set(), set(), preps,
+                             True) == "Hold the line, {NAME}!"
+    assert data.placeholders("Your Highness, we ride with the King.", game, set(), set(),
+                             preps, True) == "Your Highness, we ride with the King."
+    common_counts = data.lowercase_words(["the king and the first lord by grace of god"] * 3)
+    assert data.known_names({"Konrad", "Li'sar Dawn"}, {"The King", "First Lord", "Grace"},
+                            common_counts) == {"Konrad", "Li'sar Dawn"}
+    # verse (phrases off): capitals at line starts are not names
+    assert data.placeholders("We ride with the Northern Alliance.", game, set(), set(),
+                             preps) == "We ride with the Northern Alliance."
     assert data.clean_text("<i>Hello</i> \u2014 there, $name!") is None
     assert data.clean_text("<i>Hello</i>   there!") == "Hello there!"
     assert data.length_bucket("x" * 50) == "short" and data.length_bucket("x" * 51) == "medium"

@@ -30,7 +30,7 @@ import subprocess
 import sys
 import zlib
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -125,6 +125,19 @@ _CAP_RUN_RE = re.compile(rf"\b({_PROPER}(?:[ -](?:of |the |de )?{_PROPER})*)")
 _SENTENCE_START_RE = re.compile(r"(?:^|[.!?]\s+|[\"']\s*)$")
 _MERGE_RE = re.compile(r"\{(NAME|PLACE)\}(?:(?:'s)?\s+\{\1\})+")
 _KEEP_CAPITALISED = frozenset({"I", "O", "Sir", "Lord", "Lady", "King", "Queen", "Master"})
+# words that open a capitalised run but stay as they are: "The Ruby of Fire" -> "The {NAME}"
+_LEADING_WORDS = frozenset(
+    {"The", "A", "An", "My", "Our", "Your", "His", "Her", "Its", "Their", "This", "That", "These"}
+)
+# forms of address that are not names even as a capitalised phrase ("Your Highness")
+_TITLES = _KEEP_CAPITALISED | frozenset(
+    {"Highness", "Majesty", "Lordship", "Ladyship", "Excellency", "Grace", "Protector",
+     "Dowager", "Prince", "Princess", "Duke", "Captain", "General", "Commander", "Marshal",
+     "Chief", "Elder", "Lords", "Mother", "Father", "Brother", "Sister"}
+)
+# a name taken from a speaker label counts only when the word is rare in lower case: Shakespeare
+# speakers such as "THE KING" or "FIRST LORD" must not make "The" or "First" a name
+NAME_MAX_LOWERCASE = 2
 
 
 def clean_text(text: str) -> str | None:
@@ -141,16 +154,21 @@ def clean_text(text: str) -> str | None:
     return text
 
 
-def lowercase_words(texts: Iterable[str]) -> set[str]:
-    """Words seen in lower case somewhere: a capitalised word not among them is a name."""
-    seen: set[str] = set()
+def lowercase_words(texts: Iterable[str]) -> Counter[str]:
+    """How often each word is seen in lower case: a capitalised word never seen so is a name."""
+    seen: Counter[str] = Counter()
     for text in texts:
         seen.update(w for w in _WORD_RE.findall(text) if w.islower())
     return seen
 
 
 def placeholders(
-    text: str, common: set[str], places: set[str], names: set[str], prepositions: frozenset[str]
+    text: str,
+    common: Collection[str],
+    places: set[str],
+    names: set[str],
+    prepositions: frozenset[str],
+    phrases: bool = False,
 ) -> str:
     """Proper nouns -> ``{NAME}`` / ``{PLACE}``.
 
@@ -159,17 +177,32 @@ def placeholders(
     known character name. It is a ``{PLACE}`` when it is a known place (map labels) or follows
     a place preposition (to, in, from...), else a ``{NAME}``. Adjacent placeholders of the same
     kind merge ("Sir {NAME} {NAME}" reads "Sir {NAME}").
+
+    With ``phrases`` (game text, where capitals mark names rather than verse lines) a
+    capitalised phrase is a proper noun even when each word is common: two capitalised words
+    joined by "of" or a hyphen ("Ruby of Fire", "Black-Eye"), or two or more capitalised words
+    inside a sentence ("Northern Alliance"). A leading article or possessive stays ("The
+    {NAME}"), and a phrase made only of forms of address ("Your Highness") is kept.
     """
+
+    def is_phrase(run: str, words: list[str], start: int) -> bool:
+        if not phrases or len(words) < 2 or all(w in _TITLES for w in words):
+            return False
+        if re.search(r"[a-z] (?:of|the|de) [A-Z]|[a-z]-[A-Z]", run):
+            return True
+        return not _SENTENCE_START_RE.search(text[:start]) or len(words) >= 3
 
     def replace(match: re.Match[str]) -> str:
         run = match.group(1)
         title = ""
-        while " " in run and run.split(" ", 1)[0] in _KEEP_CAPITALISED:
+        while " " in run and run.split(" ", 1)[0] in _KEEP_CAPITALISED | _LEADING_WORDS:
             head, run = run.split(" ", 1)
             title += head + " "  # "Sir Konrad" keeps its title: "Sir {NAME}"
         words = [w for w in re.split(r"[ -]", run) if w and w not in ("of", "the", "de")]
+        if all(w in _TITLES for w in words):
+            return title + run
         known_name = run in names or any(w in names for w in words)
-        proper = known_name or any(
+        proper = known_name or is_phrase(run, words, match.start() + len(title)) or any(
             w.lower().strip("'") not in common
             and w not in _KEEP_CAPITALISED
             and w.rstrip("'s") not in _KEEP_CAPITALISED
@@ -185,6 +218,14 @@ def placeholders(
 
     out = _CAP_RUN_RE.sub(replace, text)
     return _MERGE_RE.sub(lambda m: "{" + m.group(1) + "}", out)
+
+
+def known_names(names: set[str], speakers: set[str], common: Counter[str]) -> set[str]:
+    """Character names (Wesnoth unit names, words of Shakespeare speaker labels) that count
+    as names wherever they appear: full names, and single words rare in lower case, so "THE
+    KING" or "FIRST LORD" do not make "The" or "First" a name and "Grace" stays a word."""
+    candidates = names | {w for s in speakers for w in s.split() if len(w) > 2}
+    return {n for n in candidates if " " in n or common[n.lower()] <= NAME_MAX_LOWERCASE}
 
 
 # -- Battle for Wesnoth -----------------------------------------------------------------------
@@ -483,14 +524,15 @@ def build_records(
             )
         )
     common = lowercase_words(rec["text"] for _, rec in raw)
-    # character names seen lower case (e.g. "Grace") stay words unless they are speakers
     speakers = {rec["speaker"].title() for _, rec in raw if rec["source"] == "shakespeare"}
-    all_names = names | {w for s in speakers for w in s.split() if len(w) > 2}
+    all_names = known_names(names, speakers, common)
     prepositions = frozenset(TABLES["place_prepositions"])
     records: dict[str, list[dict[str, str]]] = {"train": [], "val": [], "test": []}
     seen: set[tuple[str, str]] = set()
     for split, rec in raw:
-        text = placeholders(rec["text"], common, places, all_names, prepositions)
+        text = placeholders(
+            rec["text"], common, places, all_names, prepositions, rec["source"] != "shakespeare"
+        )
         text = text.replace("Xyzzy", "{NAME}")
         if (rec["source"], text) in seen:
             dropped[f"{rec['source']}_duplicate"] += 1
