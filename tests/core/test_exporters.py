@@ -37,8 +37,9 @@ def test_sheet_rects_lie_inside_the_sheet_and_match_frames(engine: Engine, tmp_p
         sheet = im.convert("RGBA")
     assert data["meta"]["size"] == {"w": sheet.width, "h": sheet.height}
     assert data["meta"]["image"] == png.name
+    # the testkit's animation has no metadata["animation"]: the tag falls back to "animation"
     assert data["meta"]["frameTags"] == [
-        {"name": "blob_1", "from": 0, "to": 5, "direction": "forward"}
+        {"name": "animation", "from": 0, "to": 5, "direction": "forward"}
     ]
     assert len(data["frames"]) == 6
     for entry, frame in zip(data["frames"], anim.frames, strict=True):
@@ -55,8 +56,9 @@ def test_sheet_of_many_images_is_a_grid(engine: Engine, tmp_path) -> None:
     png, table = engine.export(assets, "sheet", tmp_path)
     assert png.name == "blob_0-9.png"
     data = json.loads(table.read_text())
-    assert data["meta"]["size"] == {"w": 64, "h": 48}  # 4 columns x 3 rows of 16 px
-    assert [f["filename"] for f in data["frames"]] == [f"blob_{s}" for s in range(10)]
+    # 4 columns x 3 rows of 16 px frames, each with 2 px of extruded border on every side
+    assert data["meta"]["size"] == {"w": 80, "h": 60}
+    assert [f["filename"] for f in data["frames"]] == [f"blob_{s}.png" for s in range(10)]
     assert data["meta"]["source"][0]["seed"] == 0
 
 

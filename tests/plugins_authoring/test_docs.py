@@ -69,7 +69,8 @@ def test_the_tutorial_can_be_followed(
     sheet_args = ["--seed", "1", "--count", "16", "--format", "sheet", "--out", out]
     assert main(["generate", "potions", *sheet_args]) == 0
     with Image.open(Path(out) / "potions_1-16.png") as sheet:
-        assert sheet.size == (128, 128)  # 16 icons of 32 x 32, in a 4 x 4 grid
+        # 16 icons of 32 x 32 in a 4 x 4 grid, each with 2 px of extruded border on every side
+        assert sheet.size == (144, 144)
     capsys.readouterr()
     assert main(["generate", "potions", "-o", "size=16", "--out", out]) == 2
     assert "option 'bubbles' needs size >= 24 to show" in capsys.readouterr().err

@@ -171,7 +171,10 @@ def test_the_shape_sheet_tags_each_frame_with_its_letter(tmp_path: Path) -> None
     tags = {t["name"]: (t["from"], t["to"]) for t in data["meta"]["frameTags"]}
     for k, shape in enumerate(lipsync.SHAPES):
         assert tags[shape] == (k, k)
-    assert [f["filename"][-1] for f in data["frames"]] == list(lipsync.SHAPES)
+    assert [f["filename"] for f in data["frames"]] == [
+        f"portraits_7_mouths_{shape}.png" for shape in lipsync.SHAPES
+    ]
+    assert tags["mouths"] == (0, len(lipsync.SHAPES) - 1)
 
 
 @pytest.mark.parametrize(

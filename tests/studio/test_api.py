@@ -355,7 +355,7 @@ def test_the_cli_command_writes_the_exported_sprite_sheet(
     files = files_of(headers, data)
     assert set(files) == {"portraits_3.png", "portraits_3.json"}
     table = json.loads(files["portraits_3.json"])
-    assert len(table["frames"]) == 6 and table["meta"]["frameTags"][0]["name"] == "portraits_3"
+    assert len(table["frames"]) == 6 and table["meta"]["frameTags"][0]["name"] == "blink"
     recipe = post_json(studio, "/api/recipe", body)["recipe"]
     assert "--frames 6 --animation blink -o strength=1.5 --format sheet" in recipe["cli"]
     out = run_cli(recipe["cli"], tmp_path, monkeypatch)

@@ -276,7 +276,8 @@ def test_talk_and_blink_play_and_export_as_gif_and_sprite_sheet(
     files = export_files(sheet)
     assert set(files) == {"portraits_5.png", "portraits_5.json"}
     with Image.open(io.BytesIO(files["portraits_5.png"])) as image:
-        assert image.size == (8 * 64, 64)  # a short animation is one strip
+        # a short animation is one strip; 2 px of extruded border around every frame
+        assert image.size == (8 * (64 + 4), 64 + 4)
     assert "--animation blink --format sheet" in cli_command(browser)
     assert run_cli(cli_command(browser), tmp_path / "sheet", monkeypatch) == files
 
