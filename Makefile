@@ -169,5 +169,13 @@ $(RUNTIME_NATIVE): $(LOCK)
 	@mkdir -p $(@D)
 	ln -sf "$$($(PY) -c 'import glob, os, onnxruntime; print(sorted(glob.glob(os.path.join(os.path.dirname(onnxruntime.__file__), "capi", "libonnxruntime.so*")))[0])')" $@
 
+# The Unity package unity/com.assetgen.runtime (docs/unity.md): copies dotnet_runtime/src into
+# its Runtime/ folder, writes the .meta files (GUIDs from the paths) and copies the models the
+# C# runtime runs into its Models~/ folder (git-ignored). tests/unity fails when the committed
+# copies or .meta files drift from this.
+.PHONY: unity-package
+unity-package: | $(PY)
+	$(PY) unity/tools/build_package.py
+
 clean:
 	rm -rf out .pytest_cache .mypy_cache .ruff_cache
