@@ -103,6 +103,7 @@ static class PortraitParity
             // the generator's own load reports the problem
         }
         if ("shoes".Equals(generatorId)) return ShoeParity.Run(args[0], args[1], args[2], settings);
+        if ("dialogue".Equals(generatorId)) return DialogueParity.Run(args[0], args[1], args[2], settings);
         var results = new List<string>();
         var requests = (List<object>)Json.Parse(File.ReadAllText(args[1]));
         var watch = System.Diagnostics.Stopwatch.StartNew();
