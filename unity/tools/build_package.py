@@ -30,8 +30,8 @@ PACKAGE = ROOT / "unity" / PACKAGE_NAME
 RUNTIME_SOURCES = ROOT / "dotnet_runtime" / "src"
 RUNTIME_COPY = PACKAGE / "Runtime"
 MODELS = PACKAGE / "Models~"
-#: the generators the C# runtime runs (dialogue is not ported yet, so its model is not copied)
-RUNTIME_MODELS = ("portraits", "shoes")
+#: the generators the C# runtime runs, whose shipped models the package gets
+RUNTIME_MODELS = ("portraits", "shoes", "dialogue")
 
 _TEXT_IMPORTER = "TextScriptImporter"
 _IMPORTERS = {

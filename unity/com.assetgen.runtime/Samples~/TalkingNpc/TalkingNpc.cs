@@ -8,25 +8,25 @@ using UnityEngine;
 using UnityEngine.Networking;
 
 /// <summary>
-/// An NPC whose portrait and talking-mouth frames are made in the game by AssetGen's C#
-/// runtime (no Python) from the portraits model in StreamingAssets. When it speaks, its line is
-/// shown and the talk frames play until the line has been on screen long enough to read; then
-/// the still portrait returns.
+/// An NPC whose portrait, talking-mouth frames and dialogue lines are made in the game by
+/// AssetGen's C# runtime (no Python) from the models in StreamingAssets. Every few seconds it
+/// says its next line: the line is shown and the talk frames play until it has been on screen
+/// long enough to read; then the still portrait returns.
 /// </summary>
 /// <remarks>
-/// The line is the text the caller gives (<see cref="lines"/>, or <see cref="Say"/> from your
-/// dialogue system): AssetGen's dialogue model does not run in C# yet, so this sample does not
-/// generate lines. Model files are read from
-/// StreamingAssets/AssetGen/portraits (Tools > AssetGen > Copy Models to StreamingAssets); on
-/// Android and WebGL, where StreamingAssets are not files, they are fetched with
-/// UnityWebRequest first. Generation runs on a worker thread; textures and sprites are made on
-/// the main thread, as Unity requires.
+/// Lines come from the dialogue model (<see cref="generateLines"/>; its lines are
+/// GPL-2.0-or-later, see the package's Third Party Notices) or are the text the caller gives
+/// (<see cref="lines"/>, or <see cref="Say"/> from your own dialogue system). Model files are
+/// read from StreamingAssets/AssetGen/&lt;generator&gt; (Tools > AssetGen > Copy Models to
+/// StreamingAssets); on Android and WebGL, where StreamingAssets are not files, they are
+/// fetched with UnityWebRequest first. Generation runs on a worker thread; textures and
+/// sprites are made on the main thread, as Unity requires.
 /// </remarks>
 [RequireComponent(typeof(SpriteRenderer))]
 public class TalkingNpc : MonoBehaviour
 {
     [Header("NPC")]
-    [Tooltip("The same seed always gives the same face and the same talk frames")]
+    [Tooltip("The same seed always gives the same face, talk frames and lines")]
     public long npcSeed = 7;
     [Range(6, 12)] public int talkFrames = 8;
     public float talkFramesPerSecond = 12f;
@@ -34,13 +34,18 @@ public class TalkingNpc : MonoBehaviour
     public float truncation = 1f;
     public float pixelsPerUnit = 32f;
 
-    [Header("Lines (given by the caller: dialogue is not generated in C# yet)")]
+    [Header("Lines")]
+    [Tooltip("Generate the lines with the dialogue model (GPL-2.0-or-later text); off: say the lines below")]
+    public bool generateLines = true;
+    [Range(1, 10)] public int dialogueLines = 3;
+    [Tooltip("The dialogue model's role: random, or one of the model's archetypes (guard, merchant...)")]
+    public string archetype = "random";
     [TextArea] public string[] lines = { "Well met, traveller! The road north is closed." };
     public float secondsBetweenLines = 2f;
 
-    [Header("Model")]
-    [Tooltip("The model folder under StreamingAssets")]
-    public string modelFolder = "AssetGen/portraits";
+    [Header("Models (folders under StreamingAssets)")]
+    public string portraitsModel = "AssetGen/portraits";
+    public string dialogueModel = "AssetGen/dialogue";
 
     SpriteRenderer spriteRenderer;
     Task<Generated> generating;
@@ -54,6 +59,7 @@ public class TalkingNpc : MonoBehaviour
     {
         public PortraitImage Portrait;
         public PortraitAnimation Talk;
+        public string[] Lines;
     }
 
     void Awake()
@@ -63,50 +69,67 @@ public class TalkingNpc : MonoBehaviour
 
     IEnumerator Start()
     {
-        string root = Application.streamingAssetsPath + "/" + modelFolder;
-        Func<ModelFolder> open;
-        if (root.Contains("://"))
-        {
-            // Android (jar:file://) and WebGL (http://): fetch the manifest, then every file it lists
-            var files = new Dictionary<string, byte[]>(StringComparer.Ordinal);
-            yield return Fetch(root, ModelFolder.ManifestName, files);
-            if (error != null) yield break;
-            var manifest = Json.Parse(Encoding.UTF8.GetString(files[ModelFolder.ManifestName])) as Dictionary<string, object>;
-            object listed = null;
-            if (manifest != null) manifest.TryGetValue("files", out listed);
-            var names = listed as Dictionary<string, object>;
-            if (names != null)
-                foreach (string name in names.Keys)
-                {
-                    yield return Fetch(root, name, files);
-                    if (error != null) yield break;
-                }
-            open = () => new ModelFolder(root, name =>
-            {
-                byte[] bytes;
-                if (!files.TryGetValue(name, out bytes)) throw new System.IO.FileNotFoundException(name);
-                return bytes;
-            });
-        }
-        else
-        {
-            open = () => new ModelFolder(root);
-        }
+        var models = new Dictionary<string, Func<ModelFolder>>(StringComparer.Ordinal);
+        yield return Open(portraitsModel, models);
+        if (generateLines)
+            yield return Open(dialogueModel, models);
+        if (error != null) yield break;
 
         long seed = npcSeed;
-        int frames = talkFrames;
+        int frames = talkFrames, count = dialogueLines;
+        bool generate = generateLines;
         var still = new PortraitOptions { Truncation = truncation };
         var talking = new PortraitAnimationOptions { Animation = "talk", Truncation = truncation, Fps = talkFramesPerSecond };
+        var speech = new DialogueOptions { Archetype = archetype };
+        Func<ModelFolder> openPortraits = models[portraitsModel];
+        Func<ModelFolder> openDialogue = generate ? models[dialogueModel] : null;
         generating = Task.Run(() =>
         {
-            using (var portraits = new PortraitsGenerator(open()))
+            var made = new Generated();
+            using (var portraits = new PortraitsGenerator(openPortraits()))
             {
-                return new Generated
-                {
-                    Portrait = portraits.Generate(seed, still),
-                    Talk = portraits.Animate(seed, frames, talking),
-                };
+                made.Portrait = portraits.Generate(seed, still);
+                made.Talk = portraits.Animate(seed, frames, talking);
             }
+            if (generate)
+                using (var dialogue = new DialogueGenerator(openDialogue()))
+                {
+                    var seeds = new long[count];
+                    for (int i = 0; i < count; i++) seeds[i] = seed + i;  // item k = seed + k
+                    made.Lines = dialogue.GenerateBatch(seeds, speech).ConvertAll(line => line.Text).ToArray();
+                }
+            return made;
+        });
+    }
+
+    // a way to open the model folder under StreamingAssets/<folder>, in models[folder]
+    IEnumerator Open(string folder, Dictionary<string, Func<ModelFolder>> models)
+    {
+        string root = Application.streamingAssetsPath + "/" + folder;
+        if (!root.Contains("://"))
+        {
+            models[folder] = () => new ModelFolder(root);
+            yield break;
+        }
+        // Android (jar:file://) and WebGL (http://): fetch the manifest, then every file it lists
+        var files = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        yield return Fetch(root, ModelFolder.ManifestName, files);
+        if (error != null) yield break;
+        var manifest = Json.Parse(Encoding.UTF8.GetString(files[ModelFolder.ManifestName])) as Dictionary<string, object>;
+        object listed = null;
+        if (manifest != null) manifest.TryGetValue("files", out listed);
+        var names = listed as Dictionary<string, object>;
+        if (names != null)
+            foreach (string name in names.Keys)
+            {
+                yield return Fetch(root, name, files);
+                if (error != null) yield break;
+            }
+        models[folder] = () => new ModelFolder(root, name =>
+        {
+            byte[] bytes;
+            if (!files.TryGetValue(name, out bytes)) throw new System.IO.FileNotFoundException(name);
+            return bytes;
         });
     }
 
@@ -139,6 +162,8 @@ public class TalkingNpc : MonoBehaviour
         talk = new Sprite[talkAnimation.Frames.Count];
         for (int i = 0; i < talk.Length; i++)
             talk[i] = ToSprite(talkAnimation.Frames[i], talkAnimation.Width, talkAnimation.Height);
+        if (done.Result.Lines != null)
+            lines = done.Result.Lines;
         spriteRenderer.sprite = portrait;
         if (lines != null && lines.Length > 0)
             StartCoroutine(Converse());

@@ -1,0 +1,946 @@
+// The dialogue generator in C# (Python: plugins/assetgen_dialogue/plugin.py, gpt_lines.py,
+// pieces.py, rerank.py): NPC lines by role from the subword GPT's step graph
+// (dialogue_gpt_step.onnx, an explicit key/value cache), with the Python API's sampling
+// options. One line:
+//
+// 1. SeedStream(seed, "dialogue.tags") draws the role and the length bucket (both always);
+// 2. the four tag tokens and the prompt's pieces go through the step graph for all N
+//    candidates at once (rows of one batch; with archetype_guidance N more rows whose role
+//    tag is "any");
+// 3. candidate k samples from SeedStream(seed, "dialogue.candidate", k) (by_sentence:
+//    "dialogue.sentence", 64 r + k): log-softmax, guidance, the word mask and line rules,
+//    temperature / top-k / top-p, one uniform per piece;
+// 4. the length floor, the line checks and the reranker choose (by_sentence: per sentence).
+//
+// Every sampling decision is float64 in numpy's order of operations (pairwise sums, running
+// sums for cumsum, stable sorts). Sizes (layers, heads, head size, vocabulary, tags, context)
+// come from the graph and the manifest; nothing of the shipped model is compiled in.
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace AssetGen.Runtime
+{
+    /// <summary>The dialogue options (Python: DialogueOptions), with Python's defaults.</summary>
+    public sealed class DialogueOptions
+    {
+        public string Archetype { get; set; } = "random";
+        public string Source { get; set; } = "wesnoth";
+        public string Race { get; set; } = "any";
+        public string Length { get; set; } = "random";
+        public double Temperature { get; set; } = 0.6;
+        public int TopK { get; set; } = 0;
+        public double TopP { get; set; } = 0.9;
+        public int MaxChars { get; set; } = 200;
+        public string Prompt { get; set; } = "";
+        public int Candidates { get; set; } = 16;
+        public string Rerank { get; set; } = "likelihood";
+        public int MinChars { get; set; } = -1;
+        public bool Filters { get; set; } = true;
+        public bool SlipChecks { get; set; } = true;
+        public bool WordMask { get; set; } = true;
+        public bool SourceWords { get; set; } = true;
+        public bool BySentence { get; set; } = true;
+        public string SentenceRerank { get; set; } = "likelihood";
+        public double SentenceTemperature { get; set; } = 0.0;
+        public string Name { get; set; } = "";
+        public string Place { get; set; } = "";
+        public double ArchetypeGuidance { get; set; } = 0.0;
+    }
+
+    /// <summary>One line and what a game needs to know about it (Python: the TextAsset's
+    /// text, speaker and metadata).</summary>
+    public sealed class DialogueLine
+    {
+        public long Seed { get; internal set; }
+        /// <summary>The line, {NAME} and {PLACE} filled when the options name them.</summary>
+        public string Text { get; internal set; }
+        /// <summary>The name option, else the role.</summary>
+        public string Speaker { get; internal set; }
+        /// <summary>The role (archetype) the line was made for.</summary>
+        public string Archetype { get; internal set; }
+        public string Source { get; internal set; }
+        public string Race { get; internal set; }
+        /// <summary>The length bucket: short, medium, long (or any).</summary>
+        public string Length { get; internal set; }
+        /// <summary>Why the chosen candidate ended: eos, sentence, max_chars or context.</summary>
+        public string Stop { get; internal set; }
+        public int Candidates { get; internal set; }
+        public int Chosen { get; internal set; }
+        public double Score { get; internal set; }
+        /// <summary>"{NAME}" and/or "{PLACE}" when the line (before filling) holds them.</summary>
+        public List<string> Placeholders { get; internal set; }
+        public List<string> Faults { get; internal set; }
+        public int Sentences { get; internal set; }
+        public string License { get; internal set; }
+    }
+
+    sealed class DialogueCandidate
+    {
+        public string Text;
+        public double[] Logprobs;
+        public string Stop;
+        public List<int> Pieces;
+    }
+
+    public sealed class DialogueGenerator : IDisposable
+    {
+        public const string Graph = "dialogue_gpt_step.onnx";
+        public const int MinRoleLines = 40;
+        public const int MaxSentences = 8;
+        public const int MaxCharsLimit = 400;
+        const string LineStart = "{('\".";
+        const string LineEnd = ".!?'\")";
+        static readonly Regex SentenceEnd = new Regex("[.!?][\"')]?\\s*$", RegexOptions.CultureInvariant);
+        static readonly string[] LengthChoices = { "random", "short", "medium", "long" };
+        static readonly string[] RerankChoices = { "learned", "likelihood", "mixed" };
+
+        readonly ModelFolder folder;
+        readonly Dictionary<string, object> manifest;
+        readonly PieceTable table;
+        readonly HashSet<string> words;
+        readonly WordMask mask;
+        readonly Dictionary<string, List<string>> sourceWordLists = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        readonly Dictionary<string, WordMask> sourceMasks = new Dictionary<string, WordMask>(StringComparer.Ordinal);
+        readonly DialogueScorer scorer;
+        readonly bool[] openVocab;
+        readonly bool[] firstOk;
+        readonly Dictionary<string, object> lengthBuckets;
+
+        public ModelFolder Folder => folder;
+        /// <summary>The roles a line can be made for (the manifest's role tags but "any").</summary>
+        public IReadOnlyList<string> Roles { get; }
+        public IReadOnlyList<string> SourceTags => table.Tags["source"];
+        public IReadOnlyList<string> RaceTags => table.Tags["race"];
+        public int VocabSize => table.VocabSize;
+        public int Layers { get; }
+        public int Heads { get; }
+        public int HeadDim { get; }
+        public int Context { get; }
+        public string License { get; }
+
+        public DialogueGenerator(string modelDirectory, SessionSettings settings = null)
+            : this(new ModelFolder(modelDirectory, settings))
+        {
+        }
+
+        /// <summary>A generator on an already verified model folder; it disposes the folder.</summary>
+        public DialogueGenerator(ModelFolder model)
+        {
+            folder = model ?? throw new ArgumentNullException(nameof(model));
+            try
+            {
+                manifest = folder.Manifest;
+                var tagsField = ManifestFields.Object(ManifestFields.Get(manifest, "tags", "tags"), "tags");
+                var tags = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+                foreach (string kind in PieceTable.TagKinds)
+                {
+                    var list = new List<string>();
+                    foreach (object v in ManifestFields.Array(ManifestFields.Get(tagsField, kind, "tags." + kind), "tags." + kind))
+                        list.Add(ManifestFields.String(v, "tags." + kind));
+                    tags[kind] = list;
+                }
+                table = LoadPieces(tags);
+                string wordsText = Encoding.UTF8.GetString(folder.ReadFile("words.txt"));
+                var wordList = SplitWhite(wordsText);
+                words = new HashSet<string>(wordList, StringComparer.Ordinal);
+                mask = new WordMask(wordList, table);
+                var files = ManifestFields.Object(ManifestFields.Get(manifest, "files", "files"), "files");
+                if (files.ContainsKey("source_words.json"))
+                {
+                    var doc = ManifestFields.Object(Json.Parse(Encoding.UTF8.GetString(folder.ReadFile("source_words.json"))), "source_words.json");
+                    foreach (var kv in doc)
+                    {
+                        var list = new List<string>();
+                        foreach (object w in ManifestFields.Array(kv.Value, "source_words." + kv.Key)) list.Add(ManifestFields.String(w, "source_words." + kv.Key));
+                        sourceWordLists[kv.Key] = list;
+                    }
+                }
+                if (files.ContainsKey("scorer.json"))
+                {
+                    var doc = ManifestFields.Object(Json.Parse(Encoding.UTF8.GetString(folder.ReadFile("scorer.json"))), "scorer.json");
+                    scorer = new DialogueScorer(Numbers(doc, "mean"), Numbers(doc, "scale"), Numbers(doc, "weights"),
+                        ManifestFields.Number(ManifestFields.Get(doc, "bias", "scorer.bias"), "scorer.bias"));
+                }
+                var roles = new List<string>();
+                foreach (string r in tags["role"]) if (r != "any") roles.Add(r);
+                Roles = roles;
+                openVocab = new bool[table.VocabSize];
+                for (int i = 1; i < table.Pad; i++) openVocab[i] = true;
+                openVocab[table.Eos] = true;
+                firstOk = new bool[table.VocabSize];
+                for (int i = 0; i < table.Pieces.Length; i++)
+                {
+                    string text = table.Pieces[i].TrimStart(PieceTable.Space);
+                    if (table.Kinds[i] != "unknown" && text.Length > 0 && (char.IsUpper(text[0]) || LineStart.IndexOf(text[0]) >= 0))
+                        firstOk[i] = true;
+                }
+                lengthBuckets = ManifestFields.Object(ManifestFields.Get(manifest, "length_buckets", "length_buckets"), "length_buckets");
+                Context = ManifestFields.NonNegativeInt(manifest, "context");
+                object license;
+                License = manifest.TryGetValue("license", out license) && license is string ? (string)license : "";
+                // the cache's shape from the graph (past_key: layers, batch, heads, past, head size)
+                var session = folder.Session(Graph);
+                long[] pastKey;
+                if (!session.InputShapes.TryGetValue("past_key", out pastKey) || !session.InputShapes.ContainsKey("past_value") || !session.InputShapes.ContainsKey("token"))
+                    throw new ModelException(Graph + " has no inputs 'token', 'past_key' and 'past_value'; the manifest describes another model");
+                if (pastKey.Length != 5)
+                    throw new ModelException(Graph + ": input 'past_key' has " + pastKey.Length + " dimensions, not 5 (layers, batch, heads, past, head size)");
+                Layers = pastKey[0] > 0 ? (int)pastKey[0] : ManifestFields.NonNegativeInt(manifest, "layers");
+                Heads = pastKey[2] > 0 ? (int)pastKey[2] : ManifestFields.NonNegativeInt(manifest, "heads");
+                HeadDim = pastKey[4] > 0 ? (int)pastKey[4] : ManifestFields.NonNegativeInt(manifest, "dim") / Math.Max(Heads, 1);
+                CheckSize("layers", Layers);
+                CheckSize("heads", Heads);
+                object dim;
+                if (manifest.TryGetValue("dim", out dim) && dim is long && (long)dim != (long)Heads * HeadDim)
+                    throw ManifestFields.Bad("dim", "is " + dim + "; " + Graph + " has " + Heads + " heads of size " + HeadDim);
+                object vocab;
+                if (manifest.TryGetValue("vocab_size", out vocab) && vocab is long && (long)vocab != table.VocabSize)
+                    throw ManifestFields.Bad("vocab_size", "is " + vocab + "; pieces.json and the tags make " + table.VocabSize + " tokens");
+            }
+            catch
+            {
+                folder.Dispose();
+                throw;
+            }
+        }
+
+        void CheckSize(string field, int fromGraph)
+        {
+            object value;
+            if (manifest.TryGetValue(field, out value) && value is long && (long)value != fromGraph)
+                throw ManifestFields.Bad(field, "is " + value + "; " + Graph + " has " + fromGraph);
+        }
+
+        static double[] Numbers(Dictionary<string, object> doc, string key)
+        {
+            var list = ManifestFields.Array(ManifestFields.Get(doc, key, "scorer." + key), "scorer." + key);
+            var output = new double[list.Count];
+            for (int i = 0; i < list.Count; i++) output[i] = ManifestFields.Number(list[i], "scorer." + key);
+            return output;
+        }
+
+        static List<string> SplitWhite(string text)
+        {
+            var output = new List<string>();
+            int i = 0;
+            while (i < text.Length)
+            {
+                while (i < text.Length && PyStr.IsSpace(text[i])) i++;
+                int start = i;
+                while (i < text.Length && !PyStr.IsSpace(text[i])) i++;
+                if (i > start) output.Add(text.Substring(start, i - start));
+            }
+            return output;
+        }
+
+        PieceTable LoadPieces(Dictionary<string, List<string>> tags)
+        {
+            var doc = ManifestFields.Object(Json.Parse(Encoding.UTF8.GetString(folder.ReadFile("pieces.json"))), "pieces.json");
+            var pieces = ManifestFields.Array(ManifestFields.Get(doc, "pieces", "pieces"), "pieces");
+            var scores = ManifestFields.Array(ManifestFields.Get(doc, "scores", "scores"), "scores");
+            var kinds = ManifestFields.Array(ManifestFields.Get(doc, "kinds", "kinds"), "kinds");
+            var p = new string[pieces.Count];
+            var s = new double[scores.Count];
+            var k = new string[kinds.Count];
+            for (int i = 0; i < p.Length; i++) p[i] = ManifestFields.String(pieces[i], "pieces");
+            for (int i = 0; i < s.Length; i++) s[i] = ManifestFields.Number(scores[i], "scores");
+            for (int i = 0; i < k.Length; i++) k[i] = ManifestFields.String(kinds[i], "kinds");
+            return new PieceTable(p, s, k, tags);
+        }
+
+        // -- options ------------------------------------------------------------------------
+
+        static InvalidOptionsException Fail(string option, string allowed, string shown, string why = null)
+        {
+            return new InvalidOptionsException("option '" + option + "' must be " + allowed + "; got " + shown + (why == null ? "" : " (" + why + ")"), option, shown);
+        }
+
+        static string OneOf(IEnumerable<string> choices)
+        {
+            var quoted = new List<string>();
+            foreach (string c in choices) quoted.Add(PyText.Repr(c));
+            return "one of " + string.Join(", ", quoted);
+        }
+
+        static void Text(string option, string value, int maxLength, IList<string> choices = null)
+        {
+            string allowed = choices != null ? OneOf(choices) : "text of at most " + maxLength + " characters";
+            if (value == null) throw Fail(option, allowed, "None");
+            string shown = PyText.Show(PyText.Repr(value));
+            if (StringInfoLength(value) > maxLength) throw Fail(option, allowed, shown);
+            if (value.IndexOf('\0') >= 0) throw Fail(option, allowed, shown, "it contains a NUL character");
+            for (int i = 0; i < value.Length; i++)
+            {
+                if (char.IsHighSurrogate(value[i]) && i + 1 < value.Length && char.IsLowSurrogate(value[i + 1])) { i++; continue; }
+                if (char.IsSurrogate(value[i])) throw Fail(option, allowed, shown, "it is not valid Unicode text (undecodable bytes or a lone surrogate)");
+            }
+            if (choices != null && !choices.Contains(value)) throw Fail(option, allowed, shown);
+        }
+
+        // Python's len(): code points (a surrogate pair is one)
+        static int StringInfoLength(string s)
+        {
+            int n = 0;
+            for (int i = 0; i < s.Length; i++)
+            {
+                if (char.IsHighSurrogate(s[i]) && i + 1 < s.Length && char.IsLowSurrogate(s[i + 1])) i++;
+                n++;
+            }
+            return n;
+        }
+
+        static void Number(string option, double value, double low, double high)
+        {
+            if (double.IsNaN(value) || double.IsInfinity(value) || value < low || value > high)
+                throw Fail(option, "a number from " + PyText.G(low) + " to " + PyText.G(high), PyText.Repr(value));
+        }
+
+        static void Integer(string option, int value, int low, int high)
+        {
+            if (value < low || value > high)
+                throw Fail(option, "an integer from " + low + " to " + high, value.ToString(CultureInfo.InvariantCulture));
+        }
+
+        /// <summary>Checks options as the Python API does, in its order and with its messages
+        /// (the option declarations, then DialogueGenerator.validate and GptDecoder.validate).
+        /// An archetype is checked against this model's roles only (Python first checks the
+        /// roles of every shipped model).</summary>
+        public void Validate(DialogueOptions o)
+        {
+            if (o == null) throw new ArgumentNullException(nameof(o));
+            Text("archetype", o.Archetype, 1000);
+            Text("source", o.Source, 1000, table.Tags["source"]);
+            Text("race", o.Race, 40);
+            Text("length", o.Length, 1000, LengthChoices);
+            Number("temperature", o.Temperature, 0.1, 2.0);
+            Integer("top_k", o.TopK, 0, 4096);
+            Number("top_p", o.TopP, 0.0, 1.0);
+            Integer("max_chars", o.MaxChars, 1, MaxCharsLimit);
+            Text("prompt", o.Prompt, MaxCharsLimit);
+            Integer("candidates", o.Candidates, 1, 32);
+            Text("rerank", o.Rerank, 1000, RerankChoices);
+            Integer("min_chars", o.MinChars, -1, MaxCharsLimit);
+            Text("sentence_rerank", o.SentenceRerank, 1000, RerankChoices);
+            Number("sentence_temperature", o.SentenceTemperature, 0.0, 2.0);
+            Text("name", o.Name, 100);
+            Text("place", o.Place, 100);
+            Number("archetype_guidance", o.ArchetypeGuidance, 0.0, 8.0);
+            // DialogueGenerator.validate
+            if (o.TopP <= 0.0)
+                throw new InvalidOptionsException("option 'top_p' must be a number greater than 0 and at most 1 (1 = off); got " + PyText.Repr(o.TopP), "top_p", o.TopP);
+            if (StringInfoLength(o.Prompt) > o.MaxChars)
+                throw new InvalidOptionsException("option 'prompt' is " + StringInfoLength(o.Prompt) + " characters long, more than max_chars=" + o.MaxChars + "; shorten it or raise max_chars", "prompt", o.Prompt);
+            // GptDecoder.validate
+            var roles = new List<string> { "random", "any" };
+            roles.AddRange(Roles);
+            var checks = new[]
+            {
+                Tuple.Create("archetype", o.Archetype, (IList<string>)roles),
+                Tuple.Create("source", o.Source, (IList<string>)table.Tags["source"]),
+                Tuple.Create("race", o.Race, (IList<string>)table.Tags["race"]),
+            };
+            foreach (var c in checks)
+                if (!c.Item3.Contains(c.Item2))
+                    throw new InvalidOptionsException("option '" + c.Item1 + "' must be " + OneOf(c.Item3) + " for this model; got " + PyText.Repr(c.Item2), c.Item1, c.Item2);
+            if (o.TopK > table.VocabSize)
+                throw new InvalidOptionsException("option 'top_k' must be an integer from 0 to " + table.VocabSize + " (the model's vocabulary size); got " + o.TopK, "top_k", o.TopK);
+            if (o.Prompt.Length > 0)
+            {
+                var ids = table.Encode(o.Prompt);
+                if (ids.Contains(0))
+                {
+                    var known = new HashSet<char>(string.Concat(table.Pieces));
+                    var unknown = new SortedSet<string>(StringComparer.Ordinal);
+                    foreach (char ch in o.Prompt) if (!known.Contains(ch) && ch != ' ') unknown.Add(ch.ToString());
+                    var shown = new List<string>();
+                    foreach (string ch in unknown) shown.Add(PyText.Repr(ch));
+                    throw new InvalidOptionsException("option 'prompt' contains characters the model does not know: " + string.Join(", ", shown)
+                        + "; it knows letters, digits and common punctuation (see pieces.json)", "prompt", o.Prompt);
+                }
+                if (ids.Count + 4 >= Context)
+                    throw new InvalidOptionsException("option 'prompt' is " + ids.Count + " pieces long; the model reads at most " + (Context - 5), "prompt", o.Prompt);
+            }
+        }
+
+        // -- tags ---------------------------------------------------------------------------
+
+        static Dictionary<string, object> Sub(Dictionary<string, object> d, string key)
+        {
+            object v;
+            return d != null && d.TryGetValue(key, out v) ? v as Dictionary<string, object> : null;
+        }
+
+        static long CountOf(Dictionary<string, object> d, string key)
+        {
+            object v;
+            if (d == null || !d.TryGetValue(key, out v)) return 0;
+            if (v is long l) return l;
+            if (v is double x) return (long)x;
+            return 0;
+        }
+
+        /// <summary>The role and length bucket of a seed (Python: GptDecoder.resolve).</summary>
+        public Dictionary<string, string> Resolve(long seed, DialogueOptions o)
+        {
+            var rng = new SeedStream(seed, "dialogue.tags");
+            double roleDraw = rng.NextDouble();
+            double lengthDraw = rng.NextDouble();
+            string source = o.Source;
+            string role = o.Archetype;
+            if (role == "random")
+            {
+                var counts = Sub(Sub(manifest, "role_lines"), source);
+                var pool = new List<string>();
+                foreach (string r in Roles) if (CountOf(counts, r) >= MinRoleLines) pool.Add(r);
+                if (pool.Count == 0) pool.AddRange(Roles);
+                role = pool[Math.Min((int)(roleDraw * pool.Count), pool.Count - 1)];
+            }
+            string length = o.Length;
+            if (length == "random")
+            {
+                var perSource = Sub(Sub(manifest, "length_counts"), source);
+                var counts = Sub(perSource, role);
+                Dictionary<string, object> summed = null;
+                if (counts == null || counts.Count == 0)
+                {
+                    summed = new Dictionary<string, object>(StringComparer.Ordinal);
+                    if (perSource != null)
+                        foreach (var c in perSource.Values)
+                        {
+                            var cd = c as Dictionary<string, object>;
+                            if (cd == null) continue;
+                            foreach (var kv in cd) summed[kv.Key] = CountOf(summed, kv.Key) + CountOf(cd, kv.Key);
+                        }
+                    counts = summed;
+                }
+                var buckets = new List<string>();
+                foreach (string b in lengthBuckets.Keys) if (CountOf(counts, b) > 0) buckets.Add(b);
+                if (buckets.Count == 0) length = "any";
+                else
+                {
+                    var weights = new double[buckets.Count];
+                    for (int i = 0; i < weights.Length; i++) weights[i] = CountOf(counts, buckets[i]);
+                    double[] running = SeedStream.RunningSum(weights);
+                    double total = NumpyMath.Sum(weights);
+                    int right = 0;
+                    for (int i = 0; i < running.Length; i++)
+                    {
+                        double cdf = running[i] / total;
+                        if (cdf <= lengthDraw) right++;
+                    }
+                    length = buckets[Math.Min(right, buckets.Count - 1)];
+                }
+            }
+            return new Dictionary<string, string> { { "source", source }, { "role", role }, { "race", o.Race }, { "length", length } };
+        }
+
+        // -- sampling -----------------------------------------------------------------------
+
+        WordMask MaskFor(string source, DialogueOptions o)
+        {
+            List<string> list;
+            if (!o.SourceWords || !sourceWordLists.TryGetValue(source, out list)) return mask;
+            WordMask m;
+            if (!sourceMasks.TryGetValue(source, out m))
+            {
+                m = new WordMask(list, table);
+                sourceMasks[source] = m;
+            }
+            return m;
+        }
+
+        /// <summary>log-softmax of one row, as numpy: z - max, then z - log(sum(exp(z)))
+        /// (the sum pairwise).</summary>
+        static double[] LogSoftmax(float[] logits, int row, int width)
+        {
+            var z = new double[width];
+            int at = row * width;
+            double max = double.NegativeInfinity;
+            for (int i = 0; i < width; i++)
+            {
+                double v = logits[at + i];
+                if (v > max || i == 0) max = v;
+            }
+            var e = new double[width];
+            for (int i = 0; i < width; i++)
+            {
+                double v = logits[at + i];
+                z[i] = v - max;
+                e[i] = Math.Exp(z[i]);
+            }
+            double s = NumpyMath.Sum(e);
+            double log = Math.Log(s);
+            for (int i = 0; i < width; i++) z[i] = z[i] - log;
+            return z;
+        }
+
+        /// <summary>One token id (Python: plugin.sample_token): temperature, then top-k,
+        /// then top-p, one uniform draw.</summary>
+        public static int SampleToken(double[] logits, SeedStream rng, double temperature, int topK, double topP)
+        {
+            int n = logits.Length;
+            var z = new double[n];
+            for (int i = 0; i < n; i++) z[i] = logits[i] / temperature;
+            if (0 < topK && topK < n)
+            {
+                var sorted = (double[])z.Clone();
+                Array.Sort(sorted);
+                double kth = sorted[n - topK];
+                for (int i = 0; i < n; i++) if (z[i] < kth) z[i] = double.NegativeInfinity;
+            }
+            double max = z[0];
+            for (int i = 1; i < n; i++) if (z[i] > max) max = z[i];
+            var p = new double[n];
+            for (int i = 0; i < n; i++)
+            {
+                double shifted = z[i] - max;
+                p[i] = double.IsNegativeInfinity(shifted) ? 0.0 : Math.Exp(shifted);
+            }
+            double total = NumpyMath.Sum(p);
+            for (int i = 0; i < n; i++) p[i] = p[i] / total;
+            if (topP < 1.0)
+            {
+                // np.argsort(-p, kind="stable"), cumsum, searchsorted(left), the likeliest
+                // kept up to the one that crosses top_p: the entries are taken in that order
+                // from a heap (p descending, index ascending) until the running sum crosses
+                // top_p; the zeros (after every p > 0 in the stable order) never matter
+                var heap = new int[n];
+                int m = 0;
+                for (int i = 0; i < n; i++) if (p[i] > 0.0) heap[m++] = i;
+                int size = m;
+                for (int i = size / 2 - 1; i >= 0; i--) SiftDown(heap, size, i, p);
+                var keep = new bool[n];
+                double cum = 0.0;
+                bool first = true;
+                while (size > 0)
+                {
+                    int top = heap[0];
+                    size--;
+                    heap[0] = heap[size];
+                    SiftDown(heap, size, 0, p);
+                    cum = first ? p[top] : cum + p[top];
+                    first = false;
+                    keep[top] = true;
+                    if (cum >= topP) break;
+                }
+                for (int i = 0; i < n; i++) if (!keep[i]) p[i] = 0.0;
+                total = NumpyMath.Sum(p);
+                for (int i = 0; i < n; i++) p[i] = p[i] / total;
+            }
+            var cdf = new double[n];
+            double run = 0.0;
+            for (int i = 0; i < n; i++)
+            {
+                run = i == 0 ? p[0] : run + p[i];
+                cdf[i] = run;
+            }
+            return SeedStream.Pick(cdf, rng.NextDouble());
+        }
+
+        // a max-heap of indices: larger p first, then the smaller index
+        static bool Before(int a, int b, double[] p)
+        {
+            return p[a] > p[b] || (p[a] == p[b] && a < b);
+        }
+
+        static void SiftDown(int[] heap, int size, int at, double[] p)
+        {
+            while (true)
+            {
+                int left = 2 * at + 1;
+                if (left >= size) return;
+                int best = left;
+                int right = left + 1;
+                if (right < size && Before(heap[right], heap[left], p)) best = right;
+                if (!Before(heap[best], heap[at], p)) return;
+                int t = heap[at];
+                heap[at] = heap[best];
+                heap[best] = t;
+                at = best;
+            }
+        }
+
+        static string LastChars(string text, int count)
+        {
+            return text.Length <= count ? text : text.Substring(text.Length - count);
+        }
+
+        List<DialogueCandidate> Sample(long seed, DialogueOptions o, Dictionary<string, string> tags, List<int> prefix,
+            string purpose, int[] indices, int keep, string state, bool untilSentence, double temperature)
+        {
+            var t = table;
+            int n = indices.Length;
+            double guidance = o.ArchetypeGuidance;
+            WordMask wm = o.WordMask ? MaskFor(tags["source"], o) : null;
+            int[] cond = t.Conditioning(tags["source"], tags["role"], tags["race"], tags["length"]);
+            int rows = guidance > 0 ? 2 * n : n;
+            var session = folder.Session(Graph);
+            int vocab = t.VocabSize;
+            long past = 0;
+            float[] pastK = new float[0], pastV = new float[0];
+            float[] logits = null;
+            Func<long[], float[]> step = feedTokens =>
+            {
+                var shape = new long[] { Layers, rows, Heads, past, HeadDim };
+                var outputs = session.Run(new Dictionary<string, Tensor>
+                {
+                    { "token", new Tensor(new long[] { rows }, feedTokens) },
+                    { "past_key", new Tensor(shape, pastK) },
+                    { "past_value", new Tensor(shape, pastV) },
+                });
+                Tensor lg = outputs[session.OutputNames[0]];
+                if (lg.Shape.Length != 2 || lg.Shape[1] != vocab)
+                    throw new ModelException(Graph + ": output '" + session.OutputNames[0] + "' has shape [" + string.Join(", ", lg.Shape) + "]; pieces.json and the tags make " + vocab + " tokens");
+                pastK = outputs[session.OutputNames[1]].Data;
+                pastV = outputs[session.OutputNames[2]].Data;
+                past++;
+                return lg.Data;
+            };
+            int anyRole = t.Tag("role", "any");
+            var feedAll = new List<int>(cond);
+            feedAll.AddRange(prefix);
+            for (int pos = 0; pos < feedAll.Count; pos++)
+            {
+                var feed = new long[rows];
+                for (int r = 0; r < rows; r++) feed[r] = feedAll[pos];
+                if (guidance > 0 && pos == 1) for (int r = n; r < rows; r++) feed[r] = anyRole;
+                logits = step(feed);
+            }
+            var rngs = new SeedStream[n];
+            for (int k = 0; k < n; k++) rngs[k] = new SeedStream(seed, purpose, indices[k]);
+            string[] texts = mask.Texts;
+            var states = new string[n];
+            var outs = new List<int>[n];
+            var logps = new List<double>[n];
+            var stops = new string[n];
+            var alive = new bool[n];
+            var chars = new int[n];
+            var tails = new string[n];
+            string prefixText = t.Decode(prefix);
+            int room = o.MaxChars - keep;
+            for (int k = 0; k < n; k++)
+            {
+                states[k] = state;
+                outs[k] = new List<int>();
+                logps[k] = new List<double>();
+                stops[k] = room <= 0 ? "max_chars" : "context";
+                alive[k] = room > 0;
+                tails[k] = LastChars(prefixText, 3);
+            }
+            int position = cond.Length + prefix.Count;
+            while (Array.IndexOf(alive, true) >= 0)
+            {
+                var feed = new long[rows];
+                for (int r = 0; r < rows; r++) feed[r] = t.Pad;
+                for (int k = 0; k < n; k++)
+                {
+                    if (!alive[k]) continue;
+                    double[] logp = LogSoftmax(logits, k, vocab);
+                    double[] z = logp;
+                    if (guidance > 0)
+                    {
+                        double[] other = LogSoftmax(logits, n + k, vocab);
+                        z = new double[vocab];
+                        for (int i = 0; i < vocab; i++)
+                        {
+                            double diff = logp[i] - other[i];
+                            double push = guidance * diff;
+                            z[i] = logp[i] + push;
+                        }
+                    }
+                    bool[] allowed = wm != null ? LineRules(wm.Allowed(states[k]), outs[k], prefix) : openVocab;
+                    var zk = new double[vocab];
+                    for (int i = 0; i < vocab; i++) zk[i] = allowed[i] ? z[i] : double.NegativeInfinity;
+                    int token = SampleToken(zk, rngs[k], temperature, o.TopK, o.TopP);
+                    if (token == t.Eos)
+                    {
+                        logps[k].Add(logp[token]);
+                        alive[k] = false;
+                        stops[k] = "eos";
+                        continue;
+                    }
+                    if (untilSentence && outs[k].Count > 0 && texts[token].StartsWith(" ", StringComparison.Ordinal) && SentenceEnd.IsMatch(tails[k]))
+                    {
+                        alive[k] = false;
+                        stops[k] = "sentence";
+                        continue;
+                    }
+                    logps[k].Add(logp[token]);
+                    outs[k].Add(token);
+                    tails[k] = LastChars(tails[k] + texts[token], 3);
+                    if (wm != null) states[k] = wm.StateAfter(states[k], token);
+                    chars[k] += texts[token].Length;
+                    if (chars[k] >= room)
+                    {
+                        alive[k] = false;
+                        stops[k] = "max_chars";
+                        continue;
+                    }
+                    feed[k] = token;
+                    if (guidance > 0) feed[n + k] = token;
+                }
+                position++;
+                if (Array.IndexOf(alive, true) < 0) break;
+                if (position >= Context) break;
+                logits = step(feed);
+            }
+            var found = new List<DialogueCandidate>();
+            for (int k = 0; k < n; k++)
+            {
+                var all = new List<int>(prefix);
+                all.AddRange(outs[k]);
+                string text = t.Decode(all);
+                if (text.Length > o.MaxChars) text = text.Substring(0, o.MaxChars);
+                text = PyStr.RStrip(text);
+                int cut = text.LastIndexOf('{');
+                if (cut >= keep && cut > text.LastIndexOf('}')) text = PyStr.RStrip(text.Substring(0, cut));
+                if (stops[k] != "eos" && stops[k] != "sentence" && wm != null) text = DropOpenWord(text, keep, wm);
+                found.Add(new DialogueCandidate { Text = text, Logprobs = logps[k].ToArray(), Stop = stops[k], Pieces = outs[k] });
+            }
+            return found;
+        }
+
+        bool[] LineRules(bool[] allowed, List<int> output, List<int> prompt)
+        {
+            var t = table;
+            if (output.Count == 0 && prompt.Count == 0)
+            {
+                var first = new bool[allowed.Length];
+                bool any = false;
+                for (int i = 0; i < allowed.Length; i++)
+                {
+                    first[i] = allowed[i] && firstOk[i];
+                    any |= first[i];
+                }
+                return any ? first : allowed;
+            }
+            int last = output.Count > 0 ? output[output.Count - 1] : prompt[prompt.Count - 1];
+            string trimmed = PyStr.RStrip(mask.Texts[last]);
+            // Python: text.rstrip()[-1:] in LINE_END, and "" is in every string
+            bool ends = trimmed.Length == 0 || LineEnd.IndexOf(trimmed[trimmed.Length - 1]) >= 0 || t.Kinds[last] == "user";
+            if (allowed[t.Eos] && !ends)
+            {
+                allowed = (bool[])allowed.Clone();
+                allowed[t.Eos] = false;
+                if (Array.IndexOf(allowed, true) < 0) allowed[t.Eos] = true;
+            }
+            return allowed;
+        }
+
+        static string DropOpenWord(string text, int keep, WordMask wm)
+        {
+            int end = text.Length;
+            while (end > keep && PyStr.IsWordChar(text[end - 1])) end--;
+            string word = text.Substring(end);
+            if (word.Length > 0 && !wm.Complete(word)) return PyStr.RStrip(text.Substring(0, Math.Max(end, keep)));
+            return text;
+        }
+
+        string PromptState(string prompt)
+        {
+            if (prompt.Length == 0 || !PyStr.IsWordChar(prompt[prompt.Length - 1])) return "";
+            string word = "";
+            for (int i = prompt.Length - 1; i >= 0; i--)
+            {
+                char ch = prompt[i];
+                if (!PyStr.IsWordChar(ch)) break;
+                word = PyStr.Lower(ch.ToString()) + word;
+            }
+            return mask.IsPrefix(word) ? word : "";
+        }
+
+        // -- choosing -----------------------------------------------------------------------
+
+        int Floor(DialogueOptions o, string length)
+        {
+            if (o.MinChars >= 0) return o.MinChars;
+            return BucketEnd(length, 0) ?? 0;
+        }
+
+        int? BucketEnd(string length, int end)
+        {
+            object b;
+            if (!lengthBuckets.TryGetValue(length, out b)) return null;
+            var list = b as List<object>;
+            if (list == null || list.Count <= end) return null;
+            return (int)ManifestFields.Number(list[end], "length_buckets." + length);
+        }
+
+        double[] Scores(List<DialogueCandidate> found, string how, double[] before)
+        {
+            var lps = new double[found.Count][];
+            var likelihood = new double[found.Count];
+            for (int k = 0; k < found.Count; k++)
+            {
+                lps[k] = before == null ? found[k].Logprobs : NumpyMath.Concat(before, found[k].Logprobs);
+                likelihood[k] = lps[k].Length > 0 ? NumpyMath.Mean(lps[k]) : -1e9;
+            }
+            if ((how == "mixed" || how == "learned") && scorer != null)
+            {
+                var learned = new double[found.Count];
+                for (int k = 0; k < found.Count; k++) learned[k] = scorer.Logit(DialogueRerank.Features(found[k].Text, lps[k], words));
+                if (how == "learned") return learned;
+                double median = NumpyMath.Median(likelihood);
+                var mixed = new double[found.Count];
+                for (int k = 0; k < found.Count; k++) mixed[k] = likelihood[k] >= median ? learned[k] : learned[k] - 1e6;
+                return mixed;
+            }
+            return likelihood;
+        }
+
+        static int Best(List<int> eligible, double[] scores)
+        {
+            int best = eligible[0];
+            foreach (int k in eligible)
+                if (scores[k] > scores[best] || (scores[k] == scores[best] && k < best)) best = k;
+            return best;
+        }
+
+        static bool Subset(List<string> a, HashSet<string> had)
+        {
+            foreach (string x in a) if (!had.Contains(x)) return false;
+            return true;
+        }
+
+        sealed class Choice
+        {
+            public DialogueCandidate Chosen;
+            public List<DialogueCandidate> Found;
+            public int Best;
+            public double[] Scores;
+            public int Sentences;
+        }
+
+        Choice BySentences(long seed, DialogueOptions o, Dictionary<string, string> tags)
+        {
+            int floor = Floor(o, tags["length"]);
+            int? bucketTop = BucketEnd(tags["length"], 1);
+            int upper = Math.Min(bucketTop ?? o.MaxChars, o.MaxChars);
+            int n = o.Candidates;
+            var prefix = o.Prompt.Length > 0 ? table.Encode(o.Prompt) : new List<int>();
+            var before = new double[0];
+            string state = PromptState(o.Prompt);
+            var chosen = new DialogueCandidate { Text = o.Prompt, Logprobs = before, Stop = "eos", Pieces = new List<int>() };
+            var last = new Choice { Found = new List<DialogueCandidate> { chosen }, Best = 0, Scores = new double[1] };
+            Func<int, Choice> done = r => new Choice { Chosen = chosen, Found = last.Found, Best = last.Best, Scores = last.Scores, Sentences = r };
+            for (int r = 0; r < MaxSentences; r++)
+            {
+                bool later = r > 0 && o.SentenceTemperature > 0;
+                var indices = new int[n];
+                for (int k = 0; k < n; k++) indices[k] = 64 * r + k;
+                var found = Sample(seed, o, tags, prefix, "dialogue.sentence", indices,
+                    r == 0 ? o.Prompt.Length : chosen.Text.Length, r == 0 ? state : "", true,
+                    later ? o.SentenceTemperature : o.Temperature);
+                double[] scores = Scores(found, o.SentenceRerank, before);
+                var all = new List<int>();
+                for (int k = 0; k < n; k++) all.Add(k);
+                var ended = all.FindAll(k => found[k].Stop == "eos" || found[k].Stop == "sentence");
+                if (ended.Count == 0 && r > 0) return done(r);
+                var eligible = ended.Count > 0 ? ended : all;
+                var e1 = eligible.FindAll(k => found[k].Stop == "sentence" || found[k].Text.Length >= floor);
+                eligible = e1.Count > 0 ? e1 : eligible;
+                var e2 = eligible.FindAll(k => found[k].Text.Length <= upper);
+                eligible = e2.Count > 0 ? e2 : eligible;
+                if (o.Filters)
+                {
+                    var had = new HashSet<string>(DialogueRerank.Faults(chosen.Text, o.SlipChecks), StringComparer.Ordinal);
+                    var clean = eligible.FindAll(k => Subset(DialogueRerank.Faults(found[k].Text, o.SlipChecks), had));
+                    if (clean.Count == 0 && r > 0) return done(r);
+                    eligible = clean.Count > 0 ? clean : eligible;
+                }
+                int best = Best(eligible, scores);
+                var pick = found[best];
+                last = new Choice { Found = found, Best = best, Scores = scores };
+                before = NumpyMath.Concat(before, pick.Logprobs);
+                var pieces = new List<int>(chosen.Pieces);
+                pieces.AddRange(pick.Pieces);
+                chosen = new DialogueCandidate { Text = pick.Text, Logprobs = before, Stop = pick.Stop, Pieces = pieces };
+                prefix = new List<int>(prefix);
+                prefix.AddRange(pick.Pieces);
+                if (pick.Stop != "sentence" || pick.Text.Length >= floor || pick.Pieces.Count == 0) return done(r + 1);
+            }
+            return done(MaxSentences);
+        }
+
+        /// <summary>One line (Python: Engine().generate("dialogue", seed=seed, **options)).</summary>
+        public DialogueLine Generate(long seed, DialogueOptions options = null)
+        {
+            return GenerateBatch(new[] { seed }, options)[0];
+        }
+
+        /// <summary>Lines of several seeds, each made alone (its line does not depend on the
+        /// batch).</summary>
+        public List<DialogueLine> GenerateBatch(IList<long> seeds, DialogueOptions options = null)
+        {
+            options = options ?? new DialogueOptions();
+            foreach (long seed in seeds) RequestChecks.Seed(seed);
+            Validate(options);
+            var lines = new List<DialogueLine>();
+            foreach (long seed in seeds) lines.Add(Line(seed, options));
+            return lines;
+        }
+
+        DialogueLine Line(long seed, DialogueOptions o)
+        {
+            var tags = Resolve(seed, o);
+            int sentences = 1;
+            Choice c;
+            if (o.BySentence && o.Candidates > 1 && (tags["length"] == "medium" || tags["length"] == "long"))
+            {
+                c = BySentences(seed, o, tags);
+                sentences = c.Sentences;
+            }
+            else
+            {
+                var prefix = o.Prompt.Length > 0 ? table.Encode(o.Prompt) : new List<int>();
+                var indices = new int[o.Candidates];
+                for (int k = 0; k < indices.Length; k++) indices[k] = k;
+                var found = Sample(seed, o, tags, prefix, "dialogue.candidate", indices, o.Prompt.Length, PromptState(o.Prompt), false, o.Temperature);
+                double[] scores = found.Count > 1 ? Scores(found, o.Rerank, null) : new double[1];
+                int floor = Floor(o, tags["length"]);
+                var all = new List<int>();
+                for (int k = 0; k < found.Count; k++) all.Add(k);
+                var eligible = all.FindAll(k => found[k].Text.Length >= floor);
+                if (eligible.Count == 0) eligible = all;
+                if (o.Filters)
+                {
+                    var clean = eligible.FindAll(k => DialogueRerank.Faults(found[k].Text, o.SlipChecks).Count == 0);
+                    if (clean.Count > 0) eligible = clean;
+                }
+                int best = Best(eligible, scores);
+                c = new Choice { Chosen = found[best], Found = found, Best = best, Scores = scores };
+            }
+            string text = c.Chosen.Text;
+            var placeholders = new List<string>();
+            foreach (string p in new[] { "{NAME}", "{PLACE}" }) if (text.Contains(p)) placeholders.Add(p);
+            if (o.Name.Length > 0) text = text.Replace("{NAME}", o.Name);
+            if (o.Place.Length > 0) text = text.Replace("{PLACE}", o.Place);
+            return new DialogueLine
+            {
+                Seed = seed,
+                Text = text,
+                Speaker = o.Name.Length > 0 ? o.Name : tags["role"],
+                Archetype = tags["role"],
+                Source = tags["source"],
+                Race = tags["race"],
+                Length = tags["length"],
+                Stop = c.Chosen.Stop,
+                Candidates = c.Found.Count,
+                Chosen = c.Best,
+                Score = c.Scores[c.Best],
+                Placeholders = placeholders,
+                Faults = DialogueRerank.Faults(c.Chosen.Text, o.SlipChecks),
+                Sentences = sentences,
+                License = License,
+            };
+        }
+
+        public void Dispose()
+        {
+            folder.Dispose();
+        }
+    }
+}
