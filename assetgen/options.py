@@ -11,6 +11,11 @@ the .NET bridge (JSON) all parse, validate and document it from that one declara
 Unknown keys are refused; every error names the option, the value and what is allowed.
 
 Subclasses become frozen, keyword-only dataclasses automatically.
+
+An option's ``description``, ``ge``, ``le`` and ``choices`` may each be a function of no
+arguments instead of a value: it is called once, the first time the options are described or
+parsed. A model plugin uses this to take allowed values from its shipped model's manifest
+without reading the manifest when the plugin is imported.
 """
 
 from __future__ import annotations
@@ -22,8 +27,8 @@ import numbers
 import re
 import types
 import typing
-from collections.abc import Mapping
-from typing import Any, ClassVar, Self
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar, Self, TypeAlias, TypeVar
 
 from .errors import InvalidOptionsError, show_value
 
@@ -39,6 +44,7 @@ _INT_RE = re.compile(r"^[+-]?\d+$")
 #: Longest number accepted as text: far beyond any range an option declares, far below the
 #: 4300 digits at which int() refuses to parse.
 _MAX_NUMBER_TEXT = 100
+T = TypeVar("T")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -241,22 +247,27 @@ class OptionSpec:
         )
 
 
+#: a value, or a function of no arguments that gives it when the option is first used
+Deferred: TypeAlias = T | Callable[[], T]
+
+
 def option(
     default: Any,
-    description: str,
+    description: Deferred[str],
     *,
-    ge: float | None = None,
-    le: float | None = None,
-    choices: tuple[Any, ...] | list[Any] | None = None,
+    ge: Deferred[float | None] = None,
+    le: Deferred[float | None] = None,
+    choices: Deferred[tuple[Any, ...] | list[Any] | None] = None,
     max_length: int | None = None,
 ) -> Any:
-    """Declare an option field: its default, a one-line description and its allowed values."""
+    """Declare an option field: its default, a one-line description and its allowed values
+    (``description``, ``ge``, ``le`` and ``choices`` may be deferred: see the module doc)."""
     meta = {
         "assetgen": {
             "description": description,
             "ge": ge,
             "le": le,
-            "choices": tuple(choices) if choices is not None else None,
+            "choices": choices if choices is None or callable(choices) else tuple(choices),
             "max_length": max_length,
         }
     }
@@ -269,13 +280,16 @@ def option(
 class Options:
     """Base class of every generator's options; see the module docstring."""
 
-    _specs: ClassVar[tuple[OptionSpec, ...]] = ()
+    #: each option's fields, deferred ones not called yet (set per class)
+    _declared: ClassVar[tuple[dict[str, Any], ...]] = ()
+    #: the specs, built from ``_declared`` on first use (per class: see :meth:`specs`)
+    _specs: ClassVar[tuple[OptionSpec, ...] | None] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         dataclasses.dataclass(frozen=True, kw_only=True)(cls)
         hints = typing.get_type_hints(cls)
-        specs = []
+        declared = []
         for f in dataclasses.fields(cls):  # type: ignore[arg-type]
             meta = f.metadata.get("assetgen")
             if meta is None:
@@ -287,14 +301,20 @@ class Options:
                 default = f.default_factory()  # type: ignore[operator]
             else:
                 default = f.default
-            specs.append(
-                OptionSpec(name=f.name, type=typ, default=default, nullable=nullable, **meta)
+            declared.append(
+                {"name": f.name, "type": typ, "default": default, "nullable": nullable, **meta}
             )
-        cls._specs = tuple(specs)
+        cls._declared = tuple(declared)
+        cls._specs = None
 
     @classmethod
     def specs(cls) -> tuple[OptionSpec, ...]:
-        return cls._specs
+        """One spec per option, deferred values called (once, on the first call)."""
+        specs = cls.__dict__.get("_specs")
+        if specs is None:
+            specs = tuple(OptionSpec(**_resolved(fields)) for fields in cls._declared)
+            cls._specs = specs
+        return specs
 
     @classmethod
     def parse(cls, values: Mapping[str, Any] | None = None, *, from_text: bool = False) -> Self:
@@ -306,7 +326,7 @@ class Options:
                 value=values,
             )
         values = dict(values or {})
-        known = {s.name: s for s in cls._specs}
+        known = {s.name: s for s in cls.specs()}
         for key in values:
             if key not in known:
                 allowed = ", ".join(sorted(known)) or "none"
@@ -327,12 +347,12 @@ class Options:
         return {
             "type": "object",
             "additionalProperties": False,
-            "properties": {s.name: s.json_schema() for s in cls._specs},
+            "properties": {s.name: s.json_schema() for s in cls.specs()},
         }
 
     def to_dict(self) -> dict[str, Any]:
         """All option values, defaults included: what metadata and manifests record."""
-        return {s.name: _jsonable(getattr(self, s.name)) for s in self._specs}
+        return {s.name: _jsonable(getattr(self, s.name)) for s in self.specs()}
 
     def replace(self, **changes: Any) -> Self:
         merged = {**self.to_dict(), **changes}
@@ -341,6 +361,20 @@ class Options:
 
 class NoOptions(Options):
     """For generators without parameters."""
+
+
+_DEFERRABLE = ("description", "ge", "le", "choices")
+
+
+def _resolved(fields: dict[str, Any]) -> dict[str, Any]:
+    """An option's fields with its deferred values called (choices as a tuple)."""
+    out = dict(fields)
+    for key in _DEFERRABLE:
+        if callable(out[key]):
+            out[key] = out[key]()
+    if out["choices"] is not None:
+        out["choices"] = tuple(out["choices"])
+    return out
 
 
 def _unwrap_optional(typ: Any) -> tuple[Any, bool]:

@@ -413,7 +413,7 @@ def batch_experiment(
 def talk_full_recompute(gen: Any, seed: int, frames: int, options: Any) -> list[np.ndarray]:
     """The talk animation without the cache: every frame from the seed (mapping, prefix,
     suffix), the same edit as ``PortraitsGenerator.animate`` applies."""
-    model = gen._model(options)
+    model = gen.model(options)
     edit = model.edits["mouth"]
     curve = gen.curve(seed, frames, options)
     images = []
@@ -428,7 +428,7 @@ def talk_full_recompute(gen: Any, seed: int, frames: int, options: Any) -> list[
 def talk_batched_suffix(gen: Any, seed: int, frames: int, options: Any) -> list[np.ndarray]:
     """Experiment: the cached animation with every frame from the whole suffix graph in one
     batch (what animations did before the edit window graphs)."""
-    model = gen._model(options)
+    model = gen.model(options)
     edit = model.edits["mouth"]
     curve = gen.curve(seed, frames, options)
     ws = gen.ws_of(seed, options, model)
@@ -548,7 +548,7 @@ def bench_talk(engine: Any, src: ModelSource, settings: Settings, experiments: b
         fns["batched suffix"] = lambda: talk_batched_suffix(gen, seed, TALK_FRAMES, options)
     times = side_by_side(fns, settings.reps, settings.batch_s)
     item.details["animation_s"] = {k: summary(v) for k, v in times.items()}
-    model = gen._model(options)
+    model = gen.model(options)
     item.details["split_layer"] = int(model.split_layer)
     window = model.edits["mouth"].window
     item.details["window"] = window

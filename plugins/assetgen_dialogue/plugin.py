@@ -8,6 +8,7 @@ only, never torch or sentencepiece. The GPT's decoding lives in :mod:`.gpt_lines
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -22,19 +23,23 @@ from assetgen import (
     Generator,
     InvalidOptionsError,
     ModelBundle,
+    ModelGenerator,
     Options,
-    Runtime,
     TextAsset,
-    model_store,
+    model_option,
     option,
     seeds,
+    shipped_manifest,
 )
 
-from . import corpus
+from .archetypes import ARCHETYPES
 from .yarn import YarnExporter, YarnNodesExporter
 
 PLUGIN_DIR = Path(__file__).resolve().parent
+#: the shipped default model; ``model_dir()`` reads it per request (evaluations point it
+#: elsewhere)
 MODEL_DIR = PLUGIN_DIR / "model"
+_SHIPPED_DIR = MODEL_DIR
 #: Models shipped beside the default, selected by name with ``-o model=NAME``.
 BUILTIN_MODELS: dict[str, Path] = {"shakespeare": PLUGIN_DIR / "shakespeare_model"}
 ONNX_NAME = "dialogue_step.onnx"
@@ -43,29 +48,23 @@ VOCAB_NAME = "vocab.json"
 MAX_CHARS = 400
 
 
-def _manifest(folder: Path) -> dict[str, Any]:
-    try:
-        doc = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-        return doc if isinstance(doc, dict) else {}
-    except (OSError, ValueError):
-        return {}
-
-
+@functools.cache
 def _shipped_facts() -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
-    """Roles (archetypes), races and sources of the shipped models, so the options' allowed
-    values (shown by ``assetgen info``) cover every shipped model; requests are checked
-    against the model actually loaded (:meth:`DialogueGenerator.validate`)."""
+    """Roles (archetypes), races and sources of the shipped models, read when the options are
+    first used, so the options' allowed values (shown by ``assetgen info``) cover every
+    shipped model; requests are checked against the model actually loaded
+    (:meth:`DialogueGenerator.validate`)."""
     tables = json.loads((PLUGIN_DIR / "training" / "speakers.json").read_text(encoding="utf-8"))
     roles: list[str] = list(tables["roles"])
     races: list[str] = ["any"]
     sources: list[str] = []
-    for folder in (MODEL_DIR, *BUILTIN_MODELS.values()):
-        m = _manifest(folder)
+    for folder in (_SHIPPED_DIR, *BUILTIN_MODELS.values()):
+        m = shipped_manifest(folder)
         tags = m.get("tags") or {}
         roles += [str(r) for r in m.get("archetypes") or [] if r not in roles]
         races += [str(r) for r in tags.get("race", []) if r not in races]
         sources += [str(s) for s in tags.get("source", []) if s not in sources]
-    roles += [a for a in corpus.ARCHETYPES if a not in roles]
+    roles += [a for a in ARCHETYPES if a not in roles]
     return (
         tuple(roles),
         tuple(races),
@@ -73,25 +72,24 @@ def _shipped_facts() -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]
     )
 
 
-_ROLES, _RACES, _SOURCES = _shipped_facts()
-
-
 class DialogueOptions(Options):
     archetype: str = option(
         "random",
         "Role of the NPC who speaks (ruler, soldier, mage...; with model=shakespeare that "
         "model's archetypes), random, or any (an unspecified speaker).",
-        choices=("random", "any", *_ROLES),
+        choices=lambda: ("random", "any", *_shipped_facts()[0]),
     )
     source: str = option(
         "wesnoth",
         "Which game's dialogue the line imitates: wesnoth (fantasy campaign dialogue), crawl "
         "(roguelike monster, god and weapon barks) or shakespeare (early-modern English).",
-        choices=_SOURCES,
+        choices=lambda: _shipped_facts()[2],
     )
     race: str = option(
         "any",
-        "Race of the speaker (" + ", ".join(_RACES) + "; the model's own list is checked).",
+        lambda: "Race of the speaker ("
+        + ", ".join(_shipped_facts()[1])
+        + "; the model's own list is checked).",
         max_length=40,
     )
     length: str = option(
@@ -190,15 +188,13 @@ class DialogueOptions(Options):
         ge=0.0,
         le=8.0,
     )
-    model: str = option(
-        "default",
+    model: str = model_option(
         "default (the shipped GPT), shakespeare (the shipped character LSTM, public-domain "
-        "data), or the name of a model installed with 'assetgen install-model dialogue'.",
-        max_length=100,
+        "data), or the name of a model installed with 'assetgen install-model dialogue'."
     )
 
 
-class DialogueGenerator(Generator):
+class DialogueGenerator(ModelGenerator):
     id = "dialogue"
     kind = "text"
     description = (
@@ -208,51 +204,36 @@ class DialogueGenerator(Generator):
     Options = DialogueOptions
     training = "assetgen_dialogue.training.commands"
 
-    def __init__(self, runtime: Runtime) -> None:
-        super().__init__(runtime)
-        # parsed once per verified model folder (keyed by its manifest's sha256)
-        self._vocabs: dict[str, dict[str, Any]] = {}
-        self._gpts: dict[str, Any] = {}
+    builtin_models = BUILTIN_MODELS
 
-    def model_dir(self, options: DialogueOptions | None = None) -> Path:
-        name = model_store.DEFAULT_MODEL if options is None else options.model
-        if name in BUILTIN_MODELS:
-            return BUILTIN_MODELS[name]
-        return model_store.resolve(self.id, name, MODEL_DIR)
-
-    def _bundle(self, options: DialogueOptions | None = None) -> ModelBundle:
-        return self.runtime.load_model(self.model_dir(options))
-
-    def model_sha256(self, options: DialogueOptions | None = None) -> str:
-        return self._bundle(options).sha256
+    def model_dir(self) -> Path:
+        return MODEL_DIR
 
     @staticmethod
     def is_gpt(bundle: ModelBundle) -> bool:
         return bundle.manifest.get("architecture") == "gpt"
 
+    def parse_model(self, bundle: ModelBundle) -> Any:
+        """A GPT's decoder (:mod:`.gpt_lines`), or a character LSTM's vocabulary."""
+        if self.is_gpt(bundle):
+            from .gpt_lines import GptDecoder
+
+            return GptDecoder(bundle)
+        doc = json.loads(bundle.path(VOCAB_NAME).read_text(encoding="utf-8"))
+        tokens = list(doc["tokens"])
+        return {
+            "tokens": tokens,
+            "index": {t: i for i, t in enumerate(tokens)},
+            "special": dict(doc["special"]),
+            "archetypes": list(doc["archetypes"]),
+        }
+
     def gpt(self, bundle: ModelBundle) -> Any:
         """The GPT decoder of a verified model folder (see :mod:`.gpt_lines`)."""
-        from .gpt_lines import GptDecoder
+        return self.model_of(bundle)
 
-        cached = self._gpts.get(bundle.sha256)
-        if cached is None:
-            cached = GptDecoder(bundle)
-            self._gpts[bundle.sha256] = cached
-        return cached
-
-    def _vocab(self, bundle: ModelBundle) -> dict[str, Any]:
-        cached = self._vocabs.get(bundle.sha256)
-        if cached is None:
-            doc = json.loads(bundle.path(VOCAB_NAME).read_text(encoding="utf-8"))
-            tokens = list(doc["tokens"])
-            cached = {
-                "tokens": tokens,
-                "index": {t: i for i, t in enumerate(tokens)},
-                "special": dict(doc["special"]),
-                "archetypes": list(doc["archetypes"]),
-            }
-            self._vocabs[bundle.sha256] = cached
-        return cached
+    def model_summary(self, bundle: ModelBundle) -> dict[str, Any]:
+        return {"archetypes": bundle.manifest["archetypes"]}
 
     def validate(self, options: DialogueOptions) -> None:
         if options.top_p <= 0.0:
@@ -269,11 +250,11 @@ class DialogueGenerator(Generator):
                 parameter="prompt",
                 value=options.prompt,
             )
-        bundle = self._bundle(options)
+        bundle = self.bundle(options)
         if self.is_gpt(bundle):
             self.gpt(bundle).validate(options)
             return
-        vocab = self._vocab(bundle)
+        vocab = self.model_of(bundle)
         archetypes = vocab["archetypes"]
         if options.archetype != "random" and options.archetype not in archetypes:
             raise InvalidOptionsError(
@@ -310,11 +291,11 @@ class DialogueGenerator(Generator):
         return list(self._generate_lines(seeds, options))
 
     def _generate_lines(self, seeds: Sequence[int], options: DialogueOptions) -> list[TextAsset]:
-        bundle = self._bundle(options)
+        bundle = self.bundle(options)
         if self.is_gpt(bundle):
             gpt = self.gpt(bundle)
             return [gpt.line(seed, options) for seed in seeds]
-        vocab = self._vocab(bundle)
+        vocab = self.model_of(bundle)
         session = bundle.session(ONNX_NAME)
         # one line at a time: the same seed gives the same line whatever the batch (a batched
         # matrix product may round differently and flip a sampled character)
@@ -381,20 +362,10 @@ class DialogueGenerator(Generator):
         return TextAsset(text, speaker=name, metadata={"archetype": name, "stop": stop})
 
     def model_info(self) -> dict[str, Any]:
-        bundle = self._bundle()
-        m = bundle.manifest
-        info = {
-            "name": m["name"],
-            "sha256": bundle.sha256,
-            "license": m["license"],
-            "data": m["data"],
-            "archetypes": m["archetypes"],
-            "metrics": m.get("metrics", {}),
-            "card": str(bundle.directory / "MODEL_CARD.md"),
-            "other_models": {name: str(folder) for name, folder in BUILTIN_MODELS.items()},
-        }
-        if "tags" in m:
-            info["tags"] = m["tags"]
+        info = super().model_info()
+        manifest = self.bundle().manifest
+        if "tags" in manifest:
+            info["tags"] = manifest["tags"]
         return info
 
 

@@ -108,7 +108,7 @@ def evaluate(model_dir: Path | None, out: Path | None, config: dict[str, Any]) -
         plugin.MODEL_DIR = model_dir.resolve()
     engine = Engine(device="cpu", plugins=["portraits"])
     gen = plugin.PortraitsGenerator(engine._instance("portraits").runtime)
-    model = gen._model()
+    model = gen.model()
     bundle = model.bundle
     n = int(config["samples"])
     seed0 = int(config["seed"])

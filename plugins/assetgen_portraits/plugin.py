@@ -22,7 +22,7 @@ a character's animation frames reuse one run of the prefix.
 from __future__ import annotations
 
 import csv
-import json
+import functools
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -38,10 +38,12 @@ from assetgen import (
     ImageAsset,
     InvalidOptionsError,
     ModelBundle,
+    ModelGenerator,
     Options,
     Runtime,
-    model_store,
+    model_option,
     option,
+    shipped_manifest,
 )
 from assetgen import seeds as seeds_
 
@@ -50,7 +52,9 @@ from .labels import RANDOM, LabelModel, keep_local
 from .lipsync.smoothing import MAX_MIN_HOLD
 from .local_edits import LocalEdit
 
+#: the shipped model; ``model_dir()`` reads it per request (evaluations point it elsewhere)
 MODEL_DIR = Path(__file__).resolve().parent / "model"
+_SHIPPED_DIR = MODEL_DIR
 ANIMATIONS = ("talk", "blink", "interpolate", "mouths")
 #: the still-portrait talk loop's openness for each mouth shape (models without shapes)
 SHAPE_OPENNESS = {"A": 0.0, "B": 0.3, "C": 0.7, "D": 1.0, "E": 0.5, "F": 0.35, "G": 0.3,
@@ -64,17 +68,19 @@ MAX_ATTRIBUTE_STRENGTH = 5.0
 CALL_BATCH = 32
 
 
+@functools.cache
 def _shipped() -> dict[str, Any]:
-    """Facts from the shipped manifest, so the options' allowed values (shown
-    by ``assetgen info``) match the model; ``validate`` checks against the model actually used."""
+    """Facts from the shipped manifest, read when the options are first used, so the options'
+    allowed values (shown by ``assetgen info``) match the model; ``validate`` checks against
+    the model actually used."""
     facts: dict[str, Any] = {"num_ws": 10, "labels": {}}
+    manifest = shipped_manifest(_SHIPPED_DIR)
     try:
-        manifest = json.loads((MODEL_DIR / "manifest.json").read_text(encoding="utf-8"))
         facts["num_ws"] = int(manifest["num_ws"])
         if manifest.get("conditioning") == "labels":
             labels = LabelModel(manifest)
             facts["labels"] = {option: labels.choices(option) for option in labels.options}
-    except (OSError, KeyError, TypeError, ValueError, assetgen.ModelError):
+    except (KeyError, TypeError, ValueError, assetgen.ModelError):
         pass
     return facts
 
@@ -103,14 +109,11 @@ def _attribute_row(row: dict[str, str]) -> dict[str, Any]:
     }
 
 
-_FACTS = _shipped()
-
-
 def _label_option(name: str, what: str) -> Any:
     return option(
         RANDOM,
         f"{what} ('random': drawn from the seed).",
-        choices=_FACTS["labels"].get(name) or None,
+        choices=lambda: _shipped()["labels"].get(name) or None,
         max_length=40,
     )
 
@@ -143,10 +146,10 @@ class PortraitOptions(Options):
     )
     mix_layer: int = option(
         5,
-        f"First style layer taken from mix_seed (1 to {_FACTS['num_ws'] - 1}; low numbers take "
-        "the face's shape too, high ones only colours and fine detail).",
+        lambda: f"First style layer taken from mix_seed (1 to {_shipped()['num_ws'] - 1}; low "
+        "numbers take the face's shape too, high ones only colours and fine detail).",
         ge=1,
-        le=_FACTS["num_ws"] - 1,
+        le=lambda: _shipped()["num_ws"] - 1,
     )
     attributes: dict[str, float] = option(
         {},
@@ -156,11 +159,9 @@ class PortraitOptions(Options):
         ge=-MAX_ATTRIBUTE_STRENGTH,
         le=MAX_ATTRIBUTE_STRENGTH,
     )
-    model: str = option(
-        "default",
+    model: str = model_option(
         "default (the shipped model) or the name of a model installed with "
-        "'assetgen install-model portraits' (see 'assetgen models portraits').",
-        max_length=100,
+        "'assetgen install-model portraits' (see 'assetgen models portraits')."
     )
 
 
@@ -283,7 +284,7 @@ class _Model:
             checks.check_unconditional(bundle, m, self.z_dim, self.split_layer, self.edits)
 
 
-class PortraitsGenerator(Generator):
+class PortraitsGenerator(ModelGenerator):
     id = "portraits"
     kind = "image"
     description = (
@@ -296,28 +297,34 @@ class PortraitsGenerator(Generator):
 
     def __init__(self, runtime: Runtime) -> None:
         super().__init__(runtime)
-        self._models: dict[str, _Model] = {}
         self._tracks: dict[tuple[Any, ...], Any] = {}
 
     # -- model -------------------------------------------------------------------------------
 
-    def _model(self, options: PortraitOptions | None = None) -> _Model:
-        name = model_store.DEFAULT_MODEL if options is None else options.model
-        bundle = self.runtime.load_model(model_store.resolve(self.id, name, MODEL_DIR))
-        model = self._models.get(bundle.sha256)
-        if model is None:
-            model = self._models[bundle.sha256] = _Model(bundle)
+    def model_dir(self) -> Path:
+        return MODEL_DIR
+
+    def parse_model(self, bundle: ModelBundle) -> _Model:
+        """Every check a load makes (checks.py); install-model runs them too."""
+        return _Model(bundle)
+
+    def model(self, options: PortraitOptions | None = None) -> _Model:
+        model: _Model = super().model(options)
         return model
 
-    def check_model(self, directory: Path) -> None:
-        """Every check a load makes (checks.py), on a folder about to be installed."""
-        _Model(self.runtime.load_model(directory))
-
-    def model_sha256(self, options: PortraitOptions | None = None) -> str:
-        return self._model(options).bundle.sha256
+    def model_summary(self, bundle: ModelBundle) -> dict[str, Any]:
+        model: _Model = self.model_of(bundle)
+        labels = model.labels
+        return {
+            "labels": (
+                {name: list(labels.choices(name)) for name in labels.options} if labels else {}
+            ),
+            "attributes": sorted(model.attributes),
+            "animations": list(ANIMATIONS),
+        }
 
     def validate(self, options: PortraitOptions) -> None:
-        model = self._model(options)
+        model = self.model(options)
         if options.mix_layer >= model.num_ws:
             raise InvalidOptionsError(
                 f"option 'mix_layer' must be an integer from 1 to {model.num_ws - 1}; "
@@ -556,7 +563,7 @@ class PortraitsGenerator(Generator):
         cost is shared; benchmark item 7 measures it). Each image in a batch is computed
         independently of the others, so a face's pixels do not depend on the batch it was in
         (the seeding rule; tests compare every batch with its single-seed requests)."""
-        model = self._model(options)
+        model = self.model(options)
         if model.labels is not None:
             ws, m16, m32, codes = self.label_batch(seeds, options, model)
             images = self.synthesise(ws, m16, m32, model)
@@ -622,7 +629,7 @@ class PortraitsGenerator(Generator):
         if options.animation != "talk":
             return None
         if options.cues or (
-            (options.text or options.audio) and self._speaks_shapes(self._model(options))
+            (options.text or options.audio) and self._speaks_shapes(self.model(options))
         ):
             n = lipsync.track_frames(self.track(options), options.fps)
             what = f"the line takes {n} frames at {options.fps:g} fps"
@@ -642,7 +649,7 @@ class PortraitsGenerator(Generator):
         return n
 
     def animate(self, seed: int, frames: int, options: PortraitAnimationOptions) -> AnimationAsset:
-        model = self._model(options)
+        model = self.model(options)
         if model.labels is not None:
             return self._animate_labels(seed, frames, options, model)
         if options.animation == "interpolate":
@@ -885,24 +892,6 @@ class PortraitsGenerator(Generator):
         return AnimationAsset(
             images, fps=options.fps, metadata={"animation": "interpolate", "to_seed": to_seed}
         )
-
-    def model_info(self) -> dict[str, Any]:
-        model = self._model()
-        m = model.bundle.manifest
-        labels = model.labels
-        return {
-            "name": m["name"],
-            "sha256": model.bundle.sha256,
-            "license": m["license"],
-            "data": m["data"],
-            "labels": (
-                {name: list(labels.choices(name)) for name in labels.options} if labels else {}
-            ),
-            "attributes": sorted(model.attributes),
-            "animations": list(ANIMATIONS),
-            "metrics": m.get("metrics", {}),
-            "card": str(MODEL_DIR / "MODEL_CARD.md"),
-        }
 
 
 def _track_meta(track: Any, options: PortraitAnimationOptions) -> dict[str, Any]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Self
@@ -16,36 +15,38 @@ from assetgen import (
     ImageAsset,
     InvalidOptionsError,
     ModelBundle,
+    ModelGenerator,
     Options,
     OptionSpec,
+    model_option,
     model_store,
     option,
+    shipped_manifest,
 )
 from assetgen import seeds as seeds_
 
 from .colour import recolour
 
+#: the shipped model; ``model_dir()`` reads it per request (evaluations point it elsewhere)
 MODEL_DIR = Path(__file__).resolve().parent / "model"
+_SHIPPED_DIR = MODEL_DIR
 
 
 def _type_names() -> tuple[str, ...]:
-    """The choices of ``type``: the shipped model's types, read from its manifest, so
-    ``assetgen info``, the JSON schema and the studio list them. A model trained on your own
-    art has the types of its labels.csv (docs/training.md): with ``model`` set to it, ``type``
-    is taken as text (:meth:`ShoeOptions.parse`) and ``validate`` checks it against that
-    model's manifest."""
-    try:
-        names = json.loads((MODEL_DIR / "manifest.json").read_text())["type_names"]
-        return ("random", *names)
-    except (OSError, KeyError, ValueError):
-        return ("random",)
+    """The choices of ``type``: the shipped model's types, read from its manifest when the
+    options are first used, so ``assetgen info``, the JSON schema and the studio list them. A
+    model trained on your own art has the types of its labels.csv (docs/training.md): with
+    ``model`` set to it, ``type`` is taken as text (:meth:`ShoeOptions.parse`) and
+    ``validate`` checks it against that model's manifest."""
+    names = shipped_manifest(_SHIPPED_DIR).get("type_names")
+    return ("random", *names) if isinstance(names, list) else ("random",)
 
 
 class ShoeOptions(Options):
     type: str = option(
         "random",
         "Footwear type, or random for one drawn from the seed.",
-        choices=_type_names(),
+        choices=_type_names,
     )
     variety: float = option(
         0.8, "Latent scale (truncation): lower is more typical, higher more varied.", ge=0.0, le=1.5
@@ -57,11 +58,9 @@ class ShoeOptions(Options):
         le=180.0,
     )
     saturation: float = option(1.0, "Colour saturation multiplier.", ge=0.0, le=2.0)
-    model: str = option(
-        "default",
+    model: str = model_option(
         "default (the shipped model) or the name of a model installed with "
-        "'assetgen install-model shoes' (see 'assetgen models shoes').",
-        max_length=100,
+        "'assetgen install-model shoes' (see 'assetgen models shoes')."
     )
 
     @classmethod
@@ -82,22 +81,21 @@ _SHIPPED = model_store.DEFAULT_MODEL
 _OWN_TYPE = OptionSpec("type", str, "random", "Footwear type.", max_length=100)
 
 
-class ShoesGenerator(Generator):
+class ShoesGenerator(ModelGenerator):
     id = "shoes"
     kind = "image"
     description = "64×64 RGBA footwear item icons (class-conditional DCGAN)"
     Options = ShoeOptions
     training = "assetgen_shoes.tools"
 
-    def _bundle(self, options: ShoeOptions | None = None) -> ModelBundle:
-        name = model_store.DEFAULT_MODEL if options is None else options.model
-        return self.runtime.load_model(model_store.resolve(self.id, name, MODEL_DIR))
+    def model_dir(self) -> Path:
+        return MODEL_DIR
 
-    def model_sha256(self, options: ShoeOptions | None = None) -> str:
-        return self._bundle(options).sha256
+    def model_summary(self, bundle: ModelBundle) -> dict[str, Any]:
+        return {"types": bundle.manifest["type_names"]}
 
     def validate(self, options: ShoeOptions) -> None:
-        names = self._bundle(options).manifest["type_names"]
+        names = self.bundle(options).manifest["type_names"]
         if options.type != "random" and options.type not in names:
             raise InvalidOptionsError(
                 "option 'type' must be one of 'random', "
@@ -111,7 +109,7 @@ class ShoesGenerator(Generator):
         return self.generate_batch([seed], options)[0]
 
     def generate_batch(self, seeds: Sequence[int], options: ShoeOptions) -> list[ImageAsset]:
-        bundle = self._bundle(options)
+        bundle = self.bundle(options)
         names = bundle.manifest["type_names"]
         z_dim = bundle.manifest["z_dim"]
         zs, types = [], []
@@ -131,19 +129,6 @@ class ShoesGenerator(Generator):
             img = recolour(img, options.hue_shift, options.saturation)
             assets.append(ImageAsset(img, metadata={"type": names[t]}))
         return assets
-
-    def model_info(self) -> dict[str, Any]:
-        bundle = self._bundle()
-        m = bundle.manifest
-        return {
-            "name": m["name"],
-            "sha256": bundle.sha256,
-            "license": m["license"],
-            "data": m["data"],
-            "types": m["type_names"],
-            "metrics": m.get("metrics", {}),
-            "card": str(MODEL_DIR / "MODEL_CARD.md"),
-        }
 
 
 @assetgen.hookimpl

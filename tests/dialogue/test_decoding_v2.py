@@ -35,7 +35,7 @@ def engine(tiny_gpt: Path, monkeypatch: pytest.MonkeyPatch) -> Engine:
 
 def decoder(engine: Engine) -> Any:
     gen = engine._instance("dialogue")
-    return gen.gpt(gen._bundle())
+    return gen.gpt(gen.bundle())
 
 
 def words_of(text: str) -> list[str]:

@@ -36,7 +36,7 @@ def engine(tiny_gpt: Path, monkeypatch: pytest.MonkeyPatch) -> Engine:
 
 def decoder(engine: Engine) -> Any:
     gen = engine._instance("dialogue")  # the engine's own instance
-    return gen.gpt(gen._bundle())
+    return gen.gpt(gen.bundle())
 
 
 def test_the_manifest_describes_the_step_graph(tiny_gpt: Path) -> None:

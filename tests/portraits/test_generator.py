@@ -120,7 +120,7 @@ def test_batched_mapping_gives_each_seed_its_own_styles_and_pixels(
         options = {"attributes": {name: 1.5}}
     gen = plugin.PortraitsGenerator(engine.runtime)
     parsed = engine.parse_options("portraits", options)
-    model = gen._model(parsed)
+    model = gen.model(parsed)
     seeds = list(range(300, 300 + plugin.CALL_BATCH + 3))
     batched = gen.ws_batch(seeds, parsed, model)
     for k, seed in enumerate(seeds):
@@ -185,7 +185,7 @@ def test_talk_frames_share_everything_but_the_mouth(engine: Engine) -> None:
     assert all(f.to_png() == still.to_png() for f in flat.frames)
     # the closed end of the curve sits at the character's own rest state, at or below the
     # edit's reference (the tiny model ships a learnt reading: edits.mouth.rest)
-    edit = engine._instance("portraits")._model().edits["mouth"]
+    edit = engine._instance("portraits").model().edits["mouth"]
     assert edit.rest is not None
     assert edit.rest["floor"] <= anim.metadata["rest_state"] <= 0.0
 
@@ -260,7 +260,7 @@ def test_an_edit_window_holds_every_pixel_the_edit_changes(
 
 def test_windowed_frames_equal_the_whole_suffix(engine: Engine, tiny_model: Path) -> None:
     gen = engine._instance("portraits")
-    model = gen._model()
+    model = gen.model()
     edit = model.edits["mouth"]
     assert edit.window is not None and edit.window["graph"] in model.bundle.manifest["files"]
     anim = engine.animate("portraits", seed=11, frames=8, animation="talk", strength=2.0)

@@ -220,7 +220,7 @@ class Runner:
             plugin.MODEL_DIR = model_dir.resolve()
         engine = Engine(device="cpu", plugins=["portraits"])
         self.gen = plugin.PortraitsGenerator(engine._instance("portraits").runtime)
-        self.model = self.gen._model()
+        self.model = self.gen.model()
         self.labels = self.model.labels
         if self.labels is None:
             raise InvalidOptionsError("this evaluation is for label-conditioned models")
