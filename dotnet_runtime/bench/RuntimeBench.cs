@@ -2,9 +2,11 @@
 // API on the same work in the same run and prints the ratios.
 //
 //   mono AssetGen.Runtime.Bench.exe PORTRAITS_MODEL SHOES_MODEL REPEATS THREADS
+//        [DIALOGUE_MODEL DIALOGUE_REPEATS]
 //
 // Prints one JSON object: the median milliseconds of one portrait sprite, one 8-frame talk
-// loop and one shoe icon (models loaded and one warm-up run of each first, seeds varied).
+// loop and one shoe icon (models loaded and one warm-up run of each first, seeds varied), and
+// with a dialogue model one dialogue line with the default options.
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
@@ -35,9 +37,9 @@ static class RuntimeBench
 
     static int Main(string[] args)
     {
-        if (args.Length != 4)
+        if (args.Length != 4 && args.Length != 6)
         {
-            Console.Error.WriteLine("usage: AssetGen.Runtime.Bench.exe PORTRAITS_MODEL SHOES_MODEL REPEATS THREADS");
+            Console.Error.WriteLine("usage: AssetGen.Runtime.Bench.exe PORTRAITS_MODEL SHOES_MODEL REPEATS THREADS [DIALOGUE_MODEL DIALOGUE_REPEATS]");
             return 2;
         }
         int repeats = int.Parse(args[2], CultureInfo.InvariantCulture);
@@ -48,9 +50,16 @@ static class RuntimeBench
             double sprite = Time(repeats, i => portraits.Generate(1000 + i));
             double talk = Time(repeats, i => portraits.Animate(2000 + i, 8));
             double shoe = Time(repeats, i => shoes.Generate(3000 + i));
+            string line = "";
+            if (args.Length == 6)
+                using (var dialogue = new DialogueGenerator(args[4], settings))
+                {
+                    int lineRepeats = int.Parse(args[5], CultureInfo.InvariantCulture);
+                    line = string.Format(CultureInfo.InvariantCulture, ", \"line_ms\": {0:F3}", Time(lineRepeats, i => dialogue.Generate(4000 + i)));
+                }
             Console.WriteLine(string.Format(CultureInfo.InvariantCulture,
-                "{{\"sprite_ms\": {0:F3}, \"talk8_ms\": {1:F3}, \"shoe_ms\": {2:F3}, \"onnxruntime\": \"{3}\"}}",
-                sprite, talk, shoe, OnnxSession.RuntimeVersion));
+                "{{\"sprite_ms\": {0:F3}, \"talk8_ms\": {1:F3}, \"shoe_ms\": {2:F3}{3}, \"onnxruntime\": \"{4}\"}}",
+                sprite, talk, shoe, line, OnnxSession.RuntimeVersion));
         }
         return 0;
     }

@@ -147,3 +147,24 @@ def test_bad_dialogue_options_give_the_python_messages(parity_exe: Path, tmp_pat
     if list(specs["source"].choices or ()) == list(m["tags"]["source"]):
         cases["source"] = {"source": "klingon"}
     check_python_errors(parity_exe, MODEL, "dialogue", cases, tmp_path)
+
+
+def test_a_manifest_that_does_not_match_the_graph_is_refused(
+    parity_exe: Path, tmp_path: Path
+) -> None:
+    """The cache's shape comes from the graph; the manifest's layers, heads, dim and vocab_size
+    must agree with it (a retrained model ships both), else the folder is refused by name."""
+    import shutil
+
+    m = manifest()
+    for field, value, expected in (
+        ("layers", m["layers"] + 1, f"field 'layers' is {m['layers'] + 1}; "),
+        ("heads", m["heads"] * 2, f"field 'heads' is {m['heads'] * 2}; "),
+        ("vocab_size", vocab_size() + 1, f"field 'vocab_size' is {vocab_size() + 1}; "),
+    ):
+        folder = tmp_path / field
+        shutil.copytree(MODEL, folder)
+        (folder / "manifest.json").write_text(json.dumps(dict(m, **{field: value})), "utf-8")
+        code, log, _ = run_csharp(parity_exe, folder, [], tmp_path / f"{field}-out")
+        assert code == 3, log
+        assert "ModelException: manifest.json: " + expected in log, log
