@@ -16,6 +16,7 @@ from collections.abc import Sequence
 import click
 
 from . import __version__
+from .cli_state import CliState, cli_state
 from .cli_types import FilePath
 from .engine import Engine
 from .errors import AssetGenError, InvalidOptionsError, show_value
@@ -27,28 +28,6 @@ from .plugin_manager import PluginManager
 from .request import Request
 from .scaffold import new_plugin_command
 from .studio.command import studio_command
-
-
-class _State:
-    """Per-invocation state: the plugin manager is built once, the engine on first use."""
-
-    def __init__(self, manager: PluginManager) -> None:
-        self.manager = manager
-        self.device = "auto"
-        self.threads = 0
-        self._engine: Engine | None = None
-
-    @property
-    def engine(self) -> Engine:
-        if self._engine is None:
-            self._engine = Engine(
-                self.device, plugin_manager=self.manager, intra_op_threads=self.threads
-            )
-        return self._engine
-
-
-def _state() -> _State:
-    return click.get_current_context().find_object(_State)  # type: ignore[return-value]
 
 
 def parse_option_pairs(pairs: Sequence[str]) -> dict[str, str]:
@@ -110,15 +89,15 @@ def _format_names(
 )
 def cli(debug: bool, device: str, threads: int) -> None:
     """AssetGen: generate game assets (sprites, animations, dialogue) from trained models."""
-    _state().device = device
-    _state().threads = threads
+    cli_state().device = device
+    cli_state().threads = threads
 
 
 @cli.command("plugins")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def plugins_command(as_json: bool) -> None:
     """List generators, exporters, the plugin each came from, and plugin load errors."""
-    engine = _state().engine
+    engine = cli_state().engine
     gens = [
         {
             "id": g.id,
@@ -163,7 +142,7 @@ def plugins_command(as_json: bool) -> None:
 )
 def info_command(generator: str, as_json: bool) -> None:
     """Show a generator's options (type, default, allowed values) and its model card."""
-    engine = _state().engine
+    engine = cli_state().engine
     info = engine.generator_info(generator)
     if as_json:
         click.echo(json.dumps(jsonable(info.to_dict()), indent=2, allow_nan=False))
@@ -220,7 +199,7 @@ def generate_command(
     name: str | None,
 ) -> None:
     """Generate COUNT assets with GENERATOR and write them to --out."""
-    engine = _state().engine
+    engine = cli_state().engine
     request = Request(
         generator,
         "generate",
@@ -272,7 +251,7 @@ def animate_command(
     name: str | None,
 ) -> None:
     """Make one animation with GENERATOR and write it to --out."""
-    engine = _state().engine
+    engine = cli_state().engine
     pairs = parse_option_pairs(option_pairs)
     flags = (("animation", animation), ("text", text), ("audio", audio), ("cues", cues))
     for key, value in flags:
@@ -376,21 +355,21 @@ def batch_command(
                 raise InvalidOptionsError(f"{flag} needs --engine ray", parameter=flag)
         if shard_size is not None:
             raise InvalidOptionsError("--shard-size needs --engine ray", parameter="--shard-size")
-        engine = _state().engine
+        engine = cli_state().engine
         spec = load_job(job, engine, out=out_dir)
         result = run_job(engine, spec, progress=not quiet)
     else:
         from .ray_batch import DEFAULT_SHARD, RayChunks, import_ray
 
         import_ray()  # not installed: say so before anything else
-        engine = _state().engine
+        engine = cli_state().engine
         spec = load_job(job, engine, out=out_dir)
         with RayChunks(
             address=address,
             workers=workers,
             shard_size=shard_size or DEFAULT_SHARD,
-            device=_state().device,
-            threads=_state().threads,
+            device=cli_state().device,
+            threads=cli_state().threads,
             progress=not quiet,
             engine=engine,
         ) as chunks:
@@ -433,7 +412,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         click.echo(f"assetgen: warning: {w.message}", err=True)
     try:
         result = group.main(
-            args=args, prog_name="assetgen", standalone_mode=False, obj=_State(manager)
+            args=args, prog_name="assetgen", standalone_mode=False, obj=CliState(manager)
         )
         return result if isinstance(result, int) else 0
     except click.exceptions.Exit as exc:

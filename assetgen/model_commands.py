@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from .cli_state import cli_state
 from .cli_types import FilePath
 from .errors import InvalidOptionsError, UnknownGeneratorError, show_value
 from .training_tools import (
@@ -24,9 +25,7 @@ from .training_tools import (
 
 def _registered(generator: str) -> tuple[Any, Any]:
     """The plugin registry and ``generator``'s class (without starting an engine)."""
-    from .cli import _state
-
-    registry = _state().manager.registry
+    registry = cli_state().manager.registry
     cls = registry.generators.get(generator)
     if cls is None:
         raise UnknownGeneratorError(
@@ -143,9 +142,7 @@ def _evaluation(name: str) -> tuple[Any, dict[str, Any]]:
     """The evaluate function and default config for ``assetgen eval NAME``: a generator's own
     (``tools.evaluate``), or an extra evaluation a generator's tools name in their
     ``EVALUATIONS`` (``{name: (function, config)}``, e.g. portraits' ``lipsync``)."""
-    from .cli import _state
-
-    registry = _state().manager.registry
+    registry = cli_state().manager.registry
     if name in registry.generators:
         tools = _tools(name)
         return tools.evaluate, getattr(tools, "EVAL_CONFIG", {})
@@ -231,10 +228,8 @@ def install_model_command(generator: str, model_dir: str, name: str, force: bool
     ($ASSETGEN_MODELS, default ~/.local/share/assetgen/models) atomically.
     """
     from . import model_store
-    from .cli import _state
-
     generator = _model_generator(generator)
-    engine = _state().engine
+    engine = cli_state().engine
 
     def check(folder: Path) -> None:
         engine._call_plugin(generator, engine._instance(generator).check_model, folder)
@@ -248,9 +243,7 @@ def install_model_command(generator: str, model_dir: str, name: str, force: bool
 def models_command(generator: str | None) -> None:
     """List the installed models (of GENERATOR, or of every generator)."""
     from . import model_store
-    from .cli import _state
-
-    registry = _state().manager.registry
+    registry = cli_state().manager.registry
     names = (
         [_model_generator(generator)]
         if generator

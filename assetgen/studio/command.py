@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from ..cli_state import cli_state
 from ..errors import InvalidOptionsError
 from . import DEFAULT_HOST, DEFAULT_PORT, INSTALL_HINT, missing_extra
 
@@ -31,10 +32,9 @@ def studio_command(port: int, host: str) -> None:
             f"assetgen studio needs {' and '.join(missing)}: {INSTALL_HINT}",
             parameter="studio",
         )
-    from ..cli import _state
     from .server import is_loopback, serve
 
-    engine = _state().engine
+    engine = cli_state().engine
     if not is_loopback(host):
         click.echo(
             f"assetgen: warning: the Studio has no login; anyone who can reach {host} can use "
