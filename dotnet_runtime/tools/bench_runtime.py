@@ -4,11 +4,12 @@
 
 Times one portrait sprite, one 8-frame talk loop, one shoe icon (each the median of N runs)
 and one dialogue line with the default options (the median of --line-repeats runs; a line
-is about a hundred graph steps of 16 candidates), after one warm-up each, with models loaded beforehand and the same intra-op thread count on both
-sides (default 1, so a busy machine disturbs both alike): the Python API in this process, the
-C# runtime under Mono (dotnet_runtime/build/AssetGen.Runtime.Bench.exe, built by
-``make runtime-build``). Prints a table with the C#/Python time ratios (below 1: C# faster)
-and, with --json, writes the numbers too. A dialogue line is not in the C# runtime yet.
+is about a hundred graph steps of 16 candidates), after one warm-up each, with models loaded
+beforehand and the same intra-op thread count on both sides (default 1, so a busy machine
+disturbs both alike): the Python API in this process, the C# runtime under Mono
+(dotnet_runtime/build/AssetGen.Runtime.Bench.exe, built by ``make runtime-build``). Prints a
+table with the C#/Python time ratios (below 1: C# faster) and, with --json, writes the
+numbers too.
 """
 
 from __future__ import annotations

@@ -17,9 +17,12 @@ Python makes about 2 lines a second with the defaults: a few seeds per configura
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from assetgen import Engine
 
@@ -168,3 +171,59 @@ def test_a_manifest_that_does_not_match_the_graph_is_refused(
         code, log, _ = run_csharp(parity_exe, folder, [], tmp_path / f"{field}-out")
         assert code == 3, log
         assert "ModelException: manifest.json: " + expected in log, log
+
+
+@pytest.fixture(scope="session")
+def retrained_dialogue_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A dialogue GPT of other sizes than the shipped one (1 layer, 2 heads of 8, a 90-piece
+    vocabulary, context 64, its own role and race tags), trained for 20 steps and exported by
+    the training code, with the tiny data set of tests/dialogue/conftest.py (a few seconds)."""
+    for module in ("torch", "onnx", "sentencepiece"):
+        pytest.importorskip(module)
+    spec = importlib.util.spec_from_file_location(
+        "dialogue_test_data", ROOT / "tests" / "dialogue" / "conftest.py"
+    )
+    assert spec is not None and spec.loader is not None
+    fixtures = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fixtures)
+    from assetgen_dialogue.training import export, train
+
+    root = tmp_path_factory.mktemp("runtime_dialogue_gpt")
+    data = fixtures.write_v2_data(root / "data")
+    train.train(root / "run", data, {**train.DEFAULT_CONFIG, **fixtures.TINY_GPT}, resume=False)
+    export.export(root / "run", root / "model")
+    return root / "model"
+
+
+def test_a_retrained_model_of_other_sizes_matches_too(
+    parity_exe: Path, retrained_dialogue_model: Path, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from assetgen_dialogue import plugin
+
+    model = retrained_dialogue_model
+    m = json.loads((model / "manifest.json").read_text("utf-8"))
+    assert (m["layers"], m["heads"], m["context"]) != (manifest()["layers"], manifest()["heads"],
+                                                     manifest()["context"])
+    plan: list[tuple[str, list[int], dict[str, Any]]] = [
+        ("defaults", [0, 1, 2, 3, 4, 5], {}),
+        ("one_candidate", [6, 7], {"candidates": 1}),
+        ("learned", [8, 9], {"rerank": "mixed", "sentence_rerank": "learned"}),
+        ("no_mask_top_k", [10, 11], {"word_mask": False, "by_sentence": False, "top_k": 10}),
+        ("guidance_long", [12, 13], {"archetype_guidance": 1.0, "candidates": 3,
+                                     "length": "long"}),
+        ("prompt", [14], {"prompt": "Stand, ho", "source": m["tags"]["source"][1]}),
+    ]
+    requests = [{"id": n, "seeds": s, "options": o} for n, s, o in plan]
+    code, log, results = run_csharp(parity_exe, model, requests, tmp_path)
+    assert code == 0, log
+    monkeypatch.setattr(plugin, "MODEL_DIR", model)
+    monkeypatch.setenv("ASSETGEN_LOAD_PLUGINS", "dialogue,exporters")
+    engine = Engine(device="cpu")
+    for name, seeds, options in plan:
+        for seed, ours in zip(seeds, results[name]["lines"], strict=True):
+            (asset,) = engine.generate("dialogue", seed=seed, **options)
+            theirs = dict(asset.metadata, text=asset.text, speaker=asset.speaker)
+            for key in SAME:
+                assert ours[key] == theirs[key], (name, seed, key, ours[key], theirs[key])
+            assert abs(ours["score"] - theirs["score"]) <= 1e-12 * max(1.0, abs(theirs["score"]))
