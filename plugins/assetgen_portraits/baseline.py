@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from assetgen.training.dcgan import DCGANDiscriminator, DCGANGenerator
 from assetgen.training.run import TrainingRun, to_uint8_rgba
 
-from .tools import load_images, to_model_range
+from .training.data import load_images, to_model_range
 
 BASELINE_CONFIG: dict[str, Any] = {
     "seed": 0,

@@ -66,7 +66,7 @@ def _quality(real: np.ndarray, fake: np.ndarray) -> dict[str, float]:
 
 
 def _load_npz(path: Path, n: int | None = None) -> np.ndarray:
-    from .tools import BUILD_HINT
+    from .training.data import BUILD_HINT
 
     file = path / "portraits_64.npz" if path.is_dir() else path
     if not file.is_file():
