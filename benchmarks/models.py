@@ -103,15 +103,15 @@ def install(sources: dict[str, ModelSource]) -> None:
             plugin_module(name).MODEL_DIR = src.model_dir  # type: ignore[attr-defined]
 
 
-def _import_torch_tools(name: str) -> ModuleType:
+def _import_torch_tools(name: str, module: str = "tools") -> ModuleType:
     try:
         import torch  # noqa: F401
     except ImportError as exc:
         raise Skip(f"PyTorch is not installed (pip install -e '.[train]'): {exc}") from None
     try:
-        return importlib.import_module(f"assetgen_{name}.tools")
+        return importlib.import_module(f"assetgen_{name}.{module}")
     except ImportError as exc:
-        raise Skip(f"cannot import assetgen_{name}.tools: {exc}") from None
+        raise Skip(f"cannot import assetgen_{name}.{module}: {exc}") from None
 
 
 def _no_run(src: ModelSource, from_manifest: bool) -> bool:
@@ -213,9 +213,9 @@ def torch_label_portraits(src: ModelSource, from_manifest: bool) -> tuple[Any, d
 
 
 def torch_shoes(src: ModelSource, from_manifest: bool) -> tuple[Any, dict[str, Any]]:
-    tools = _import_torch_tools("shoes")
+    tools = _import_torch_tools("shoes", "training.export")
     if _no_run(src, from_manifest):
-        from assetgen_shoes.model import ShoeGenerator
+        from assetgen_shoes.training.model import ShoeGenerator
 
         assert src.manifest is not None
         config = src.manifest["training"]["config"]

@@ -86,7 +86,7 @@ class ShoesGenerator(ModelGenerator):
     kind = "image"
     description = "64×64 RGBA footwear item icons (class-conditional DCGAN)"
     Options = ShoeOptions
-    training = "assetgen_shoes.tools"
+    training = "assetgen_shoes.training.commands"
 
     def model_dir(self) -> Path:
         return MODEL_DIR

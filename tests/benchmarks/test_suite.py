@@ -134,8 +134,8 @@ def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     torch = pytest.importorskip("torch")
     from assetgen_dialogue.training import export as gpt_export
     from assetgen_dialogue.training import train as gpt_train
-    from assetgen_shoes import tools as shoes_tools
-    from assetgen_shoes.model import ShoeGenerator
+    from assetgen_shoes.training import export as shoes_export
+    from assetgen_shoes.training.model import ShoeGenerator
 
     root = tmp_path_factory.mktemp("bench-models")
     torch.manual_seed(0)
@@ -149,7 +149,7 @@ def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         },
         root / "shoes_run" / "checkpoint.pt",
     )
-    shoes_tools.export(root / "shoes_run", root / "shoes_model")
+    shoes_export.export(root / "shoes_run", root / "shoes_model")
 
     # the dialogue GPT: the tiny data set of tests/dialogue/conftest.py, a 2-step run
     pytest.importorskip("sentencepiece")

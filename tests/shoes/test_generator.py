@@ -102,7 +102,7 @@ def test_a_corrupted_model_is_refused_and_other_generators_work(tmp_path, monkey
 
 def test_real_batches_draw_types_evenly_or_icons_evenly() -> None:
     import torch
-    from assetgen_shoes.tools import real_sampler
+    from assetgen_shoes.training.data import real_sampler
 
     labels = torch.tensor([0] * 30 + [1] * 3 + [2])  # 30 boots, 3 slippers, 1 clog
     rng = torch.Generator().manual_seed(0)
