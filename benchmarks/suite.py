@@ -23,7 +23,7 @@ from .models import GENERATORS, ModelSource, Skip, find_model, install, reset_to
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
-ITEMS = ("1", "2", "3", "4", "5", "6", "7", "8")
+ITEMS = ("1", "2", "3", "4", "5", "6", "7", "8", "9")
 ITEM_NAMES = {
     "1": "portrait sprite: ONNX Runtime vs PyTorch, throughput by batch",
     "2": "talk animation: cached prefix vs full recompute (label models: talk frames)",
@@ -32,6 +32,7 @@ ITEM_NAMES = {
     "5": "share of the machine's peak FLOP/s",
     "6": ".NET bridge overhead",
     "7": "portraits: neural model vs DiceBear + resvg, same labels, one thread each",
+    "9": "C# runtime vs Python API: sprite, 8-frame talk, shoe icon, dialogue line",
 }
 
 
@@ -197,13 +198,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
         return bench_lipsync(engine, sources["portraits"], settings)
 
+    def item9() -> ItemResult:
+        from .runtime_item import bench_runtime
+
+        return bench_runtime(sources, settings)
+
     def tuning() -> ItemResult:
         from .tuning import bench_tuning
 
         return bench_tuning(sources, engine, settings)
 
     fns = {"1": item1, "2": item2, "3": item3, "4": item4, "5": item5, "6": item6, "7": item7,
-           "8": item8}
+           "8": item8, "9": item9}
     results = [run_item(key, fns[key]) for key in args.items]
     if args.tune:
         results.append(run_item("T", tuning))
