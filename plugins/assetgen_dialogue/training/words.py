@@ -7,7 +7,7 @@ option of the generator). Both come from the training split only. Torch-free, so
 folder exported before the per-source list existed can be given one::
 
     python -m assetgen_dialogue.training.words --model plugins/assetgen_dialogue/model \
-        --data data/dialogue-v2
+        --data data/dialogue-v3
 
 which writes ``source_words.json`` into the folder and rewrites ``manifest.json`` with the
 sha256 of every file (``assetgen.runtime.write_manifest``, as the export does).
