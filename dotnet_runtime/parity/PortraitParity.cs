@@ -8,10 +8,12 @@
 // REQUESTS.json: [{"id": "a", "seeds": [1, 2], "options": {"hair": "long03", "truncation":
 // 0.7, "mix_seed": 5, "mix_layer": 3, "attributes": {"skin_dark": 1.0}}}, ...]; a request
 // with "frames" (a count, or null for the generator's own) is an animation of its first seed
-// (options "animation", "fps", "strength", "to_seed", "cues"), its frames written like sprites, with its "states", "frame_states",
+// (options "animation", "fps", "strength", "to_seed", "cues", "text", "hold", "tween",
+// "extended_shapes"; the request's "dictionary": a CMU dictionary file for the text driver), its frames written like sprites, with its "states", "frame_states",
 // "frame_shapes" and (interpolate) "to_seed" and "to_labels"; a request with
 // "curve" ("talk" or "blink"), "frames" and "fps" writes OUT_DIR/<id>.f32, each seed's
-// driver curve as float32. For each
+// driver curve as float32; a request with "lipsync" ({"text", "fps", "hold", optional
+// "extended" and "rate"}) answers the text driver's track, smoothed and tweened, in ticks. For each
 // request OUT_DIR/<id>.rgba holds the sprites one after the other (H x W x 4 bytes each);
 // OUT_DIR/results.json maps each id to its width, height and label sets, or to the error
 // (type, message, parameter). Exit code 0 when every request was answered, 3 when the model
@@ -76,10 +78,42 @@ static class PortraitParity
                 case "strength": animation.Strength = Convert.ToDouble(kv.Value, CultureInfo.InvariantCulture); break;
                 case "to_seed": animation.ToSeed = (long)kv.Value; break;
                 case "cues": animation.Cues = (string)kv.Value; break;
+                case "text": animation.Text = (string)kv.Value; break;
+                case "hold": animation.Hold = Convert.ToDouble(kv.Value, CultureInfo.InvariantCulture); break;
+                case "tween": animation.Tween = (bool)kv.Value; break;
+                case "extended_shapes": animation.ExtendedShapes = (bool)kv.Value; break;
                 default: options.Labels[kv.Key] = (string)kv.Value; break;
             }
         }
         return options;
+    }
+
+    static string Timed(List<TimedName> items)
+    {
+        var parts = new List<string>();
+        foreach (var t in items) parts.Add("[" + Quote(t.Name) + ", " + t.Start + ", " + t.End + "]");
+        return "[" + string.Join(", ", parts) + "]";
+    }
+
+    // a cue track as JSON: cues, phones and words in ticks, duration in ticks
+    static string Track(CueTrack track)
+    {
+        if (track == null) return "null";
+        var cues = new List<string>();
+        foreach (var c in track.Cues) cues.Add("[" + Quote(c.Shape) + ", " + c.Start + ", " + c.End + "]");
+        return "{\"cues\": [" + string.Join(", ", cues) + "], \"duration\": " + CueFiles.Ticks(track.Duration) + ", \"method\": " + Quote(track.Method)
+            + ", \"source\": " + Quote(track.Source) + ", \"phones\": " + Timed(track.Phones) + ", \"words\": " + Timed(track.Words) + "}";
+    }
+
+    static readonly Dictionary<string, PronouncingDictionary> dictionaries = new Dictionary<string, PronouncingDictionary>();
+
+    static PronouncingDictionary DictionaryOf(Dictionary<string, object> request)
+    {
+        object path;
+        if (!request.TryGetValue("dictionary", out path) || path == null) return null;
+        PronouncingDictionary d;
+        if (!dictionaries.TryGetValue((string)path, out d)) dictionaries[(string)path] = d = PronouncingDictionary.Load((string)path);
+        return d;
     }
 
     static int Main(string[] args)
@@ -138,7 +172,30 @@ static class PortraitParity
                 foreach (object s in (List<object>)request["seeds"]) seeds.Add((long)s);
                 object spec;
                 request.TryGetValue("options", out spec);
-                object frames, curve;
+                object frames, curve, lipsync;
+                generator.Pronunciations = DictionaryOf(request);
+                if (request.TryGetValue("lipsync", out lipsync))
+                {
+                    // the text driver alone: {"text", "extended", "hold", "fps", "tween"}:
+                    // the raw track, then smoothed, then with the in-between frames
+                    var o = (Dictionary<string, object>)lipsync;
+                    try
+                    {
+                        bool extended = !o.ContainsKey("extended") || (bool)o["extended"];
+                        double rate = o.ContainsKey("rate") ? Convert.ToDouble(o["rate"], CultureInfo.InvariantCulture) : LipSyncText.DefaultRate;
+                        CueTrack raw = LipSyncText.TextTrack((string)o["text"], generator.Pronunciations, rate, extended);
+                        double fps = Convert.ToDouble(o["fps"], CultureInfo.InvariantCulture);
+                        CueTrack smooth = LipSyncSmoothing.Smooth(raw, Convert.ToDouble(o["hold"], CultureInfo.InvariantCulture), fps);
+                        CueTrack tweened = LipSyncSmoothing.Tween(smooth, fps);
+                        results.Add(Quote(id) + ": {\"raw\": " + Track(raw) + ", \"smooth\": " + Track(smooth) + ", \"tween\": " + Track(tweened)
+                            + ", \"frames\": " + CueFiles.TrackFrames(tweened, fps) + ", \"frame_shapes\": " + List(CueFiles.FrameShapes(tweened, fps, CueFiles.TrackFrames(tweened, fps))) + "}");
+                    }
+                    catch (InvalidOptionsException ex)
+                    {
+                        results.Add(Quote(id) + ": {\"error\": {\"type\": \"InvalidOptionsError\", \"message\": " + Quote(ex.Message) + ", \"parameter\": " + Quote(ex.Parameter) + "}}");
+                    }
+                    continue;
+                }
                 if (request.TryGetValue("curve", out curve))
                 {
                     // a driver curve alone: float32 values, little-endian
@@ -166,6 +223,8 @@ static class PortraitParity
                         if (animation.EditShift != null)
                             extra.Add("\"edit_shift\": [" + animation.EditShift[0] + ", " + animation.EditShift[1] + "], \"start_state\": "
                                 + animation.StartState.ToString("R", CultureInfo.InvariantCulture) + ", \"rest_state\": " + animation.RestState.ToString("R", CultureInfo.InvariantCulture));
+                        if (animation.LipSync != null)
+                            extra.Add("\"lipsync\": " + Track(animation.LipSync));
                         if (animation.ToSeed >= 0)
                             extra.Add("\"to_seed\": " + animation.ToSeed + ", \"to_labels\": " + Map(animation.ToLabels));
                         results.Add(Quote(id) + ": {\"width\": " + animation.Width + ", \"height\": " + animation.Height + ", \"labels\": [" + Map(animation.Labels) + "], \"states\": " + List(animation.States) + ", \"frame_states\": " + List(animation.FrameStates) + ", \"frame_shapes\": " + List(animation.FrameShapes) + (extra.Count > 0 ? ", " + string.Join(", ", extra) : "") + "}");
@@ -181,6 +240,10 @@ static class PortraitParity
                 catch (InvalidOptionsException ex)
                 {
                     results.Add(Quote(id) + ": {\"error\": {\"type\": \"InvalidOptionsError\", \"message\": " + Quote(ex.Message) + ", \"parameter\": " + Quote(ex.Parameter) + "}}");
+                }
+                catch (NotSupportedException ex)
+                {
+                    results.Add(Quote(id) + ": {\"error\": {\"type\": \"NotSupportedException\", \"message\": " + Quote(ex.Message) + ", \"parameter\": null}}");
                 }
             }
         }

@@ -9,7 +9,8 @@ using System.Collections.Generic;
 namespace AssetGen.Runtime
 {
     /// <summary>Options of a portrait animation (Python: PortraitAnimationOptions): "talk"
-    /// (the generic loop; lip sync from text, audio or cues is not in the runtime), "blink",
+    /// (the generic loop, or lip sync from a line of text or a cue file; from audio is not in
+    /// the runtime), "blink",
     /// "mouths" (the nine shape frames) and "interpolate" (morph to <see cref="ToSeed"/>).</summary>
     public sealed class PortraitAnimationOptions : PortraitOptions
     {
@@ -23,6 +24,17 @@ namespace AssetGen.Runtime
         /// <summary>talk: a Rhubarb Lip Sync cue file (JSON or TSV) to play, "" for none;
         /// the frames then show its mouth shapes as the model draws them.</summary>
         public string Cues { get; set; } = "";
+        /// <summary>talk: a line to say, spoken with mouth shapes from its phones (a model
+        /// with mouth shapes; see <see cref="PortraitsGenerator.Pronunciations"/>); sets the
+        /// frame count when none is given.</summary>
+        public string Text { get; set; } = "";
+        /// <summary>talk with text: shortest time a mouth shape is held, in seconds (0 to 0.5).</summary>
+        public double Hold { get; set; } = LipSyncSmoothing.DefaultMinHold;
+        /// <summary>talk with text: one in-between frame where the mouth jumps between closed
+        /// and wide open (C) or puckered and wide open (E).</summary>
+        public bool Tween { get; set; } = true;
+        /// <summary>talk with text: the extended shapes G and H; off: A-F and X only.</summary>
+        public bool ExtendedShapes { get; set; } = true;
     }
 
     /// <summary>An animation's frames (each Height x Width x 4 bytes, as
@@ -41,6 +53,9 @@ namespace AssetGen.Runtime
         public List<string> FrameStates { get; }
         /// <summary>mouths: the shape letter of each frame (A-H, X); null otherwise.</summary>
         public List<string> FrameShapes { get; internal set; }
+        /// <summary>talk from text: the smoothed mouth-shape track behind the frames (Python:
+        /// metadata "lipsync").</summary>
+        public CueTrack LipSync { get; internal set; }
         /// <summary>interpolate: the seed morphed into and its labels; -1 and null otherwise.</summary>
         public long ToSeed { get; internal set; } = -1;
         public Dictionary<string, string> ToLabels { get; internal set; }
@@ -79,23 +94,61 @@ namespace AssetGen.Runtime
             double fps = options.Fps;
             if (double.IsNaN(fps) || double.IsInfinity(fps) || fps < Drivers.FpsMin || fps > Drivers.FpsMax)
                 throw Fail("fps", "a number from " + PyText.G(Drivers.FpsMin) + " to " + PyText.G(Drivers.FpsMax), PyText.Repr(fps));
-            double s = options.Strength;
-            if (double.IsNaN(s) || double.IsInfinity(s) || s < 0.0 || s > 2.0)
-                throw Fail("strength", "a number from 0 to 2", PyText.Repr(s));
+            string text = options.Text ?? "";
+            if (options.Text == null)
+                throw Fail("text", "text of at most " + LipSyncText.MaxTextChars + " characters", "None");
+            if (LipSyncText.Length(text) > LipSyncText.MaxTextChars)
+                throw Fail("text", "text of at most " + LipSyncText.MaxTextChars + " characters", PyText.Show(PyText.Repr(text)));
             string cues = options.Cues ?? "";
             if (cues.Length > 4096)
                 throw Fail("cues", "text of at most 4096 characters", PyText.Show(PyText.Repr(cues)));
+            double hold = options.Hold;
+            if (double.IsNaN(hold) || double.IsInfinity(hold) || hold < 0.0 || hold > LipSyncSmoothing.MaxMinHold)
+                throw Fail("hold", "a number from 0 to " + PyText.G(LipSyncSmoothing.MaxMinHold), PyText.Repr(hold));
+            double s = options.Strength;
+            if (double.IsNaN(s) || double.IsInfinity(s) || s < 0.0 || s > 2.0)
+                throw Fail("strength", "a number from 0 to 2", PyText.Repr(s));
             if (options.ToSeed < -1)
                 throw Fail("to_seed", "an integer from -1 to " + long.MaxValue.ToString(System.Globalization.CultureInfo.InvariantCulture), options.ToSeed.ToString(System.Globalization.CultureInfo.InvariantCulture));
             ValidateForModel(options);
-            if (cues.Length > 0 && options.Animation != "talk")
-                throw new InvalidOptionsException("options 'text', 'audio' and 'cues' drive the talk animation; got animation=" + PyText.Repr(options.Animation), "animation", options.Animation);
             string edit = options.Animation == "talk" ? "mouth" : options.Animation == "blink" ? "blink" : null;
             if (Unconditional && edit != null && !edits.ContainsKey(edit))
                 throw new InvalidOptionsException("option 'animation': model '" + System.IO.Path.GetFileName(Folder.Directory) + "' has no " + edit + " edit (a model trained on unlabelled art has none); use animation='interpolate'", "animation", options.Animation);
+            if (cues.Length > 0 && text.Length > 0)
+                throw new InvalidOptionsException("option 'cues' gives the mouth shapes itself; leave 'text' and 'audio' empty with it", "cues", null);
+            if ((cues.Length > 0 || text.Length > 0) && options.Animation != "talk")
+                throw new InvalidOptionsException("options 'text', 'audio' and 'cues' drive the talk animation; got animation=" + PyText.Repr(options.Animation), "animation", options.Animation);
             if (options.Animation == "mouths" && (Unconditional || !Labels.HasMouthShapes))
                 throw new InvalidOptionsException("option 'animation': model '" + System.IO.Path.GetFileName(Folder.Directory) + "' has no mouth shapes (only label-conditioned models with 'mouth_shapes' in their manifest do); use animation='talk'", "animation", options.Animation);
+            if (text.Length > 0 && LipSyncText.PyStrip(text).Length == 0)
+                throw new InvalidOptionsException("option 'text' is only whitespace; give a line to say or leave it empty", "text", null);
+            if (text.Length > 0 && !SpeaksShapes)
+                throw new NotSupportedException("talk from text on a model without mouth shapes (Python: drivers.text_curve, an openness curve) is not in the C# runtime; use a model with mouth shapes or a cue file");
             if (cues.Length > 0) CueFiles.Read(cues);
+        }
+
+        bool SpeaksShapes => !Unconditional && Labels.HasMouthShapes;
+
+        /// <summary>The CMU Pronouncing Dictionary the text driver looks words up in (Python
+        /// reads pocketsphinx's model/en-us/cmudict-en-us.dict); null: every word goes through
+        /// the spelling rules, as Python does without pocketsphinx.</summary>
+        public PronouncingDictionary Pronunciations { get; set; }
+
+        CueTrack cachedTrack;
+        string cachedKey;
+
+        /// <summary>The smoothed mouth-shape track of a talk from text (Python: plugin.track):
+        /// the text driver, smoothing at the frame rate, the in-between frames.</summary>
+        public CueTrack TextTrack(PortraitAnimationOptions options)
+        {
+            string key = string.Join("\u0000", options.Text, PyText.Repr(options.Hold), options.ExtendedShapes.ToString(), options.Tween.ToString(), PyText.Repr(options.Fps), (Pronunciations == null ? 0 : Pronunciations.GetHashCode()).ToString());
+            if (cachedTrack != null && key == cachedKey) return cachedTrack;
+            CueTrack track = LipSyncText.TextTrack(options.Text, Pronunciations, LipSyncText.DefaultRate, options.ExtendedShapes);
+            track = LipSyncSmoothing.Smooth(track, options.Hold, options.Fps);
+            if (options.Tween) track = LipSyncSmoothing.Tween(track, options.Fps);
+            cachedTrack = track;
+            cachedKey = key;
+            return track;
         }
 
         /// <summary>The frame count Python's Engine.animate uses when none is given: the nine
@@ -105,10 +158,11 @@ namespace AssetGen.Runtime
             options = options ?? new PortraitAnimationOptions();
             Validate(options);
             if (options.Animation == "mouths") return Shapes.Length;
-            if (options.Animation != "talk" || string.IsNullOrEmpty(options.Cues)) return DefaultFrames;
-            int n = CueFiles.TrackFrames(CueFiles.Read(options.Cues), options.Fps);
+            bool spoken = !string.IsNullOrEmpty(options.Text);
+            if (options.Animation != "talk" || (string.IsNullOrEmpty(options.Cues) && !spoken)) return DefaultFrames;
+            int n = CueFiles.TrackFrames(spoken ? TextTrack(options) : CueFiles.Read(options.Cues), options.Fps);
             if (n > Drivers.FramesMax)
-                throw new InvalidOptionsException("the line takes " + n + " frames at " + PyText.G(options.Fps) + " fps, more than the " + Drivers.FramesMax + "-frame limit; shorten it or lower fps", "cues", null);
+                throw new InvalidOptionsException("the line takes " + n + " frames at " + PyText.G(options.Fps) + " fps, more than the " + Drivers.FramesMax + "-frame limit; shorten it or lower fps", spoken ? "text" : "cues", null);
             return n;
         }
 
@@ -376,13 +430,20 @@ namespace AssetGen.Runtime
             string[] states = null;
             List<string> chosen;
             List<string> frameShapes = null;
-            bool cued = !string.IsNullOrEmpty(options.Cues);
+            CueTrack lipSync = null;
+            bool spoken = !string.IsNullOrEmpty(options.Text);
+            bool cued = !string.IsNullOrEmpty(options.Cues) || spoken;
             if (options.Animation == "mouths" || cued)
             {
                 // mouths: the nine shape frames A-H, X, cycling when more frames are asked
                 // for; cues: the shape each frame shows, played as the file times it
                 var shapeOf = Labels.ShapeMouths(still);
-                if (cued) frameShapes = CueFiles.FrameShapes(CueFiles.Read(options.Cues), options.Fps, frames);
+                if (spoken)
+                {
+                    lipSync = TextTrack(options);
+                    frameShapes = CueFiles.FrameShapes(lipSync, options.Fps, frames);
+                }
+                else if (cued) frameShapes = CueFiles.FrameShapes(CueFiles.Read(options.Cues), options.Fps, frames);
                 else
                 {
                     frameShapes = new List<string>();
@@ -438,7 +499,7 @@ namespace AssetGen.Runtime
                 }
                 foreach (string m in chosen) frameList.Add((byte[])byMouth[m].Clone());
             }
-            return new PortraitAnimation(images.Width, images.Height, options.Fps, frameList, labels, states, chosen) { FrameShapes = frameShapes };
+            return new PortraitAnimation(images.Width, images.Height, options.Fps, frameList, labels, states, chosen) { FrameShapes = frameShapes, LipSync = lipSync };
         }
 
         /// <summary>The nine Rhubarb Lip Sync mouth shapes, in the order of the mouths sheet.</summary>

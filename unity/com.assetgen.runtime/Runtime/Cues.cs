@@ -29,6 +29,13 @@ namespace AssetGen.Runtime
         public double Duration { get; }
         public string Method { get; }
         public string SoundFile { get; }
+        /// <summary>Which driver made it: "cues" (a cue file) or "text" (LipSyncText).</summary>
+        public string Source { get; internal set; } = "cues";
+        /// <summary>Whether the extended shapes G and H were used (a text track).</summary>
+        public bool Extended { get; internal set; } = true;
+        /// <summary>The timed words and phones behind the cues (a text track; else empty).</summary>
+        public List<TimedName> Words { get; internal set; } = new List<TimedName>();
+        public List<TimedName> Phones { get; internal set; } = new List<TimedName>();
 
         internal CueTrack(List<CueTick> cues, double duration, string method, string soundFile)
         {

@@ -146,10 +146,22 @@ namespace AssetGen.Runtime
             return x.ToString("G6", CultureInfo.InvariantCulture);
         }
 
-        /// <summary>assetgen.errors.show_value: repr cut to 60 characters.</summary>
+        /// <summary>assetgen.errors.show_value: repr cut to 60 characters (code points, as
+        /// Python counts them).</summary>
         public static string Show(string repr, int limit = 60)
         {
-            return repr.Length <= limit ? repr : repr.Substring(0, limit - 3) + "...";
+            if (repr.Length <= limit) return repr;
+            int units = 0, points = 0;
+            while (units < repr.Length && points < limit)
+            {
+                units += char.IsHighSurrogate(repr[units]) && units + 1 < repr.Length && char.IsLowSurrogate(repr[units + 1]) ? 2 : 1;
+                points++;
+            }
+            if (units >= repr.Length) return repr;
+            units = 0;
+            for (int i = 0; i < limit - 3; i++)
+                units += char.IsHighSurrogate(repr[units]) && units + 1 < repr.Length && char.IsLowSurrogate(repr[units + 1]) ? 2 : 1;
+            return repr.Substring(0, units) + "...";
         }
 
         /// <summary>repr() of a dict of str -> float, in the given order.</summary>
