@@ -10,7 +10,7 @@ One request line (one seed) is made like this:
 3. each candidate samples its own pieces from its own portable stream (``assetgen.seeds``,
    purpose "dialogue.candidate", index k): log-probabilities,
    optional guidance, the word-validity mask, then temperature / top-k / top-p
-   (:func:`assetgen_dialogue.plugin.sample_token`, one uniform draw per piece);
+   (:func:`assetgen_dialogue.sampling.sample_token`, one uniform draw per piece);
 4. the candidates shorter than the length floor are passed over (unless all are), then with
    ``filters`` those that fail a line check (:func:`assetgen_dialogue.rerank.faults`: an
    unfinished sentence, a repeated phrase, piled-up placeholders, with ``slip_checks`` the
@@ -41,6 +41,7 @@ from assetgen import InvalidOptionsError, ModelBundle, TextAsset, seeds
 
 from .pieces import PieceTable, WordMask
 from .rerank import Scorer, faults, features
+from .sampling import sample_token
 
 STEP_GRAPH = "dialogue_gpt_step.onnx"
 #: Roles with fewer training lines than this for a source are not drawn by ``random``.
@@ -223,8 +224,6 @@ class GptDecoder:
         """One candidate per stream, all continuing ``prefix`` (the prompt's pieces, or the
         sentences chosen so far). With ``until_sentence`` a candidate stops (stop
         "sentence") where a sentence ends and a new word would begin."""
-        from .plugin import sample_token
-
         t = self.table
         n = len(streams)
         temperature = options.temperature if temperature is None else temperature
