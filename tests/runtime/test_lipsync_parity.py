@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 import pytest
+from assetgen_portraits.lipsync import smoothing, text
 
 from assetgen import Engine, InvalidOptionsError
-from assetgen_portraits.lipsync import smoothing, text
 
 from .conftest import csharp_images, run_csharp
 from .test_portraits_parity import MODEL, manifest
