@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from .model import LabelGenerator
+from .names import COLOR_NAMES
 
 #: column -> attribute name prefix
 ATTRIBUTE_COLUMNS = {"hairColor": "hair_color", "skinColor": "skin"}
@@ -35,8 +36,6 @@ STRENGTH_RANGE = (-2.0, 2.0)
 
 
 def attribute_vectors(G: LabelGenerator, codes: np.ndarray) -> list[dict[str, Any]]:
-    from .export import COLOR_NAMES
-
     codes = codes[:4096]
     with torch.no_grad():
         w = G.mapping.w(G.space.one_hot(torch.from_numpy(codes))).numpy().astype(np.float64)
