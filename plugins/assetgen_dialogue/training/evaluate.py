@@ -38,6 +38,8 @@ import numpy as np
 from assetgen import write_atomic
 
 from ..pieces import PieceTable
+from . import readthrough
+from .readthrough import real_vs_generated
 from .train import DEFAULT_DATA, data_dir, encode_split, fast_encoder, read_records
 
 EVAL_CONFIG: dict[str, Any] = {
@@ -128,20 +130,6 @@ def has_span(text: str, hashes: np.ndarray, width: int) -> bool:
     pos = np.searchsorted(hashes, h)
     pos[pos >= len(hashes)] = 0
     return bool((hashes[pos] == h).any())
-
-
-def real_vs_generated(real: Sequence[str], generated: Sequence[str], seed: int) -> float:
-    """Accuracy of a word classifier telling real from generated lines (trained on half)."""
-    from ..tools import NaiveBayes
-
-    n = min(len(real), len(generated))
-    rng = np.random.default_rng(seed)
-    r = [real[i] for i in rng.permutation(len(real))[:n]]
-    g = [generated[i] for i in rng.permutation(len(generated))[:n]]
-    half = n // 2
-    nb = NaiveBayes(r[:half] + g[:half], [1] * half + [0] * half, 2)
-    tests = [(x, 1) for x in r[half:]] + [(x, 0) for x in g[half:]]
-    return float(np.mean([nb.predict(x) == y for x, y in tests]))
 
 
 def evaluate(model_dir: Path | None, out: Path | None, config: dict[str, Any]) -> dict[str, Any]:
@@ -356,8 +344,6 @@ def _readthrough(
     real: Sequence[dict[str, Any]],
 ) -> dict[str, Any]:
     from assetgen import Engine
-
-    from . import readthrough
 
     decodings = {
         "baseline": config["readthrough_baseline"] or readthrough.BASELINE,

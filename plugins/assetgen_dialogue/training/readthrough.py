@@ -171,6 +171,20 @@ def off_source_words(texts: Sequence[str], known: set[str]) -> dict[str, Any]:
     return {"share": float(np.mean([bool(w) for w in found])), "words": top}
 
 
+def real_vs_generated(real: Sequence[str], generated: Sequence[str], seed: int) -> float:
+    """Accuracy of a word classifier telling real from generated lines (trained on half)."""
+    from ..tools import NaiveBayes
+
+    n = min(len(real), len(generated))
+    rng = np.random.default_rng(seed)
+    r = [real[i] for i in rng.permutation(len(real))[:n]]
+    g = [generated[i] for i in rng.permutation(len(generated))[:n]]
+    half = n // 2
+    nb = NaiveBayes(r[:half] + g[:half], [1] * half + [0] * half, 2)
+    tests = [(x, 1) for x in r[half:]] + [(x, 0) for x in g[half:]]
+    return float(np.mean([nb.predict(x) == y for x, y in tests]))
+
+
 def automatic(
     lines: dict[str, list[dict[str, Any]]],
     real: Sequence[dict[str, Any]],
@@ -180,7 +194,6 @@ def automatic(
 ) -> dict[str, Any]:
     """Figures a machine can give for each decoding's lines, and for real held-out lines."""
     from ..tools import NaiveBayes, distinct_n
-    from .evaluate import real_vs_generated
     from .words import training_words
 
     wesnoth_words = set(training_words(r["text"] for r in train if r["source"] == "wesnoth"))
