@@ -184,7 +184,7 @@ def test_portraits_on_two_processes_identical_weights(tmp_path) -> None:
 
 
 def test_a_trainer_without_distributed_support_is_refused(monkeypatch, tmp_path, capsys) -> None:
-    from assetgen_shoes import tools
+    from assetgen_shoes.training import commands as tools
 
     monkeypatch.setenv("ASSETGEN_LOAD_PLUGINS", "shoes,exporters")
     monkeypatch.setenv("WORLD_SIZE", "2")
