@@ -129,6 +129,7 @@ _KEEP_CAPITALISED = frozenset({"I", "O", "Sir", "Lord", "Lady", "King", "Queen",
 _LEADING_WORDS = frozenset(
     {"The", "A", "An", "My", "Our", "Your", "His", "Her", "Its", "Their", "This", "That", "These"}
 )
+_RUN_OPENERS = _KEEP_CAPITALISED | _LEADING_WORDS
 # forms of address that are not names even as a capitalised phrase ("Your Highness")
 _TITLES = _KEEP_CAPITALISED | frozenset(
     {"Highness", "Majesty", "Lordship", "Ladyship", "Excellency", "Grace", "Protector",
@@ -195,7 +196,7 @@ def placeholders(
     def replace(match: re.Match[str]) -> str:
         run = match.group(1)
         title = ""
-        while " " in run and run.split(" ", 1)[0] in _KEEP_CAPITALISED | _LEADING_WORDS:
+        while " " in run and run.split(" ", 1)[0] in _RUN_OPENERS:
             head, run = run.split(" ", 1)
             title += head + " "  # "Sir Konrad" keeps its title: "Sir {NAME}"
         words = [w for w in re.split(r"[ -]", run) if w and w not in ("of", "the", "de")]
