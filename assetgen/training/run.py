@@ -92,16 +92,7 @@ class TrainingRun:
         return self.dist.from_main(lambda: self._load_file(name))
 
     def _load_file(self, name: str) -> dict[str, Any]:
-        # weights_only: a checkpoint is data, never code to execute
-        path = self.dir / name
-        try:
-            state: dict[str, Any] = torch.load(path, map_location="cpu", weights_only=True)
-        except pickle.UnpicklingError as exc:
-            raise ModelError(
-                f"checkpoint {path} holds more than tensors and plain data, so it is not loaded "
-                f"(checkpoints are read with weights_only=True): {_first_line(exc)}"
-            ) from None
-        return state
+        return load_checkpoint(self.dir / name)
 
     def rank_states(self, **values: Any) -> dict[str, Any]:
         """Under torchrun, ``{key}_ranks``: every rank's value of each ``key``, to store in a
@@ -174,6 +165,13 @@ class TrainingRun:
         with open(self.dir / "metrics.jsonl", "a", encoding="utf-8") as fh:
             fh.write(json.dumps(record) + "\n")
 
+    def save_text_samples(self, text: str, step: int) -> Path:
+        """Sample lines of a text model as ``samples/step_NNNNNNN.txt`` (rank 0 only)."""
+        path = self.dir / "samples" / f"step_{step:07d}.txt"
+        if self.main:
+            write_atomic(path, text.encode())
+        return path
+
     def save_samples(self, images: np.ndarray, step: int) -> Path:
         """A contact sheet (on a checkerboard, so transparency shows) of N×H×W×4 uint8 images
         (rank 0 only)."""
@@ -181,6 +179,29 @@ class TrainingRun:
         if self.main:
             write_atomic(path, contact_sheet(images))
         return path
+
+
+def load_checkpoint(path: Path) -> dict[str, Any]:
+    """A checkpoint file's state, on the CPU. It is read with ``weights_only=True`` (a
+    checkpoint is data, never code to execute): one that holds more is refused."""
+    try:
+        state: dict[str, Any] = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise ModelError(
+            f"checkpoint {path} holds more than tensors and plain data, so it is not loaded "
+            f"(checkpoints are read with weights_only=True): {_first_line(exc)}"
+        ) from None
+    return state
+
+
+def read_checkpoint(run_dir: Path, *names: str) -> tuple[dict[str, Any], str]:
+    """The first of ``names`` (``checkpoint.pt`` when none are given) that ``run_dir`` holds,
+    loaded by :func:`load_checkpoint`, and its name; :class:`ModelError` when there is none."""
+    names = names or (CHECKPOINT,)
+    for name in names:
+        if (Path(run_dir) / name).is_file():
+            return load_checkpoint(Path(run_dir) / name), name
+    raise ModelError(f"no {' or '.join(names)} in {run_dir}")
 
 
 def _unwrapped(part: Any) -> Any:

@@ -38,7 +38,8 @@ import torch.nn.functional as F
 
 from assetgen import InvalidOptionsError, ModelError, write_atomic
 from assetgen.training import distributed
-from assetgen.training.run import TrainingRun, pick_device
+from assetgen.training.loop import StepProgress
+from assetgen.training.run import TrainingRun, pick_device, read_checkpoint
 
 from . import corpus
 from .model import BOS, EOS, PAD, SPECIAL_TOKENS, DialogueLSTM, DialogueStep
@@ -403,8 +404,8 @@ def train(out: Path, data: Path | None, config: dict[str, Any], resume: bool) ->
         )
 
     model.train()
-    started, last_print = time.monotonic(), 0.0
-    start_step, loss_sum, sym_sum, chars_done = step, 0.0, 0, 0
+    progress = StepProgress(config["steps"], step, every_s=5, enabled=dist.is_main)
+    loss_sum, sym_sum, chars_done = 0.0, 0, 0
     try:
         while step < config["steps"]:
             lr = lr_at(step, config)
@@ -422,18 +423,11 @@ def train(out: Path, data: Path | None, config: dict[str, Any], resume: bool) ->
             loss_sum += loss_total.item()
             sym_sum += symbols
             chars_done += symbols
-            now = time.monotonic()
-            if dist.is_main and (now - last_print > 5 or step == config["steps"]):
-                last_print = now
-                elapsed = max(now - started, 1e-9)
-                rate = (step - start_step) / elapsed
-                eta = (config["steps"] - step) / max(rate, 1e-9)
-                print(
-                    f"step {step}/{config['steps']} loss {loss_sum / max(sym_sum, 1):.3f} "
-                    f"nats/char lr {lr:.2e} {rate:.2f} it/s {chars_done / elapsed:.0f} chars/s "
-                    f"ETA {eta / 60:.1f} min",
-                    file=sys.stderr,
-                    flush=True,
+            if progress.due(step):
+                progress.print(
+                    step,
+                    f"loss {loss_sum / max(sym_sum, 1):.3f} nats/char lr {lr:.2e}",
+                    {"chars": chars_done},
                 )
             # validation, samples and best.pt on rank 0 only (the model is the same everywhere)
             validate = step % config["val_every"] == 0 or step == config["steps"]
@@ -469,7 +463,7 @@ def train(out: Path, data: Path | None, config: dict[str, Any], resume: bool) ->
             if dist.is_main and (step % config["sample_every"] == 0 or step == config["steps"]):
                 lines = sample_lines(model, vocab, range(len(archetypes)), device, seed=step)
                 text = "".join(f"{a}: {t}\n" for a, t in zip(archetypes, lines, strict=True))
-                write_atomic(run.dir / "samples" / f"step_{step:07d}.txt", text.encode())
+                run.save_text_samples(text, step)
             if step % config["checkpoint_every"] == 0 or step == config["steps"]:
                 checkpoint()
     except KeyboardInterrupt:
@@ -493,13 +487,7 @@ def train(out: Path, data: Path | None, config: dict[str, Any], resume: bool) ->
 
 def load_run_model(run_dir: Path) -> tuple[DialogueLSTM, dict[str, Any], int, str]:
     """The best checkpoint by validation loss if there is one, else the latest."""
-    for name in ("best.pt", "checkpoint.pt"):
-        path = run_dir / name
-        if path.is_file():
-            break
-    else:
-        raise ModelError(f"no best.pt or checkpoint.pt in {run_dir}")
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    state, name = read_checkpoint(run_dir, "best.pt", "checkpoint.pt")
     config = json.loads(state["config"])
     model = make_model(
         config, len(SPECIAL_TOKENS) + len(config["vocab"]), len(config["archetypes"])

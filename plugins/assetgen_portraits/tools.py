@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,8 @@ import torch.nn.functional as F
 from assetgen import InvalidOptionsError, ModelError
 from assetgen.training.augment import check_policy, diff_augment
 from assetgen.training.image_folder import is_image_folder
-from assetgen.training.run import TrainingRun, pick_device, to_uint8_rgba
+from assetgen.training.loop import StepProgress, ema_update
+from assetgen.training.run import TrainingRun, pick_device, read_checkpoint, to_uint8_rgba
 
 from .model import PortraitDiscriminator, PortraitGenerator
 from .training import train as label_training
@@ -155,8 +155,7 @@ def train(out: Path, data: Path | None, config: dict[str, Any], resume: bool) ->
     fixed_z = torch.randn(64, config["z_dim"], generator=torch.Generator().manual_seed(7))
     policy = check_policy(list(config["augment"]))
     batch = config["batch_size"]
-    started, last_print = time.monotonic(), 0.0
-    start_step = step
+    progress = StepProgress(config["steps"], step, every_s=10, enabled=dist.is_main)
     while step < config["steps"]:
         idx = shard[torch.randint(0, len(shard), (batch,), generator=rng)]
         real = to_model_range(train_images[idx.numpy()]).to(device)
@@ -193,24 +192,11 @@ def train(out: Path, data: Path | None, config: dict[str, Any], resume: bool) ->
             p.requires_grad_(True)
         step += 1
         dist.sync_buffers(G)  # w_avg: rank 0's on every rank
-        with torch.no_grad():
-            ema_nimg = min(config["ema_kimg"] * 1000, step * batch * config["ema_rampup"])
-            beta = 0.5 ** (batch / max(ema_nimg, 1e-8))
-            for p_ema, p in zip(G_ema.parameters(), G.parameters(), strict=True):
-                p_ema.lerp_(p, 1 - beta)
-            for b_ema, b in zip(G_ema.buffers(), G.buffers(), strict=True):
-                b_ema.copy_(b)
-        now = time.monotonic()
-        if dist.is_main and (now - last_print > 10 or step == config["steps"]):
-            last_print = now
-            rate = (step - start_step) / max(now - started, 1e-9)
-            eta = (config["steps"] - step) / max(rate, 1e-9)
-            print(
-                f"step {step}/{config['steps']} loss_d {loss_d.item():.3f} "
-                f"loss_g {loss_g.item():.3f} r1 {r1.item():.3f} {rate:.2f} it/s "
-                f"ETA {eta / 60:.1f} min",
-                file=sys.stderr,
-                flush=True,
+        ema_nimg = min(config["ema_kimg"] * 1000, step * batch * config["ema_rampup"])
+        ema_update(G_ema, G, 0.5 ** (batch / max(ema_nimg, 1e-8)))
+        if progress.due(step):
+            progress.print(
+                step, f"loss_d {loss_d.item():.3f} loss_g {loss_g.item():.3f} r1 {r1.item():.3f}"
             )
         if dist.is_main and (step % config["sample_every"] == 0 or step == config["steps"]):
             with torch.no_grad():
@@ -224,10 +210,7 @@ def train(out: Path, data: Path | None, config: dict[str, Any], resume: bool) ->
 
 
 def load_run_generator(run_dir: Path) -> tuple[PortraitGenerator, dict[str, Any], int]:
-    path = run_dir / "checkpoint.pt"
-    if not path.is_file():
-        raise ModelError(f"no checkpoint.pt in {run_dir}")
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    state, _ = read_checkpoint(run_dir)
     config = json.loads(state["config"])
     G = PortraitGenerator.from_config(config)
     G.load_state_dict(state["G_ema"])

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from assetgen import ModelError, write_atomic
+from assetgen.training.run import read_checkpoint
 
 from ..pieces import PieceTable
 from ..rerank import FEATURES, features, fit_logistic
@@ -48,12 +49,7 @@ DATA = (
 
 def load_run_model(run_dir: Path) -> tuple[DialogueGPT, dict[str, Any], int, str]:
     """The best checkpoint by validation loss if there is one, else the latest."""
-    for name in ("best.pt", "checkpoint.pt"):
-        if (run_dir / name).is_file():
-            break
-    else:
-        raise ModelError(f"no best.pt or checkpoint.pt in {run_dir}")
-    state = torch.load(run_dir / name, map_location="cpu", weights_only=True)
+    state, name = read_checkpoint(run_dir, "best.pt", "checkpoint.pt")
     config = json.loads(state["config"])
     table = run_table(config)
     model = make_model(config, table.vocab_size)

@@ -26,7 +26,6 @@ from __future__ import annotations
 import json
 import math
 import sys
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,8 +35,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from assetgen import InvalidOptionsError, write_atomic
+from assetgen import InvalidOptionsError
 from assetgen.training import distributed
+from assetgen.training.loop import StepProgress
 from assetgen.training.run import TrainingRun, pick_device
 
 from ..pieces import PieceTable
@@ -417,8 +417,8 @@ def train(out: Path, data: Path | None, config: dict[str, Any], resume: bool) ->
         )
 
     model.train()
-    started, last_print = time.monotonic(), 0.0
-    start_step, loss_sum, char_sum, tokens_done = step, 0.0, 0, 0
+    progress = StepProgress(config["steps"], step, every_s=10, enabled=dist.is_main)
+    loss_sum, char_sum, tokens_done = 0.0, 0, 0
     try:
         while step < config["steps"]:
             lr = lr_at(step, config)
@@ -438,18 +438,11 @@ def train(out: Path, data: Path | None, config: dict[str, Any], resume: bool) ->
             loss_sum += loss_total.item()
             char_sum += sum(len(train_split.texts[i]) + 1 for i in index)
             tokens_done += int(tokens.numel())
-            now = time.monotonic()
-            if dist.is_main and (now - last_print > 10 or step == config["steps"]):
-                last_print = now
-                elapsed = max(now - started, 1e-9)
-                rate = (step - start_step) / elapsed
-                eta = (config["steps"] - step) / max(rate, 1e-9)
-                print(
-                    f"step {step}/{config['steps']} loss {loss_sum / max(char_sum, 1):.3f} "
-                    f"nats/char lr {lr:.2e} {rate:.2f} it/s {tokens_done / elapsed:.0f} tokens/s "
-                    f"ETA {eta / 60:.1f} min",
-                    file=sys.stderr,
-                    flush=True,
+            if progress.due(step):
+                progress.print(
+                    step,
+                    f"loss {loss_sum / max(char_sum, 1):.3f} nats/char lr {lr:.2e}",
+                    {"tokens": tokens_done},
                 )
             if dist.is_main and (step % config["val_every"] == 0 or step == config["steps"]):
                 val_w = nats_per_char(model, val_split, val_wesnoth)
@@ -486,7 +479,7 @@ def train(out: Path, data: Path | None, config: dict[str, Any], resume: bool) ->
                     f"{src} {role}: {line}\n"
                     for (src, role), line in zip(sample_names, lines, strict=True)
                 )
-                write_atomic(run.dir / "samples" / f"step_{step:07d}.txt", text.encode())
+                run.save_text_samples(text, step)
             if step % config["checkpoint_every"] == 0 or step == config["steps"]:
                 checkpoint()
     except KeyboardInterrupt:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import math
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +26,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from assetgen import InvalidOptionsError, ModelError
-from assetgen.training.run import TrainingRun, pick_device
+from assetgen import InvalidOptionsError
+from assetgen.training.loop import StepProgress, ema_update, ramped_ema_beta
+from assetgen.training.run import CHECKPOINT, TrainingRun, pick_device, read_checkpoint
 
 from .model import DEFAULT_LABEL_CONFIG, LabelGenerator, LabelSpace, PatchDiscriminator
 
@@ -216,7 +216,7 @@ def train(out: Path, data: Path | None, config: dict[str, Any], resume: bool) ->
         run.save_samples(held_images[:64], 0)
     total, batch = config["label_steps"], config["label_batch"]
     gan_from = int(config["gan_start"] * total)
-    started, last_print, start_step = time.monotonic(), 0.0, step
+    progress = StepProgress(total, step, every_s=10)
     loss_d = torch.zeros(())
     while step < total:
         lr = learning_rate(config, step)
@@ -248,21 +248,11 @@ def train(out: Path, data: Path | None, config: dict[str, Any], resume: bool) ->
             for p in D.parameters():
                 p.requires_grad_(True)
         step += 1
-        with torch.no_grad():
-            beta = min(config["ema_beta"], (1 + step) / (10 + step))
-            for p_ema, p in zip(G_ema.parameters(), G.parameters(), strict=True):
-                p_ema.lerp_(p, 1 - beta)
-        now = time.monotonic()
-        if now - last_print > 10 or step == total:
-            last_print = now
-            rate = (step - start_step) / max(now - started, 1e-9)
-            print(
-                f"step {step}/{total} loss {loss.item():.4f} lr {lr:.5f}"
-                + (f" loss_d {loss_d.item():.3f}" if gan else "")
-                + f" {rate:.2f} it/s ETA {(total - step) / max(rate, 1e-9) / 60:.1f} min",
-                file=sys.stderr,
-                flush=True,
-            )
+        # the truncation centre (a buffer) is set before each evaluation, not averaged
+        ema_update(G_ema, G, ramped_ema_beta(config["ema_beta"], step), buffers=False)
+        if progress.due(step):
+            gan_loss = f" loss_d {loss_d.item():.3f}" if gan else ""
+            progress.print(step, f"loss {loss.item():.4f} lr {lr:.5f}{gan_loss}")
         if step % config["eval_every"] == 0 or step == total:
             G_ema.mapping.w_avg.copy_(_w_avg(G_ema, codes))
             l1 = heldout_l1(G_ema, held_images, held_codes)
@@ -289,12 +279,7 @@ def _w_avg(G: LabelGenerator, codes: np.ndarray, count: int = 4096) -> torch.Ten
 def load_label_generator(
     run_dir: Path, name: str = "best.pt"
 ) -> tuple[LabelGenerator, dict[str, Any], int]:
-    path = run_dir / name
-    if not path.is_file():
-        path = run_dir / "checkpoint.pt"
-    if not path.is_file():
-        raise ModelError(f"no {name} or checkpoint.pt in {run_dir}")
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    state, _ = read_checkpoint(run_dir, name, CHECKPOINT)
     config = json.loads(state["config"])
     G = LabelGenerator(LabelSpace.from_json(config["label_space"]), config)
     G.load_state_dict(state["G_ema"])

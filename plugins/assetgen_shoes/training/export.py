@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from assetgen import ModelError
+from assetgen.training.run import read_checkpoint
 
 from .data import DEFAULT_DATA
 from .model import ShoeGenerator
@@ -29,10 +30,7 @@ class _ExportWrapper(torch.nn.Module):
 
 
 def load_run_generator(run_dir: Path) -> tuple[ShoeGenerator, dict[str, Any], int]:
-    path = run_dir / "checkpoint.pt"
-    if not path.is_file():
-        raise ModelError(f"no checkpoint.pt in {run_dir}")
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    state, _ = read_checkpoint(run_dir)
     config = json.loads(state["config"])
     G = ShoeGenerator(config["z_dim"], len(config["type_names"]), config["width"])
     G.load_state_dict(state["G_ema"])

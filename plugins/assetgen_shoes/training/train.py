@@ -4,7 +4,6 @@ samples and checkpoints through ``assetgen.training.TrainingRun``)."""
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,7 @@ import torch.nn.functional as F
 
 from assetgen.training import distributed
 from assetgen.training.augment import check_policy, diff_augment
+from assetgen.training.loop import StepProgress, ema_update, ramped_ema_beta
 from assetgen.training.run import TrainingRun, pick_device, to_uint8_rgba
 
 from .data import augment_real, load_data, real_sampler, type_shares
@@ -87,8 +87,7 @@ def train(out: Path, data: Path | None, config: dict[str, Any], resume: bool) ->
     )
     fixed_t = torch.arange(num_types).repeat_interleave(4)
     policy = check_policy(list(config["augment"]))
-    started, last_print = time.monotonic(), 0.0
-    start_step = step
+    progress = StepProgress(config["steps"], step, every_s=5, enabled=dist.is_main)
     while step < config["steps"]:
         idx = shard[draw(config["batch_size"], rng)]
         real = augment_real(images[idx], rng, config).to(device)
@@ -107,26 +106,10 @@ def train(out: Path, data: Path | None, config: dict[str, Any], resume: bool) ->
         loss_g.backward()
         opt_g.step()
         dist.sync_buffers(G, D)  # batch-norm statistics: rank 0's on every rank
-        with torch.no_grad():
-            # ramp the EMA up: a plain 0.999 average keeps mostly initial weights for the first
-            # thousand steps, and those weights with batch norm draw blank grey samples
-            beta = min(config["ema_beta"], (1 + step) / (10 + step))
-            for p_ema, p in zip(G_ema.parameters(), G.parameters(), strict=True):
-                p_ema.lerp_(p, 1 - beta)
-            for b_ema, b in zip(G_ema.buffers(), G.buffers(), strict=True):
-                b_ema.copy_(b)
+        ema_update(G_ema, G, ramped_ema_beta(config["ema_beta"], step))
         step += 1
-        now = time.monotonic()
-        if dist.is_main and (now - last_print > 5 or step == config["steps"]):
-            last_print = now
-            rate = (step - start_step) / max(now - started, 1e-9)
-            eta = (config["steps"] - step) / max(rate, 1e-9)
-            print(
-                f"step {step}/{config['steps']} loss_d {loss_d.item():.3f} "
-                f"loss_g {loss_g.item():.3f} {rate:.2f} it/s ETA {eta / 60:.1f} min",
-                file=sys.stderr,
-                flush=True,
-            )
+        if progress.due(step):
+            progress.print(step, f"loss_d {loss_d.item():.3f} loss_g {loss_g.item():.3f}")
         if dist.is_main and (step % config["sample_every"] == 0 or step == config["steps"]):
             with torch.no_grad():
                 sample = G_ema(fixed_z.to(device), fixed_t.to(device))
