@@ -88,6 +88,17 @@ class LabelModel:
         # running sums for the seed's categorical picks (assetgen.seeds.pick)
         self._marginal_cdf = seeds.running_sum(self.marginal)
         self._conditional_cdf = {k: np.cumsum(v, axis=1) for k, v in self.conditional.items()}
+        # the same running sums of the ``order`` columns side by side, padded with +inf (never
+        # counted by a pick), so one comparison picks every column of a seed at once
+        widest = max((len(self.by_name[n].values) for n in self.order), default=1)
+        self._order_cdf = np.full((len(self.marginal), len(self.order), widest), np.inf)
+        for k, name in enumerate(self.order):
+            cdf = self._conditional_cdf[name]
+            self._order_cdf[:, k, : cdf.shape[1]] = cdf
+        self._order_total = np.array(
+            [self._conditional_cdf[n][:, -1] for n in self.order], np.float64
+        ).T.reshape(len(self.marginal), len(self.order))
+        self._order_last = np.array([len(self.by_name[n].values) - 1 for n in self.order])
 
     def _check(self) -> None:
         def bad(field: str, why: str) -> ModelError:
@@ -172,11 +183,11 @@ class LabelModel:
         else:
             g = seeds.pick(self._marginal_cdf, u[:, 0])
         out = {self.given: g}
-        for k, name in enumerate(self.order, start=1):
-            out[name] = (
-                np.full(len(keys), fixed[name]) if name in fixed
-                else seeds.pick(self._conditional_cdf[name][g], u[:, k])
-            )
+        # seeds.pick for every order column at once: the entries <= u * total, at most last
+        t = u[:, 1:] * self._order_total[g]
+        picked = np.minimum((self._order_cdf[g] <= t[..., None]).sum(axis=-1), self._order_last)
+        for k, name in enumerate(self.order):
+            out[name] = np.full(len(keys), fixed[name]) if name in fixed else picked[:, k]
         rows: list[dict[str, int]] = [{} for _ in keys]
         for col in self.columns:
             values = out.get(col.name)

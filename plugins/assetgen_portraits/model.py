@@ -110,14 +110,16 @@ class ModulatedConv(nn.Module):
     def forward(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         styles = self.affine(w)  # N x cin
         weight = self.weight * self.scale
-        x = x * styles[:, :, None, None]
+        cout, cin = weight.shape[:2]
+        # reshape, not [:, :, None, None]: one graph node instead of two in the export
+        x = x * styles.reshape(-1, cin, 1, 1)
         if self.up:
             x = F.interpolate(x, scale_factor=2.0, mode="bilinear", align_corners=False)
         out = F.conv2d(x, weight, padding=self.padding)
         if self.demodulate:
             # sum over (input channel, kernel) of (weight * style)^2, per sample and output
             power = styles.pow(2) @ weight.pow(2).sum(dim=(2, 3)).t()
-            out = out * torch.rsqrt(power + 1e-8)[:, :, None, None]
+            out = out * torch.rsqrt(power + 1e-8).reshape(-1, cout, 1, 1)
         return out
 
 

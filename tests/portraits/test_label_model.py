@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 torch = pytest.importorskip("torch")
+F = torch.nn.functional
 
 from assetgen_portraits.training.model import (  # noqa: E402
     DEFAULT_LABEL_CONFIG,
@@ -92,6 +93,21 @@ def test_an_unknown_mode_is_refused_by_name() -> None:
         LabelGenerator(SPACE, _config(up_mode="nearest"))
     with pytest.raises(ValueError, match="head_mode must be 'refine' or 'shuffle'"):
         LabelGenerator(SPACE, _config(head_mode="deep"))
+
+
+def test_the_shuffle_head_convolves_before_the_shuffle_as_after_it() -> None:
+    """The "shuffle" head's 1 x 1 output convolution runs before the pixel shuffle (4 x 4
+    channels to move instead of head x 4): the same image as convolving after it."""
+    torch.manual_seed(0)
+    G = LabelGenerator(SPACE, _config(head_mode="shuffle"))
+    S = G.synthesis
+    with torch.no_grad():
+        S.out.bias.normal_()
+        h = torch.randn(2, S.out.weight.shape[1] * 4, 8, 8)
+        after = S.out(F.pixel_shuffle(h, 2))
+        before = F.pixel_shuffle(S._out_before_shuffle(h), 2)
+    assert before.shape == after.shape == (2, 4, 16, 16)
+    assert torch.allclose(before, after, atol=1e-6)
 
 
 def test_the_exported_mapping_gathers_the_maps_of_the_largest_weights() -> None:

@@ -48,6 +48,14 @@ def test_export_writes_two_graphs_with_label_tables(tiny_label_model: Path) -> N
     graph = onnx.load(str(tiny_label_model / "mapping.onnx")).graph
     halves = [i for i in graph.initializer if i.data_type == onnx.TensorProto.FLOAT16]
     assert len(halves) == 2  # the two spatial map tables, stored as float16
+    # read as float16 by a Gather, whose rows a Cast widens (a runtime keeps the table half)
+    for table in halves:
+        readers = [n for n in graph.node if table.name in n.input]
+        assert [n.op_type for n in readers] == ["Gather"]
+        widen = [n for n in graph.node if readers[0].output[0] in n.input]
+        assert [(n.op_type, n.attribute[0].i) for n in widen] == [
+            ("Cast", onnx.TensorProto.FLOAT)
+        ]
     assert len(m["w_avg"]) == m["w_dim"] and np.isfinite(m["w_avg"]).all()
 
 
@@ -256,7 +264,7 @@ def test_the_evaluation_runs_on_the_tiny_model(
     tiny_label_model: Path, tiny_label_data: Path, tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from assetgen_portraits import tools
+    from assetgen_portraits.training import commands as tools
 
     monkeypatch.setattr(plugin, "MODEL_DIR", tiny_label_model)
     config = {

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from ..dataset import ADVENTURER_EYES_STATE, ADVENTURER_MOUTH_STATE, STYLE_LICENCES
 from .model import LabelGenerator, LabelSpace
@@ -44,46 +45,79 @@ MAP_VALUES_READ = 2
 
 
 class _Mapping(nn.Module):
-    """The exported mapping. The spatial maps are gathered: for each column the rows of its
-    ``MAP_VALUES_READ`` largest weights are read from the map table and summed by weight,
-    instead of multiplying the whole table (13 MB as float32) by a mostly-zero vector (one
-    sprite a call went from 0.81x to 0.92-0.93x DiceBear's rate, ``python -m benchmarks
-    --only 7``). A one-hot or two-value blend gives the same maps as
-    :meth:`LabelMapping.maps` (exactly, for one-hot weights)."""
+    """The exported mapping, written for few graph nodes (at one sprite a call a node's fixed
+    cost is most of its time; ``python -m benchmarks --only 7``):
+
+    - **w**: one product of the label weights with a block matrix holding every column's
+      embedding table (rows of a column without an embedding are zero), then the MLP;
+    - **maps**: the spatial maps are gathered: each map column's ``MAP_VALUES_READ`` largest
+      weights are found by one TopK over a padded (N x columns x values) view of the weights,
+      and only those rows of the map table are read and summed by weight, instead of
+      multiplying the whole table (13 MB as float32) by a mostly-zero vector. The 32 px
+      columns are the 16 px ones less the first, so they reuse the same TopK.
+
+    Both give exactly what :class:`LabelMapping` gives for one-hot weights; for the two-value
+    blends of morph and mouth frames they agree to float rounding."""
 
     def __init__(self, G: LabelGenerator) -> None:
         super().__init__()
         self.G = G
-
-    def _maps(
-        self, weights: torch.Tensor, columns: list[str], table: torch.Tensor, channels: int,
-        size: int,
-    ) -> torch.Tensor:
-        space = self.G.space
-        values, rows = [], []
-        first = 0  # the column's first row in the table
-        for column in columns:
+        m, space = G.mapping, G.space
+        if m.map32_columns != m.map_columns[len(m.map_columns) - len(m.map32_columns):]:
+            raise ValueError("the 32 px map columns must be the last of the 16 px ones")
+        e = next(iter(m.embed.values())).shape[1]
+        block = torch.zeros(space.size, e * len(m.w_columns))
+        for i, column in enumerate(m.w_columns):
+            block[space.span(column), i * e : (i + 1) * e] = m.embed[column].detach()
+        self.register_buffer("embed_block", block)
+        widest = max(len(space.values(c)) for c in m.map_columns)
+        # index into the weights with one zero appended (index space.size) for the padding.
+        # A pad can win only a tie at weight 0 (ONNX's TopK keeps the lower index, a real
+        # value, first; torch's may not); its position is clamped to the column's last row,
+        # which it then adds times 0
+        pad = torch.full((len(m.map_columns), widest), space.size, dtype=torch.long)
+        first = torch.zeros(len(m.map_columns), 1, dtype=torch.long)
+        last = torch.zeros(len(m.map_columns), 1, dtype=torch.long)
+        row = 0
+        for i, column in enumerate(m.map_columns):
             span = space.span(column)
-            n = span.stop - span.start
-            value, index = torch.topk(weights[:, span], k=min(MAP_VALUES_READ, n), dim=1)
-            values.append(value)
-            rows.append(index + first)
-            first += n
-        # one gather of every row read, one (N x 1 x K) @ (N x K x D) product
-        value = torch.cat(values, 1).unsqueeze(1)
-        return (value @ table[torch.cat(rows, 1)]).reshape(-1, channels, size, size)
+            pad[i, : span.stop - span.start] = torch.arange(span.start, span.stop)
+            first[i, 0], last[i, 0] = row, span.stop - span.start - 1
+            row += span.stop - span.start
+        self.register_buffer("padded", pad)
+        self.register_buffer("last", last)
+        self.register_buffer("first16", first)
+        skip = len(m.map_columns) - len(m.map32_columns)
+        self.register_buffer("first32", first[skip:] - first[skip])
+        self.skip = skip
 
     def forward(self, weights: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         m = self.G.mapping
-        m16 = self._maps(weights, m.map_columns, m.maps16, m.c16, 16)
-        m32 = self._maps(weights, m.map32_columns, m.maps32, m.c32, 32)
-        return m.w(weights), m16, m32
+        w = m.mlp(weights @ self.embed_block)
+        padded = F.pad(weights, (0, 1))[:, self.padded]  # N x columns x widest
+        value, index = torch.topk(padded, k=MAP_VALUES_READ, dim=2)
+        index = torch.minimum(index, self.last)
+
+        s = self.skip
+        k16 = len(m.map_columns) * MAP_VALUES_READ  # Python ints: no shape arithmetic
+        k32 = len(m.map32_columns) * MAP_VALUES_READ  # in the graph
+        # one gather of every row read, one (N x 1 x K) @ (N x K x D) product per table
+        rows16 = (index + self.first16).reshape(-1, k16)
+        m16 = value.reshape(-1, 1, k16) @ m.maps16[rows16]
+        rows32 = (index[:, s:] + self.first32).reshape(-1, k32)
+        m32 = value[:, s:].reshape(-1, 1, k32) @ m.maps32[rows32]
+        return w, m16.reshape(-1, m.c16, 16, 16), m32.reshape(-1, m.c32, 32, 32)
 
 
 def store_tables_as_half(path: Path, shapes: list[tuple[int, ...]]) -> list[str]:
     """Rewrite the large float32 initialisers of an ONNX graph (the map tables) as float16
     followed by a Cast to float32: half the file, the same graph interface (opset 6+ Cast).
-    The tables are rounded to float16 once, here; the parity check runs after this."""
+    The tables are rounded to float16 once, here; the parity check runs after this.
+
+    Where a table is read only by Gathers, the Cast goes after each Gather instead: a runtime
+    then keeps the table as float16 (half the memory) and widens only the rows it read,
+    which is also quicker for one sprite a call (fewer bytes read; ``python -m benchmarks
+    --only 7``). Widening float16 is exact, so the values are the same either way."""
     import onnx
     from onnx import helper, numpy_helper
 
@@ -97,8 +131,20 @@ def store_tables_as_half(path: Path, shapes: list[tuple[int, ...]]) -> list[str]
         half = numpy_helper.from_array(table, name=f"{init.name}_float16")
         graph.initializer.remove(init)
         graph.initializer.append(half)
-        cast = helper.make_node("Cast", [half.name], [init.name], to=onnx.TensorProto.FLOAT)
-        graph.node.insert(0, cast)
+        readers = [n for n in graph.node if init.name in n.input]
+        if readers and all(n.op_type == "Gather" and list(n.input).index(init.name) == 0
+                           for n in readers):
+            for reader in readers:
+                widened = reader.output[0]
+                reader.input[0] = half.name
+                reader.output[0] = f"{widened}_float16"
+                at = list(graph.node).index(reader) + 1
+                graph.node.insert(at, helper.make_node(
+                    "Cast", [reader.output[0]], [widened], to=onnx.TensorProto.FLOAT
+                ))
+        else:
+            cast = helper.make_node("Cast", [half.name], [init.name], to=onnx.TensorProto.FLOAT)
+            graph.node.insert(0, cast)
         halved.append(init.name)
     tmp = path.with_suffix(".onnx.tmp")
     onnx.save(model, str(tmp))
@@ -117,7 +163,8 @@ ALPHA_FLOOR = 7.5
 def straight_rgba(premul: torch.Tensor) -> torch.Tensor:
     """Generator output (premultiplied, about [-1, 1]) -> straight RGBA in [0, 1]."""
     x = ((premul + 1) * 0.5).clamp(0, 1)
-    alpha = x[:, 3:] * torch.gt(x[:, 3:], ALPHA_FLOOR / 255).float()
+    a = x[:, 3:]
+    alpha = torch.where(a > ALPHA_FLOOR / 255, a, torch.zeros((), dtype=a.dtype))
     rgb = torch.minimum(x[:, :3], alpha) / alpha.clamp_min(1.0 / 512)
     return torch.cat([rgb, alpha], dim=1)
 

@@ -249,7 +249,9 @@ class LabelSynthesis(nn.Module):
         return torch.cat([x[:, :c] + m, x[:, c:]], dim=1)
 
     def forward(self, ws: torch.Tensor, m16: torch.Tensor, m32: torch.Tensor) -> torch.Tensor:
-        x = self.const.expand(ws.shape[0], -1, -1, -1)
+        # the constant's batch of one broadcasts against the first layer's styles: no
+        # expand to N in the graph (a shape computation the export would otherwise carry)
+        x = self.const
         for i, layer in enumerate(self.layers):
             x = layer(x, ws[:, i])
             if i == self.MAP16_AFTER:
@@ -260,10 +262,27 @@ class LabelSynthesis(nn.Module):
                 img = _up(self.rgba16(x, ws[:, 5]))
         img = _up(img + self.rgba32(x, ws[:, 7]))
         h = self.head(x, ws[:, 7]) + self.head_bias[None, :, None, None]
-        h = F.pixel_shuffle(F.leaky_relu(h, 0.2) * SQRT2, 2)
+        h = F.leaky_relu(h, 0.2) * SQRT2
         if self.refine is not None:
-            h = F.leaky_relu(self.refine(h), 0.2) * SQRT2
-        return img + self.out(h)
+            h = F.leaky_relu(self.refine(F.pixel_shuffle(h, 2)), 0.2) * SQRT2
+            return img + self.out(h)
+        return img + F.pixel_shuffle(self._out_before_shuffle(h), 2)
+
+    def _out_before_shuffle(self, h: torch.Tensor) -> torch.Tensor:
+        """The "shuffle" head's 1 x 1 output convolution, applied before the pixel shuffle:
+        a 1 x 1 convolution commutes with the shuffle when each of the 4 sub-pixel groups of
+        channels gets the same weights, so ``out(shuffle(h)) == shuffle(conv(h, W kron I4))``.
+        The shuffle then moves 4 x 4 channels instead of ``head_channels`` x 4, which is
+        cheaper in the exported graph (the block weight is a constant there)."""
+        weight = self.out.weight[:, :, 0, 0] * self.out.scale  # 4 x head
+        eye = torch.eye(4, dtype=weight.dtype, device=weight.device)
+        # block[o * 4 + k, c * 4 + l] = weight[o, c] if k == l (plain ops: they fold to
+        # constants in any runtime, where an einsum or a repeat might not)
+        block = (weight[:, None, :, None] * eye[None, :, None, :]).reshape(16, -1, 1, 1)
+        bias = None
+        if self.out.bias is not None:
+            bias = (self.out.bias[:, None] * torch.ones_like(eye[:1])).reshape(-1)
+        return F.conv2d(h, block, bias)
 
 
 class LabelGenerator(nn.Module):
@@ -292,7 +311,9 @@ class LabelGenerator(nn.Module):
         if self.cfg["head_mode"] == "refine":
             convs += [(head, head, 64, 9), (head, 4, 64, 9)]
         else:
-            convs += [(head, 4, 64, 1)]
+            # the 1 x 1 output convolution runs before the shuffle, as a block convolution
+            # from head x 4 to 4 x 4 channels at 32 px (its zeros are multiplied too)
+            convs += [(head * 4, 16, 32, 1)]
         return sum(cin * cout * taps * res * res for cin, cout, res, taps in convs)
 
 
