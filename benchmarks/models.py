@@ -152,7 +152,7 @@ def _same_kind(src: ModelSource) -> None:
 
 def torch_portraits(src: ModelSource, from_manifest: bool) -> tuple[Any, dict[str, Any]]:
     """The portraits generator as a PyTorch module, and where its weights came from."""
-    tools = _import_torch_tools("portraits")
+    tools = _import_torch_tools("portraits", "training.unconditional_train")
     if src.labels:
         return torch_label_portraits(src, from_manifest)
     if _no_run(src, from_manifest):

@@ -193,7 +193,7 @@ def portrait_sessions(
 
 def torch_sprite(G: Any, num_ws: int, device: str) -> Callable[[np.ndarray], np.ndarray]:
     import torch
-    from assetgen_portraits.tools import _Synthesis
+    from assetgen_portraits.training.unconditional_export import _Synthesis
 
     G = G.to(device)
     synthesis = _Synthesis(G).eval()

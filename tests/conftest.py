@@ -111,7 +111,8 @@ def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_run(tiny_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from assetgen_portraits import classifier, tools
+    from assetgen_portraits import classifier
+    from assetgen_portraits.training import commands as tools
 
     run = tmp_path_factory.mktemp("portraits-run") / "run"
     tools.train(run, tiny_data, {**tools.DEFAULT_CONFIG, **TINY_GAN}, resume=False)
@@ -156,7 +157,7 @@ def tiny_label_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_label_run(tiny_label_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from assetgen_portraits import tools
+    from assetgen_portraits.training import commands as tools
 
     run = tmp_path_factory.mktemp("portraits-label-run") / "run"
     tools.train(run, tiny_label_data, {**tools.DEFAULT_CONFIG, **TINY_LABELS}, resume=False)
@@ -165,7 +166,7 @@ def tiny_label_run(tiny_label_data: Path, tmp_path_factory: pytest.TempPathFacto
 
 @pytest.fixture(scope="session")
 def tiny_label_model(tiny_label_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from assetgen_portraits import tools
+    from assetgen_portraits.training import commands as tools
 
     out = tmp_path_factory.mktemp("portraits-label-model") / "model"
     tools.export(tiny_label_run, out)
@@ -174,7 +175,8 @@ def tiny_label_model(tiny_label_run: Path, tmp_path_factory: pytest.TempPathFact
 
 @pytest.fixture(scope="session")
 def tiny_model(tiny_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from assetgen_portraits import analysis, tools
+    from assetgen_portraits import analysis
+    from assetgen_portraits.training import commands as tools
 
     saved = dict(analysis.SIZES)
     analysis.SIZES.update(TINY_SIZES)

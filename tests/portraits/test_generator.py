@@ -229,9 +229,10 @@ def test_an_edit_window_holds_every_pixel_the_edit_changes(
     tiny_run: Path, layer: int, cell: str
 ) -> None:
     import torch
-    from assetgen_portraits import tools
+    from assetgen_portraits.training import unconditional_export as tools
+    from assetgen_portraits.training.unconditional_train import load_run_generator
 
-    G, _, _ = tools.load_run_generator(tiny_run)
+    G, _, _ = load_run_generator(tiny_run)
     ws = G.ws(torch.randn(3, G.z_dim, generator=torch.Generator().manual_seed(5)))
     with torch.no_grad():
         f, skip = G.synthesis.prefix(ws, layer)

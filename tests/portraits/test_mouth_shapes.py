@@ -266,7 +266,7 @@ def test_the_lipsync_evaluation_runs_on_the_tiny_model(
     tiny_label_model: Path, tiny_label_data: Path, tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from assetgen_portraits import tools
+    from assetgen_portraits.training import commands as tools
 
     monkeypatch.setattr(plugin, "MODEL_DIR", tiny_label_model)
     function, config = tools.EVALUATIONS["lipsync"]

@@ -1,6 +1,6 @@
 """Loading the portraits training data: the data set ``assetgen_portraits.dataset`` builds
 (an npz of 64 x 64 RGBA images and their labels) or a folder of your own art. Shared by the
-training loop (``tools``), the DCGAN baseline (``baseline``) and the evaluation
+training loop (``unconditional_train``), the DCGAN baseline (``baseline``) and the evaluation
 (``evaluate``), which is why it is a module of its own: they import it, not one another."""
 
 from __future__ import annotations

@@ -1,223 +1,25 @@
-"""Train, export and evaluate the portraits StyleGAN (``assetgen train|export|eval portraits``).
-
-``DEFAULT_CONFIG`` is sized for two CPU cores: a 0.1 GMAC-per-image generator (channels
-128-128-64-32-16 from 4x4 to 64x64), batch 32. See docs/training.md for measured speeds; on a
-GPU, raise ``batch_size`` and ``channels`` with ``--set`` or a config file, nothing else.
+"""Export an unconditional portraits run (``assetgen export portraits`` of a run trained with
+``conditioning=none``): the mapping and the synthesis split at one layer as ONNX graphs, one
+window graph per local edit, and for a run on the labelled set the attribute classifier, the
+attribute vectors and the mouth and blink edits found from it; PyTorch vs ONNX Runtime parity
+and the manifest.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-from assetgen import InvalidOptionsError, ModelError
-from assetgen.training.augment import check_policy, diff_augment
-from assetgen.training.image_folder import is_image_folder
-from assetgen.training.loop import StepProgress, ema_update
-from assetgen.training.run import TrainingRun, pick_device, read_checkpoint, to_uint8_rgba
+from assetgen import ModelError
 
-from .model import PortraitDiscriminator, PortraitGenerator
-from .training import train as label_training
-from .training.attributes import write_attributes
-from .training.data import BUILD_HINT, load_images, to_model_range
-
-DEFAULT_CONFIG: dict[str, Any] = {
-    # labels: the label-conditioned renderer (training/train.py), trained on the DiceBear
-    # labels; none: the unconditional StyleGAN below, for unlabelled art of your own; auto:
-    # none for a folder of images, labels otherwise
-    "conditioning": "auto",
-    "seed": 0,
-    "device": "auto",  # auto: the GPU when PyTorch sees one, else the CPU
-    "steps": 12000,
-    "batch_size": 16,
-    "z_dim": 128,
-    "w_dim": 128,
-    "mapping_layers": 4,
-    "channels": {},  # {} = model.DEFAULT_CHANNELS; e.g. {"4": 256, ..., "64": 64} on a GPU
-    "d_channels": {},  # {} = the generator's
-    "lr": 0.002,
-    "r1_gamma": 0.2,  # 0.05 (with no augmentation) collapsed to one face by step 2,000
-    "r1_every": 16,
-    "style_mixing": 0.5,
-    "ema_kimg": 10.0,  # EMA half-life in thousands of images
-    "ema_rampup": 0.05,  # ... but at most this share of the images seen so far
-    # DiffAugment on D's inputs: keeps D from overpowering G at batch 16 (run without it
-    # collapsed; runs/portraits-b with it kept hair and skin varied)
-    "augment": ["translation", "color"],
-    "holdout": 2000,  # the last N images of the data set are never trained on (evaluation)
-    "sample_every": 500,
-    "checkpoint_every": 250,
-    "threads": 0,  # 0: PyTorch's default
-    # conditioning=labels only (training/train.py); the keys above without "label_" in their
-    # name that it uses: seed, device, holdout, checkpoint_every, threads
-    **label_training.LABEL_TRAIN_CONFIG,
-}
-CONDITIONING = ("auto", "labels", "none")
-
-
-def _make_models(config: dict[str, Any], device: torch.device) -> tuple[Any, Any, Any]:
-    G = PortraitGenerator.from_config(config).to(device)
-    D = PortraitDiscriminator.from_config(config).to(device)
-    G_ema = PortraitGenerator.from_config(config).to(device).eval()
-    G_ema.load_state_dict(G.state_dict())
-    return G, D, G_ema
-
-
-def _mixed_ws(G: PortraitGenerator, batch: int, config: dict[str, Any], device: Any) -> Any:
-    z = torch.randn(batch, config["z_dim"], device=device)
-    ws = G.ws(z)
-    if config["style_mixing"] > 0 and torch.rand(()) < config["style_mixing"]:
-        cut = int(torch.randint(1, G.num_ws, ()))
-        w2 = G.mapping(torch.randn(batch, config["z_dim"], device=device))
-        ws = torch.cat([ws[:, :cut], w2[:, None].expand(-1, G.num_ws - cut, -1)], dim=1)
-    return ws
-
-
-#: ``assetgen train portraits`` runs under torchrun (docs/distributed.md); batch_size per process.
-SUPPORTS_DISTRIBUTED = True
-
-
-def train(out: Path, data: Path | None, config: dict[str, Any], resume: bool) -> None:
-    if config["conditioning"] not in CONDITIONING:
-        raise InvalidOptionsError(
-            f"conditioning must be one of {', '.join(CONDITIONING)}; "
-            f"got {config['conditioning']!r}",
-            parameter="conditioning",
-        )
-    own_art = data is not None and Path(data).is_dir() and is_image_folder(Path(data))
-    if config["conditioning"] == "auto":
-        config = {**config, "conditioning": "none" if own_art else "labels"}
-    if config["conditioning"] == "labels":
-        if own_art:
-            raise InvalidOptionsError(
-                f"--data: {data} is a folder of unlabelled images; conditioning=labels needs "
-                "the labelled DiceBear set: pass --set conditioning=none to train on your art",
-                parameter="--data",
-            )
-        label_training.train(out, data, config, resume)
-        return
-    from assetgen.training import distributed
-
-    if config["threads"]:
-        torch.set_num_threads(config["threads"])
-    dist = distributed.setup(pick_device(config["device"]))
-    device = dist.device
-    images, _labels, _names, path = load_images(data)
-    holdout = int(config["holdout"])
-    if path.is_dir() and holdout > len(images) // 10:
-        # a folder of your own art: a tenth at most is kept out, whatever the default says
-        print(
-            f"holdout {holdout} is over a tenth of the {len(images)} images in {path}; "
-            f"keeping {len(images) // 10} out",
-            file=sys.stderr,
-        )
-        holdout = len(images) // 10
-    if not 0 <= holdout < len(images) - 1:
-        raise InvalidOptionsError(
-            f"holdout must be 0 to {len(images) - 2} for this data set; got {holdout}",
-            parameter="holdout",
-        )
-    train_images = images[: len(images) - holdout]
-    config = {**config, "data": str(path), "holdout": holdout, "train_images": len(train_images)}
-    run = TrainingRun(out, config, resume=resume, dist=dist)
-    torch.manual_seed(config["seed"])
-    rng = torch.Generator().manual_seed(dist.rank_seed(config["seed"]))
-    shard = torch.from_numpy(dist.shard(len(train_images)))  # this process's share
-    G, D, G_ema = _make_models(config, device)
-    betas = (0.0, 0.99)
-    opt_g = torch.optim.Adam(G.parameters(), lr=config["lr"], betas=betas, eps=1e-8)
-    # lazy R1: the discriminator's optimiser is adjusted for the regularisation interval
-    ratio = config["r1_every"] / (config["r1_every"] + 1)
-    opt_d = torch.optim.Adam(
-        D.parameters(), lr=config["lr"] * ratio, betas=(0.0, 0.99**ratio), eps=1e-8
-    )
-    step = 0
-    parts = {"G": G, "D": D, "G_ema": G_ema, "opt_g": opt_g, "opt_d": opt_d}
-    dist.reseed_torch(config["seed"])  # each rank its own noise (rank 0: unchanged)
-    if resume:
-        step = run.restore_state(parts, rng)
-    n_g = sum(p.numel() for p in G.parameters())
-    n_d = sum(p.numel() for p in D.parameters())
-    effective = f", effective batch {config['batch_size']} x {dist.world_size}"
-    if dist.is_main:
-        print(
-            f"portraits StyleGAN: G {n_g / 1e6:.2f} M, D {n_d / 1e6:.2f} M parameters, "
-            f"{len(train_images)} training images, device {device}"
-            + (effective if dist.enabled else ""),
-            file=sys.stderr,
-        )
-    fixed_z = torch.randn(64, config["z_dim"], generator=torch.Generator().manual_seed(7))
-    policy = check_policy(list(config["augment"]))
-    batch = config["batch_size"]
-    progress = StepProgress(config["steps"], step, every_s=10, enabled=dist.is_main)
-    while step < config["steps"]:
-        idx = shard[torch.randint(0, len(shard), (batch,), generator=rng)]
-        real = to_model_range(train_images[idx.numpy()]).to(device)
-        # discriminator
-        with torch.no_grad():
-            fake = G.synthesis(_mixed_ws(G, batch, config, device), "random")
-        d_real = D(diff_augment(real, policy))
-        d_fake = D(diff_augment(fake, policy))
-        loss_d = F.softplus(-d_real).mean() + F.softplus(d_fake).mean()
-        opt_d.zero_grad(set_to_none=True)
-        loss_d.backward()
-        r1 = torch.zeros(())
-        if config["r1_gamma"] > 0 and step % config["r1_every"] == 0:
-            real_r1 = real.detach().requires_grad_(True)
-            (grad,) = torch.autograd.grad(
-                D(diff_augment(real_r1, policy)).sum(), real_r1, create_graph=True
-            )
-            r1 = grad.pow(2).sum(dim=(1, 2, 3)).mean()
-            (r1 * (config["r1_gamma"] / 2) * config["r1_every"]).backward()
-        # under torchrun: gradients averaged over the ranks by hand, as StyleGAN3 does (DDP's
-        # backward hooks do not cover the R1 term taken with autograd.grad)
-        dist.average_gradients(D)
-        opt_d.step()
-        # generator
-        for p in D.parameters():
-            p.requires_grad_(False)
-        fake = G.synthesis(_mixed_ws(G, batch, config, device), "random")
-        loss_g = F.softplus(-D(diff_augment(fake, policy))).mean()
-        opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
-        dist.average_gradients(G)
-        opt_g.step()
-        for p in D.parameters():
-            p.requires_grad_(True)
-        step += 1
-        dist.sync_buffers(G)  # w_avg: rank 0's on every rank
-        ema_nimg = min(config["ema_kimg"] * 1000, step * batch * config["ema_rampup"])
-        ema_update(G_ema, G, 0.5 ** (batch / max(ema_nimg, 1e-8)))
-        if progress.due(step):
-            progress.print(
-                step, f"loss_d {loss_d.item():.3f} loss_g {loss_g.item():.3f} r1 {r1.item():.3f}"
-            )
-        if dist.is_main and (step % config["sample_every"] == 0 or step == config["steps"]):
-            with torch.no_grad():
-                sample = G_ema(fixed_z.to(device))
-            run.save_samples(to_uint8_rgba(sample), step)
-            run.log(step, loss_d=loss_d.item(), loss_g=loss_g.item(), r1=r1.item())
-        if step % config["checkpoint_every"] == 0 or step == config["steps"]:
-            run.save_state(step, parts, rng)  # every rank takes part; rank 0 writes
-    if dist.is_main:
-        print(f"done: {step} steps; checkpoint in {run.dir}", file=sys.stderr)
-
-
-def load_run_generator(run_dir: Path) -> tuple[PortraitGenerator, dict[str, Any], int]:
-    state, _ = read_checkpoint(run_dir)
-    config = json.loads(state["config"])
-    G = PortraitGenerator.from_config(config)
-    G.load_state_dict(state["G_ema"])
-    return G.eval(), config, int(state["step"])
-
-
-# -- export -------------------------------------------------------------------------------------
+from ..model import PortraitGenerator
+from .attributes import write_attributes
+from .data import BUILD_HINT
+from .unconditional_train import load_run_generator
 
 # candidate split layers: the 16x16 and 32x32 convolutions and the first 64x64 one (the later
 # the layer, the cheaper each animation frame: only the layers after it run per frame)
@@ -323,7 +125,7 @@ class _Classifier(torch.nn.Module):
 
 
 def _classifier_for(run_dir: Path, config: dict[str, Any]) -> Any:
-    from . import classifier as clf_mod
+    from .. import classifier as clf_mod
 
     path = run_dir / "classifier.pt"
     if not path.is_file():
@@ -348,26 +150,16 @@ def _bits(mask: np.ndarray) -> list[str]:
     return ["".join("1" if v else "0" for v in row) for row in mask]
 
 
-def _run_conditioning(run_dir: Path) -> str:
-    try:
-        config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return "none"
-    return str(config.get("conditioning", "none"))
-
-
 def export(run_dir: Path, out: Path) -> Path:
-    if _run_conditioning(run_dir) == "labels":
-        from .training.export import export as export_labels
-
-        return export_labels(run_dir, out)
+    """The model folder of an unconditional run (``commands.export`` sends label runs to
+    :mod:`.export`); returns the path the manifest names as the synthesis graph."""
     import onnxruntime as ort
 
     from assetgen.training import write_manifest
     from assetgen.training.onnx_export import MAX_OPSET, export_onnx, graph_opset, previous_metrics
 
-    from . import analysis
-    from . import classifier as clf_mod
+    from .. import analysis
+    from .. import classifier as clf_mod
 
     G, config, step = load_run_generator(run_dir)
     # a run on a folder of your own art has no labels: no classifier, attribute vectors or
@@ -541,7 +333,7 @@ def _labelled_analysis(
     G: PortraitGenerator, run_dir: Path, config: dict[str, Any]
 ) -> dict[str, Any]:
     """Classifier, attribute vectors and the mouth/blink edits, from the labelled data set."""
-    from . import analysis
+    from .. import analysis
 
     clf, clf_accuracy = _classifier_for(run_dir, config)
     pairs = _pairs(config)
@@ -624,43 +416,3 @@ def _parity(
         inner = part[:, :, py0 - oy : py1 - oy, px0 - ox : px1 - ox]
         result[f"window_{name}"] = float(np.abs(inner - whole[:, :, py0:py1, px0:px1]).max())
     return result
-
-
-# -- evaluation ---------------------------------------------------------------------------------
-
-from .evaluate import EVAL_CONFIG as UNCONDITIONAL_EVAL_CONFIG  # noqa: E402
-from .training.evaluate import LABEL_EVAL_CONFIG  # noqa: E402
-
-#: read by `assetgen eval`: the label evaluation's settings, and the unconditional one's
-EVAL_CONFIG = {**UNCONDITIONAL_EVAL_CONFIG, **LABEL_EVAL_CONFIG}
-
-
-def evaluate_lipsync(
-    model_dir: Path | None, out: Path | None, config: dict[str, Any]
-) -> dict[str, Any]:
-    from .training.lipsync_eval import evaluate as run_lipsync
-
-    return run_lipsync(model_dir, out, config)
-
-
-from .training.lipsync_eval import LIPSYNC_EVAL_CONFIG  # noqa: E402
-
-#: extra evaluations `assetgen eval NAME` finds here: name -> (function, default config)
-EVALUATIONS = {"lipsync": (evaluate_lipsync, LIPSYNC_EVAL_CONFIG)}
-
-
-def evaluate(model_dir: Path | None, out: Path | None, config: dict[str, Any]) -> dict[str, Any]:
-    from . import plugin
-
-    folder = model_dir or plugin.MODEL_DIR
-    try:
-        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ModelError(f"{folder / 'manifest.json'}: {exc}") from None
-    if manifest.get("conditioning") == "labels":
-        from .training.evaluate import evaluate as evaluate_labels
-
-        return evaluate_labels(model_dir, out, {k: config[k] for k in LABEL_EVAL_CONFIG})
-    from .evaluate import evaluate as run_evaluation
-
-    return run_evaluation(model_dir, out, {k: config[k] for k in UNCONDITIONAL_EVAL_CONFIG})
