@@ -231,7 +231,7 @@ def torch_shoes(src: ModelSource, from_manifest: bool) -> tuple[Any, dict[str, A
 
 
 def torch_dialogue(src: ModelSource, from_manifest: bool) -> tuple[Any, dict[str, Any]]:
-    tools = _import_torch_tools("dialogue")
+    tools = _import_torch_tools("dialogue", "training.lstm_train")
     if _no_run(src, from_manifest):
         assert src.manifest is not None
         m = src.manifest

@@ -1,6 +1,7 @@
-"""The v1 character LSTM's training tools (``assetgen_dialogue.tools``, the shipped
-``shakespeare`` model) on a tiny model: seconds, not a real run. The GPT that
-``assetgen train dialogue`` trains is tested in test_gpt_training.py."""
+"""The v1 character LSTM's training tools (``assetgen_dialogue.training.lstm_*``, run as the
+shipped ``shakespeare`` model's card says through ``assetgen_dialogue.tools``) on a tiny model:
+seconds, not a real run. The GPT that ``assetgen train dialogue`` trains is tested in
+test_gpt_training.py."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("onnx")
 
 from assetgen_dialogue import plugin, tools  # noqa: E402  (needs torch)
+from assetgen_dialogue.training import baselines, lstm_data, lstm_train  # noqa: E402
 
 
 @pytest.fixture
@@ -82,18 +84,18 @@ def test_an_interrupted_run_resumes_exactly(
     config = {**tools.DEFAULT_CONFIG, **tiny_config, "steps": 6, "checkpoint_every": 100}
     tools.train(tmp_path / "straight", tiny_corpus, config, resume=False)
 
-    real_lr_at = tools.lr_at
+    real_lr_at = lstm_train.lr_at
 
     def interrupt_at_3(step: int, cfg: dict) -> float:
         if step == 3:
             raise KeyboardInterrupt
         return real_lr_at(step, cfg)
 
-    monkeypatch.setattr(tools, "lr_at", interrupt_at_3)
+    monkeypatch.setattr(lstm_train, "lr_at", interrupt_at_3)
     with pytest.raises(KeyboardInterrupt):
         tools.train(tmp_path / "split", tiny_corpus, config, resume=False)
     assert torch.load(tmp_path / "split" / "checkpoint.pt", weights_only=True)["step"] == 3
-    monkeypatch.setattr(tools, "lr_at", real_lr_at)
+    monkeypatch.setattr(lstm_train, "lr_at", real_lr_at)
     tools.train(tmp_path / "split", tiny_corpus, config, resume=True)
 
     a = torch.load(tmp_path / "straight" / "checkpoint.pt", weights_only=True)
@@ -105,8 +107,8 @@ def test_an_interrupted_run_resumes_exactly(
 
 def test_batch_schedule_is_a_function_of_the_step() -> None:
     lengths = np.random.default_rng(0).integers(10, 200, size=1000)
-    first = tools.BatchSchedule(lengths, 16, seed=3)
-    second = tools.BatchSchedule(lengths, 16, seed=3)
+    first = lstm_data.BatchSchedule(lengths, 16, seed=3)
+    second = lstm_data.BatchSchedule(lengths, 16, seed=3)
     steps = [0, 5, first.per_epoch - 1, first.per_epoch, 3 * first.per_epoch + 2]
     for step in steps:
         assert np.array_equal(first(step), second(step))
@@ -123,12 +125,12 @@ def test_bad_data_is_refused(tmp_path) -> None:
 
 def test_kneser_ney_is_a_distribution() -> None:
     texts = ["abracadabra", "abba", "cab", "bad cab"]
-    symbols = sorted(set("".join(texts))) + [tools._EOS_CH]
-    kn = tools.KneserNey(texts, 3, len(symbols))
+    symbols = sorted(set("".join(texts))) + [baselines._EOS_CH]
+    kn = baselines.KneserNey(texts, 3, len(symbols))
     for history in ("\x02\x02", "ab", "zz", "a "):
         total = sum(kn.prob(history, s) for s in symbols)
         assert math.isclose(total, 1.0, rel_tol=1e-9), history
-    assert kn.nats_per_char(["abba"]) < tools.unigram_nats_per_char(texts, ["abba"])
+    assert kn.nats_per_char(["abba"]) < baselines.unigram_nats_per_char(texts, ["abba"])
 
 
 def test_evaluate_reports_the_figures(

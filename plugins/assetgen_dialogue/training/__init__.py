@@ -1,7 +1,11 @@
-"""Training, export and evaluation of the dialogue GPT: torch and sentencepiece are imported
+"""Training, export and evaluation of the dialogue models: torch and sentencepiece are imported
 here and nowhere on the runtime path.
 
-``data`` builds the data set, ``model`` holds the torch modules, ``train`` the loop,
-``export`` the ONNX step graph, piece table, word list and reranker, ``evaluate`` the figures
-of the model card; ``commands`` is what ``assetgen train|export|eval dialogue`` call.
+The GPT (``assetgen train|export|eval dialogue``): ``data`` builds the data set, ``model``
+holds the torch modules, ``train`` the loop, ``export`` the ONNX step graph, piece table, word
+list and reranker, ``evaluate`` the figures of the model card; ``commands`` is what those
+commands call. The character LSTM (the shipped ``shakespeare`` model, its torch modules in
+``assetgen_dialogue.model``, its corpus built by ``assetgen_dialogue.corpus``): ``lstm_data``,
+``lstm_train``, ``lstm_export`` and ``lstm_evaluate``, run through ``assetgen_dialogue.tools``.
+``baselines`` (n-gram models, distinct n-grams, a word classifier) serves both evaluations.
 """

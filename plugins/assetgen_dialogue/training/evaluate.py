@@ -39,6 +39,7 @@ from assetgen import write_atomic
 
 from ..pieces import PieceTable
 from . import readthrough
+from .baselines import KneserNey, NaiveBayes, distinct_n, words_of
 from .readthrough import real_vs_generated
 from .train import DEFAULT_DATA, data_dir, encode_split, fast_encoder, read_records
 
@@ -135,8 +136,9 @@ def has_span(text: str, hashes: np.ndarray, width: int) -> bool:
 def evaluate(model_dir: Path | None, out: Path | None, config: dict[str, Any]) -> dict[str, Any]:
     from assetgen import Engine, Runtime
 
-    from .. import plugin, tools
-    from ..tools import KneserNey, NaiveBayes, distinct_n, words_of
+    from .. import plugin
+    from .lstm_data import encode_split as encode_lstm_split
+    from .lstm_evaluate import onnx_nats_per_char as lstm_nats_per_char
 
     if model_dir is not None:
         plugin.MODEL_DIR = model_dir.resolve()
@@ -198,8 +200,8 @@ def evaluate(model_dir: Path | None, out: Path | None, config: dict[str, Any]) -
         archetypes = vocab["archetypes"]
         for part, texts in (("campaigns", camp_texts), ("plays", play_texts)):
             recs = [{"text": x, "archetype": "commoner"} for x in texts]
-            split = tools.encode_split(recs, chars, archetypes)
-            nats = tools.onnx_nats_per_char(
+            split = encode_lstm_split(recs, chars, archetypes)
+            nats = lstm_nats_per_char(
                 lstm.session("dialogue_step.onnx"), lstm.manifest, split, split.archetypes
             )
             report[f"lstm_{part}"] = nats

@@ -28,6 +28,7 @@ import numpy as np
 from assetgen import write_atomic
 
 from ..rerank import FAULTS, faults
+from .baselines import NaiveBayes, distinct_n
 
 #: The levers of the second read-through, off: the decoding the first one chose (0.6, 0.9, 16
 #: candidates, line checks on; docs/dialogue_readthrough.md).
@@ -173,8 +174,6 @@ def off_source_words(texts: Sequence[str], known: set[str]) -> dict[str, Any]:
 
 def real_vs_generated(real: Sequence[str], generated: Sequence[str], seed: int) -> float:
     """Accuracy of a word classifier telling real from generated lines (trained on half)."""
-    from ..tools import NaiveBayes
-
     n = min(len(real), len(generated))
     rng = np.random.default_rng(seed)
     r = [real[i] for i in rng.permutation(len(real))[:n]]
@@ -193,7 +192,6 @@ def automatic(
     seed: int,
 ) -> dict[str, Any]:
     """Figures a machine can give for each decoding's lines, and for real held-out lines."""
-    from ..tools import NaiveBayes, distinct_n
     from .words import training_words
 
     wesnoth_words = set(training_words(r["text"] for r in train if r["source"] == "wesnoth"))
