@@ -2,7 +2,7 @@
 ``conditioning=none``: unlabelled art of your own, or the DiceBear set without its labels).
 
 The settings are ``commands.DEFAULT_CONFIG``'s, sized for two CPU cores: a 0.1 GMAC-per-image
-generator (channels 128-128-64-32-16 from 4x4 to 64x64), batch 32. See docs/training.md for
+generator (channels 128-128-64-32-16 from 4x4 to 64x64), batch 16. See docs/training.md for
 measured speeds; on a GPU, raise ``batch_size`` and ``channels`` with ``--set`` or a config
 file, nothing else.
 """
