@@ -453,10 +453,10 @@ namespace AssetGen.Runtime
         }
 
         /// <summary>log-softmax of one row, as numpy: z - max, then z - log(sum(exp(z)))
-        /// (the sum pairwise).</summary>
-        static double[] LogSoftmax(float[] logits, int row, int width)
+        /// (the sum pairwise), into <paramref name="z"/> (returned); <paramref name="e"/> is
+        /// scratch. Both are <paramref name="width"/> long.</summary>
+        static double[] LogSoftmax(float[] logits, int row, int width, double[] z, double[] e)
         {
-            var z = new double[width];
             int at = row * width;
             double max = double.NegativeInfinity;
             for (int i = 0; i < width; i++)
@@ -464,7 +464,6 @@ namespace AssetGen.Runtime
                 double v = logits[at + i];
                 if (v > max || i == 0) max = v;
             }
-            var e = new double[width];
             for (int i = 0; i < width; i++)
             {
                 double v = logits[at + i];
@@ -481,19 +480,45 @@ namespace AssetGen.Runtime
         /// then top-p, one uniform draw.</summary>
         public static int SampleToken(double[] logits, SeedStream rng, double temperature, int topK, double topP)
         {
+            return SampleToken(logits, rng, temperature, topK, topP, new SamplingScratch(logits.Length));
+        }
+
+        /// <summary>The arrays one sampling fills, made once per batch of candidates and reused
+        /// for every piece (in Mono, arrays of a vocabulary's doubles are large objects, slow to
+        /// allocate and only freed by a full collection).</summary>
+        sealed class SamplingScratch
+        {
+            public readonly double[] Z, P, Sorted, Cdf;
+            public readonly int[] Heap;
+            public readonly bool[] Keep;
+
+            public SamplingScratch(int n)
+            {
+                Z = new double[n];
+                P = new double[n];
+                Sorted = new double[n];
+                Cdf = new double[n];
+                Heap = new int[n];
+                Keep = new bool[n];
+            }
+        }
+
+        static int SampleToken(double[] logits, SeedStream rng, double temperature, int topK, double topP, SamplingScratch scratch)
+        {
             int n = logits.Length;
-            var z = new double[n];
+            double[] z = scratch.Z;
             for (int i = 0; i < n; i++) z[i] = logits[i] / temperature;
             if (0 < topK && topK < n)
             {
-                var sorted = (double[])z.Clone();
+                double[] sorted = scratch.Sorted;
+                Array.Copy(z, sorted, n);
                 Array.Sort(sorted);
                 double kth = sorted[n - topK];
                 for (int i = 0; i < n; i++) if (z[i] < kth) z[i] = double.NegativeInfinity;
             }
             double max = z[0];
             for (int i = 1; i < n; i++) if (z[i] > max) max = z[i];
-            var p = new double[n];
+            double[] p = scratch.P;
             for (int i = 0; i < n; i++)
             {
                 double shifted = z[i] - max;
@@ -507,12 +532,13 @@ namespace AssetGen.Runtime
                 // kept up to the one that crosses top_p: the entries are taken in that order
                 // from a heap (p descending, index ascending) until the running sum crosses
                 // top_p; the zeros (after every p > 0 in the stable order) never matter
-                var heap = new int[n];
+                int[] heap = scratch.Heap;
                 int m = 0;
                 for (int i = 0; i < n; i++) if (p[i] > 0.0) heap[m++] = i;
                 int size = m;
                 for (int i = size / 2 - 1; i >= 0; i--) SiftDown(heap, size, i, p);
-                var keep = new bool[n];
+                bool[] keep = scratch.Keep;
+                Array.Clear(keep, 0, n);
                 double cum = 0.0;
                 bool first = true;
                 while (size > 0)
@@ -530,7 +556,7 @@ namespace AssetGen.Runtime
                 total = NumpyMath.Sum(p);
                 for (int i = 0; i < n; i++) p[i] = p[i] / total;
             }
-            var cdf = new double[n];
+            double[] cdf = scratch.Cdf;
             double run = 0.0;
             for (int i = 0; i < n; i++)
             {
@@ -577,130 +603,117 @@ namespace AssetGen.Runtime
             WordMask wm = o.WordMask ? MaskFor(tags["source"], o) : null;
             int[] cond = t.Conditioning(tags["source"], tags["role"], tags["race"], tags["length"]);
             int rows = guidance > 0 ? 2 * n : n;
-            var session = folder.Session(Graph);
             int vocab = t.VocabSize;
-            long past = 0;
-            float[] pastK = new float[0], pastV = new float[0];
-            float[] logits = null;
-            Func<long[], float[]> step = feedTokens =>
+            using (var steps = new StepRunner(folder.Session(Graph), Graph, rows, Layers, Heads, HeadDim, vocab))
             {
-                var shape = new long[] { Layers, rows, Heads, past, HeadDim };
-                var outputs = session.Run(new Dictionary<string, Tensor>
+                float[] logits = null;
+                // one set of vocabulary-sized arrays for every candidate and piece
+                double[] logpBuffer = new double[vocab], otherBuffer = new double[vocab], expBuffer = new double[vocab];
+                double[] guidedBuffer = new double[vocab], maskedBuffer = new double[vocab];
+                var scratch = new SamplingScratch(vocab);
+                int anyRole = t.Tag("role", "any");
+                var feedAll = new List<int>(cond);
+                feedAll.AddRange(prefix);
+                for (int pos = 0; pos < feedAll.Count; pos++)
                 {
-                    { "token", new Tensor(new long[] { rows }, feedTokens) },
-                    { "past_key", new Tensor(shape, pastK) },
-                    { "past_value", new Tensor(shape, pastV) },
-                });
-                Tensor lg = outputs[session.OutputNames[0]];
-                if (lg.Shape.Length != 2 || lg.Shape[1] != vocab)
-                    throw new ModelException(Graph + ": output '" + session.OutputNames[0] + "' has shape [" + string.Join(", ", lg.Shape) + "]; pieces.json and the tags make " + vocab + " tokens");
-                pastK = outputs[session.OutputNames[1]].Data;
-                pastV = outputs[session.OutputNames[2]].Data;
-                past++;
-                return lg.Data;
-            };
-            int anyRole = t.Tag("role", "any");
-            var feedAll = new List<int>(cond);
-            feedAll.AddRange(prefix);
-            for (int pos = 0; pos < feedAll.Count; pos++)
-            {
-                var feed = new long[rows];
-                for (int r = 0; r < rows; r++) feed[r] = feedAll[pos];
-                if (guidance > 0 && pos == 1) for (int r = n; r < rows; r++) feed[r] = anyRole;
-                logits = step(feed);
-            }
-            var rngs = new SeedStream[n];
-            for (int k = 0; k < n; k++) rngs[k] = new SeedStream(seed, purpose, indices[k]);
-            string[] texts = mask.Texts;
-            var states = new string[n];
-            var outs = new List<int>[n];
-            var logps = new List<double>[n];
-            var stops = new string[n];
-            var alive = new bool[n];
-            var chars = new int[n];
-            var tails = new string[n];
-            string prefixText = t.Decode(prefix);
-            int room = o.MaxChars - keep;
-            for (int k = 0; k < n; k++)
-            {
-                states[k] = state;
-                outs[k] = new List<int>();
-                logps[k] = new List<double>();
-                stops[k] = room <= 0 ? "max_chars" : "context";
-                alive[k] = room > 0;
-                tails[k] = LastChars(prefixText, 3);
-            }
-            int position = cond.Length + prefix.Count;
-            while (Array.IndexOf(alive, true) >= 0)
-            {
-                var feed = new long[rows];
-                for (int r = 0; r < rows; r++) feed[r] = t.Pad;
+                    var feed = new long[rows];
+                    for (int r = 0; r < rows; r++) feed[r] = feedAll[pos];
+                    if (guidance > 0 && pos == 1) for (int r = n; r < rows; r++) feed[r] = anyRole;
+                    logits = steps.Step(feed);
+                }
+                var rngs = new SeedStream[n];
+                for (int k = 0; k < n; k++) rngs[k] = new SeedStream(seed, purpose, indices[k]);
+                string[] texts = mask.Texts;
+                var states = new string[n];
+                var outs = new List<int>[n];
+                var logps = new List<double>[n];
+                var stops = new string[n];
+                var alive = new bool[n];
+                var chars = new int[n];
+                var tails = new string[n];
+                string prefixText = t.Decode(prefix);
+                int room = o.MaxChars - keep;
                 for (int k = 0; k < n; k++)
                 {
-                    if (!alive[k]) continue;
-                    double[] logp = LogSoftmax(logits, k, vocab);
-                    double[] z = logp;
-                    if (guidance > 0)
-                    {
-                        double[] other = LogSoftmax(logits, n + k, vocab);
-                        z = new double[vocab];
-                        for (int i = 0; i < vocab; i++)
-                        {
-                            double diff = logp[i] - other[i];
-                            double push = guidance * diff;
-                            z[i] = logp[i] + push;
-                        }
-                    }
-                    bool[] allowed = wm != null ? LineRules(wm.Allowed(states[k]), outs[k], prefix) : openVocab;
-                    var zk = new double[vocab];
-                    for (int i = 0; i < vocab; i++) zk[i] = allowed[i] ? z[i] : double.NegativeInfinity;
-                    int token = SampleToken(zk, rngs[k], temperature, o.TopK, o.TopP);
-                    if (token == t.Eos)
-                    {
-                        logps[k].Add(logp[token]);
-                        alive[k] = false;
-                        stops[k] = "eos";
-                        continue;
-                    }
-                    if (untilSentence && outs[k].Count > 0 && texts[token].StartsWith(" ", StringComparison.Ordinal) && SentenceEnd.IsMatch(tails[k]))
-                    {
-                        alive[k] = false;
-                        stops[k] = "sentence";
-                        continue;
-                    }
-                    logps[k].Add(logp[token]);
-                    outs[k].Add(token);
-                    tails[k] = LastChars(tails[k] + texts[token], 3);
-                    if (wm != null) states[k] = wm.StateAfter(states[k], token);
-                    chars[k] += texts[token].Length;
-                    if (chars[k] >= room)
-                    {
-                        alive[k] = false;
-                        stops[k] = "max_chars";
-                        continue;
-                    }
-                    feed[k] = token;
-                    if (guidance > 0) feed[n + k] = token;
+                    states[k] = state;
+                    outs[k] = new List<int>();
+                    logps[k] = new List<double>();
+                    stops[k] = room <= 0 ? "max_chars" : "context";
+                    alive[k] = room > 0;
+                    tails[k] = LastChars(prefixText, 3);
                 }
-                position++;
-                if (Array.IndexOf(alive, true) < 0) break;
-                if (position >= Context) break;
-                logits = step(feed);
+                int position = cond.Length + prefix.Count;
+                while (Array.IndexOf(alive, true) >= 0)
+                {
+                    var feed = new long[rows];
+                    for (int r = 0; r < rows; r++) feed[r] = t.Pad;
+                    for (int k = 0; k < n; k++)
+                    {
+                        if (!alive[k]) continue;
+                        double[] logp = LogSoftmax(logits, k, vocab, logpBuffer, expBuffer);
+                        double[] z = logp;
+                        if (guidance > 0)
+                        {
+                            double[] other = LogSoftmax(logits, n + k, vocab, otherBuffer, expBuffer);
+                            z = guidedBuffer;
+                            for (int i = 0; i < vocab; i++)
+                            {
+                                double diff = logp[i] - other[i];
+                                double push = guidance * diff;
+                                z[i] = logp[i] + push;
+                            }
+                        }
+                        bool[] allowed = wm != null ? LineRules(wm.Allowed(states[k]), outs[k], prefix) : openVocab;
+                        double[] zk = maskedBuffer;
+                        for (int i = 0; i < vocab; i++) zk[i] = allowed[i] ? z[i] : double.NegativeInfinity;
+                        int token = SampleToken(zk, rngs[k], temperature, o.TopK, o.TopP, scratch);
+                        if (token == t.Eos)
+                        {
+                            logps[k].Add(logp[token]);
+                            alive[k] = false;
+                            stops[k] = "eos";
+                            continue;
+                        }
+                        if (untilSentence && outs[k].Count > 0 && texts[token].StartsWith(" ", StringComparison.Ordinal) && SentenceEnd.IsMatch(tails[k]))
+                        {
+                            alive[k] = false;
+                            stops[k] = "sentence";
+                            continue;
+                        }
+                        logps[k].Add(logp[token]);
+                        outs[k].Add(token);
+                        tails[k] = LastChars(tails[k] + texts[token], 3);
+                        if (wm != null) states[k] = wm.StateAfter(states[k], token);
+                        chars[k] += texts[token].Length;
+                        if (chars[k] >= room)
+                        {
+                            alive[k] = false;
+                            stops[k] = "max_chars";
+                            continue;
+                        }
+                        feed[k] = token;
+                        if (guidance > 0) feed[n + k] = token;
+                    }
+                    position++;
+                    if (Array.IndexOf(alive, true) < 0) break;
+                    if (position >= Context) break;
+                    logits = steps.Step(feed);
+                }
+                var found = new List<DialogueCandidate>();
+                for (int k = 0; k < n; k++)
+                {
+                    var all = new List<int>(prefix);
+                    all.AddRange(outs[k]);
+                    string text = t.Decode(all);
+                    if (text.Length > o.MaxChars) text = text.Substring(0, o.MaxChars);
+                    text = PyStr.RStrip(text);
+                    int cut = text.LastIndexOf('{');
+                    if (cut >= keep && cut > text.LastIndexOf('}')) text = PyStr.RStrip(text.Substring(0, cut));
+                    if (stops[k] != "eos" && stops[k] != "sentence" && wm != null) text = DropOpenWord(text, keep, wm);
+                    found.Add(new DialogueCandidate { Text = text, Logprobs = logps[k].ToArray(), Stop = stops[k], Pieces = outs[k] });
+                }
+                return found;
             }
-            var found = new List<DialogueCandidate>();
-            for (int k = 0; k < n; k++)
-            {
-                var all = new List<int>(prefix);
-                all.AddRange(outs[k]);
-                string text = t.Decode(all);
-                if (text.Length > o.MaxChars) text = text.Substring(0, o.MaxChars);
-                text = PyStr.RStrip(text);
-                int cut = text.LastIndexOf('{');
-                if (cut >= keep && cut > text.LastIndexOf('}')) text = PyStr.RStrip(text.Substring(0, cut));
-                if (stops[k] != "eos" && stops[k] != "sentence" && wm != null) text = DropOpenWord(text, keep, wm);
-                found.Add(new DialogueCandidate { Text = text, Logprobs = logps[k].ToArray(), Stop = stops[k], Pieces = outs[k] });
-            }
-            return found;
         }
 
         bool[] LineRules(bool[] allowed, List<int> output, List<int> prompt)
@@ -941,6 +954,79 @@ namespace AssetGen.Runtime
         public void Dispose()
         {
             folder.Dispose();
+        }
+    }
+    /// <summary>The step graph run step after step on a batch of rows. The key/value cache
+    /// stays in ONNX Runtime's memory: each step's present_key / present_value outputs are the
+    /// next step's past_key / past_value inputs as they are, never copied into managed arrays
+    /// and back (Python's gpt_lines.py copies them through numpy; the values are the same, so
+    /// the logits are too). The tokens go in through one pinned array and the logits come out
+    /// into one array, both reused every step.</summary>
+    sealed class StepRunner : IDisposable
+    {
+        static readonly string[] InputNames = { "token", "past_key", "past_value" };
+        readonly OnnxSession session;
+        readonly string graph;
+        readonly int rows, vocab;
+        readonly long[] tokens;
+        readonly float[] logits;
+        readonly OnnxValue[] inputs = new OnnxValue[3];
+
+        public StepRunner(OnnxSession session, string graph, int rows, int layers, int heads, int headDim, int vocab)
+        {
+            this.session = session;
+            this.graph = graph;
+            this.rows = rows;
+            this.vocab = vocab;
+            tokens = new long[rows];
+            logits = new float[(long)rows * vocab];
+            try
+            {
+                inputs[0] = OnnxValue.Over(new Tensor(new long[] { rows }, tokens));
+                var empty = new long[] { layers, rows, heads, 0, headDim };
+                inputs[1] = OnnxValue.Over(new Tensor(empty, new float[0]));
+                inputs[2] = OnnxValue.Over(new Tensor(empty, new float[0]));
+            }
+            catch
+            {
+                Dispose();
+                throw;
+            }
+        }
+
+        /// <summary>One step: the rows' tokens in, the rows' logits out (rows x vocab, in a
+        /// buffer the next step overwrites); the cache grows by one position.</summary>
+        public float[] Step(long[] feed)
+        {
+            Array.Copy(feed, tokens, rows);
+            OnnxValue[] outputs = session.RunValues(InputNames, inputs);
+            try
+            {
+                OnnxValue lg = outputs[0];
+                if (lg.Shape.Length != 2 || lg.Shape[1] != vocab)
+                    throw new ModelException(graph + ": output '" + session.OutputNames[0] + "' has shape [" + string.Join(", ", lg.Shape) + "]; pieces.json and the tags make " + vocab + " tokens");
+                lg.CopyTo(logits);
+            }
+            catch
+            {
+                foreach (var v in outputs) v.Dispose();
+                throw;
+            }
+            outputs[0].Dispose();
+            inputs[1].Dispose();
+            inputs[2].Dispose();
+            inputs[1] = outputs[1];
+            inputs[2] = outputs[2];
+            return logits;
+        }
+
+        public void Dispose()
+        {
+            for (int i = 0; i < inputs.Length; i++)
+            {
+                if (inputs[i] != null) inputs[i].Dispose();
+                inputs[i] = null;
+            }
         }
     }
 }

@@ -55,6 +55,123 @@ namespace AssetGen.Runtime
         public int InterOpThreads { get; set; }
     }
 
+    /// <summary>A tensor in ONNX Runtime's memory (an OrtValue): a graph output kept as it is,
+    /// or a value over a managed array, for <see cref="OnnxSession.RunValues"/>. An output of
+    /// one run can be an input of the next without being copied (the dialogue step graph's
+    /// key/value cache). Dispose it when done.</summary>
+    public sealed class OnnxValue : IDisposable
+    {
+        IntPtr handle;
+        GCHandle pin;
+
+        /// <summary>The tensor's dimensions.</summary>
+        public long[] Shape { get; }
+        /// <summary>ONNX's element type (1: float32, 7: int64).</summary>
+        public int ElementType { get; }
+        /// <summary>The number of elements (the product of <see cref="Shape"/>).</summary>
+        public long Count { get; }
+
+        OnnxValue(IntPtr handle, long[] shape, int elementType)
+        {
+            this.handle = handle;
+            Shape = shape;
+            ElementType = elementType;
+            long n = 1;
+            foreach (long d in shape) n *= d;
+            Count = n;
+        }
+
+        internal IntPtr Handle
+        {
+            get
+            {
+                if (handle == IntPtr.Zero) throw new ObjectDisposedException("OnnxValue");
+                return handle;
+            }
+        }
+
+        /// <summary>A value over the tensor's own array, not a copy: the array stays pinned
+        /// until the value is disposed, and a run reads what the array holds at that
+        /// moment.</summary>
+        public static OnnxValue Over(Tensor tensor)
+        {
+            return Over(tensor, "CreateTensorWithDataAsOrtValue");
+        }
+
+        internal static OnnxValue Over(Tensor tensor, string what)
+        {
+            bool int64 = tensor.Int64Data != null;
+            var pin = int64 ? GCHandle.Alloc(tensor.Int64Data, GCHandleType.Pinned) : GCHandle.Alloc(tensor.Data, GCHandleType.Pinned);
+            var shape = GCHandle.Alloc(tensor.Shape, GCHandleType.Pinned);
+            try
+            {
+                ulong bytes = int64 ? (ulong)tensor.Int64Data.Length * 8UL : (ulong)tensor.Data.Length * 4UL;
+                int type = int64 ? OrtNative.ElementInt64 : OrtNative.ElementFloat;
+                IntPtr value;
+                OrtNative.Check(OrtNative.CreateTensorWithDataAsOrtValue(OrtNative.CpuMemory, pin.AddrOfPinnedObject(),
+                    (UIntPtr)bytes, shape.AddrOfPinnedObject(), (UIntPtr)tensor.Shape.Length, type, out value), what);
+                return new OnnxValue(value, (long[])tensor.Shape.Clone(), type) { pin = pin };
+            }
+            catch
+            {
+                pin.Free();
+                throw;
+            }
+            finally
+            {
+                shape.Free();
+            }
+        }
+
+        /// <summary>Takes ownership of an OrtValue that ONNX Runtime returned.</summary>
+        internal static OnnxValue Own(IntPtr value)
+        {
+            try
+            {
+                IntPtr info;
+                OrtNative.Check(OrtNative.GetTensorTypeAndShape(value, out info), "GetTensorTypeAndShape");
+                try
+                {
+                    int type;
+                    OrtNative.Check(OrtNative.GetTensorElementType(info, out type), "GetTensorElementType");
+                    return new OnnxValue(value, OnnxSession.Dimensions(info), type);
+                }
+                finally
+                {
+                    OrtNative.ReleaseTensorTypeAndShapeInfo(info);
+                }
+            }
+            catch
+            {
+                OrtNative.ReleaseValue(value);
+                throw;
+            }
+        }
+
+        /// <summary>Copies a float32 value's elements into the start of
+        /// <paramref name="destination"/> (at least <see cref="Count"/> long).</summary>
+        public void CopyTo(float[] destination)
+        {
+            if (ElementType != OrtNative.ElementFloat)
+                throw new InvalidOperationException("element type " + ElementType + ", not float32");
+            if (destination.Length < Count)
+                throw new ArgumentException("the destination holds " + destination.Length + " values; the tensor has " + Count);
+            IntPtr p;
+            OrtNative.Check(OrtNative.GetTensorMutableData(Handle, out p), "GetTensorMutableData");
+            if (Count > 0) Marshal.Copy(p, destination, 0, (int)Count);
+        }
+
+        public void Dispose()
+        {
+            if (handle != IntPtr.Zero)
+            {
+                OrtNative.ReleaseValue(handle);
+                handle = IntPtr.Zero;
+            }
+            if (pin.IsAllocated) pin.Free();
+        }
+    }
+
     internal static class OrtNative
     {
         // iOS links ONNX Runtime statically; everywhere else it is the shared library.
@@ -376,7 +493,7 @@ namespace AssetGen.Runtime
             }
         }
 
-        static long[] Dimensions(IntPtr info)
+        internal static long[] Dimensions(IntPtr info)
         {
             UIntPtr count;
             OrtNative.Check(OrtNative.GetDimensionsCount(info, out count), "GetDimensionsCount");
@@ -392,53 +509,98 @@ namespace AssetGen.Runtime
         public Dictionary<string, Tensor> Run(IDictionary<string, Tensor> inputs)
         {
             if (session == IntPtr.Zero) throw new ObjectDisposedException(name);
+            var names = new List<string>(inputs.Count);
+            var values = new List<OnnxValue>(inputs.Count);
+            IntPtr[] outputs = null;
+            try
+            {
+                foreach (var kv in inputs)
+                {
+                    names.Add(kv.Key);
+                    values.Add(OnnxValue.Over(kv.Value, name + ": input '" + kv.Key + "'"));
+                }
+                outputs = Invoke(names, values);
+                var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+                for (int j = 0; j < outputs.Length; j++) result[OutputNames[j]] = ReadTensor(outputs[j], OutputNames[j]);
+                return result;
+            }
+            finally
+            {
+                if (outputs != null) foreach (IntPtr v in outputs) if (v != IntPtr.Zero) OrtNative.ReleaseValue(v);
+                foreach (var v in values) v.Dispose();
+            }
+        }
+
+        /// <summary>Runs the graph on the named values and returns every output, in
+        /// <see cref="OutputNames"/> order, as a value in ONNX Runtime's memory, nothing copied:
+        /// the caller reads what it needs (<see cref="OnnxValue.CopyTo"/>), passes the others on
+        /// as inputs of a later run, and disposes them.</summary>
+        public OnnxValue[] RunValues(IList<string> inputNames, IList<OnnxValue> inputs)
+        {
+            if (session == IntPtr.Zero) throw new ObjectDisposedException(name);
+            if (inputNames.Count != inputs.Count)
+                throw new ArgumentException(inputNames.Count + " input names for " + inputs.Count + " inputs");
+            IntPtr[] outputs = Invoke(inputNames, inputs);
+            var result = new OnnxValue[outputs.Length];
+            try
+            {
+                for (int j = 0; j < outputs.Length; j++)
+                {
+                    result[j] = OnnxValue.Own(outputs[j]);
+                    outputs[j] = IntPtr.Zero;
+                }
+                return result;
+            }
+            catch
+            {
+                foreach (IntPtr v in outputs) if (v != IntPtr.Zero) OrtNative.ReleaseValue(v);
+                foreach (var v in result) if (v != null) v.Dispose();
+                throw;
+            }
+        }
+
+        /// <summary>One OrtApi Run on the inputs; every output's OrtValue, which the caller
+        /// releases.</summary>
+        IntPtr[] Invoke(IList<string> inputNames, IList<OnnxValue> inputs)
+        {
             int n = inputs.Count;
             int m = OutputNames.Count;
             var pins = new List<GCHandle>();
             var strings = new List<IntPtr>();
             var values = new IntPtr[n];
-            var inputNames = new IntPtr[n];
+            var names = new IntPtr[n];
             var outputNames = new IntPtr[m];
             var outputs = new IntPtr[m];
             try
             {
-                int i = 0;
-                foreach (var kv in inputs)
+                for (int i = 0; i < n; i++)
                 {
-                    inputNames[i] = OrtNative.ToUtf8(kv.Key);
-                    strings.Add(inputNames[i]);
-                    bool int64 = kv.Value.Int64Data != null;
-                    var data = int64 ? GCHandle.Alloc(kv.Value.Int64Data, GCHandleType.Pinned) : GCHandle.Alloc(kv.Value.Data, GCHandleType.Pinned);
-                    pins.Add(data);
-                    var shape = GCHandle.Alloc(kv.Value.Shape, GCHandleType.Pinned);
-                    pins.Add(shape);
-                    ulong bytes = int64 ? (ulong)kv.Value.Int64Data.Length * 8UL : (ulong)kv.Value.Data.Length * 4UL;
-                    OrtNative.Check(OrtNative.CreateTensorWithDataAsOrtValue(OrtNative.CpuMemory, data.AddrOfPinnedObject(),
-                        (UIntPtr)bytes, shape.AddrOfPinnedObject(), (UIntPtr)kv.Value.Shape.Length,
-                        int64 ? OrtNative.ElementInt64 : OrtNative.ElementFloat, out values[i]), name + ": input '" + kv.Key + "'");
-                    i++;
+                    values[i] = inputs[i].Handle;
+                    names[i] = OrtNative.ToUtf8(inputNames[i]);
+                    strings.Add(names[i]);
                 }
                 for (int j = 0; j < m; j++)
                 {
                     outputNames[j] = OrtNative.ToUtf8(OutputNames[j]);
                     strings.Add(outputNames[j]);
                 }
-                var hIn = GCHandle.Alloc(inputNames, GCHandleType.Pinned); pins.Add(hIn);
+                var hIn = GCHandle.Alloc(names, GCHandleType.Pinned); pins.Add(hIn);
                 var hVal = GCHandle.Alloc(values, GCHandleType.Pinned); pins.Add(hVal);
                 var hOutNames = GCHandle.Alloc(outputNames, GCHandleType.Pinned); pins.Add(hOutNames);
                 var hOut = GCHandle.Alloc(outputs, GCHandleType.Pinned); pins.Add(hOut);
                 OrtNative.Check(OrtNative.Run(session, IntPtr.Zero, hIn.AddrOfPinnedObject(), hVal.AddrOfPinnedObject(), (UIntPtr)n,
                     hOutNames.AddrOfPinnedObject(), (UIntPtr)m, hOut.AddrOfPinnedObject()), name + ": Run");
-                var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-                for (int j = 0; j < m; j++) result[OutputNames[j]] = ReadTensor(outputs[j], OutputNames[j]);
-                return result;
+                return outputs;
+            }
+            catch
+            {
+                foreach (IntPtr v in outputs) if (v != IntPtr.Zero) OrtNative.ReleaseValue(v);
+                throw;
             }
             finally
             {
-                foreach (IntPtr v in values) if (v != IntPtr.Zero) OrtNative.ReleaseValue(v);
-                foreach (IntPtr v in outputs) if (v != IntPtr.Zero) OrtNative.ReleaseValue(v);
                 foreach (var h in pins) h.Free();
-                foreach (IntPtr s in strings) Marshal.FreeHGlobal(s);
+                foreach (IntPtr str in strings) Marshal.FreeHGlobal(str);
             }
         }
 
