@@ -57,6 +57,23 @@ def test_sheet_is_blind_and_the_count_follows_the_key(tmp_path: Path) -> None:
     assert text_of and readthrough.tally(sheet)["current"]["shippable_distinct"] == 1
 
 
+def test_lines_said_word_for_word_in_the_data_are_counted_as_copies(tmp_path: Path) -> None:
+    """With the data set's lines, the count says how many lines (and shippable ones) are
+    a source line word for word; without them it does not claim to know."""
+    sheet = tmp_path / "sheet.md"
+    readthrough.write_sheet(sheet, lines(), seed=3, command="x")
+    judged = [
+        line.replace("[  ]", "[ok]" if "current line" in line else "[no]", 1)
+        for line in sheet.read_text(encoding="utf-8").splitlines()
+    ]
+    sheet.write_text("\n".join(judged), encoding="utf-8")
+    report = readthrough.tally(sheet, {"current line 0.", "baseline line 2.", "unrelated"})
+    assert report["current"]["copied"] == 1 and report["current"]["shippable_copied"] == 1
+    assert report["current"]["shippable_not_copied"] == report["current"]["shippable"] - 1 == 2
+    assert report["baseline"]["copied"] == 1 and report["baseline"]["shippable_copied"] == 0
+    assert "copied" not in readthrough.tally(sheet)["current"]
+
+
 def test_same_seed_gives_the_same_shuffle(tmp_path: Path) -> None:
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()

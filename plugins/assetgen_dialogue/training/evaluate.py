@@ -43,6 +43,9 @@ from .baselines import KneserNey, NaiveBayes, distinct_n, words_of
 from .readthrough import real_vs_generated
 from .train import DEFAULT_DATA, data_dir, encode_split, fast_encoder, read_records
 
+#: every split of the data set: a generated line equal to one of their lines is a copy
+SPLITS = ("train", "val", "test")
+
 EVAL_CONFIG: dict[str, Any] = {
     "data": str(DEFAULT_DATA),
     "seed": 1234,
@@ -295,7 +298,7 @@ def evaluate(model_dir: Path | None, out: Path | None, config: dict[str, Any]) -
     )
     report["role_chance"] = 1 / len(present)
     # novelty and hygiene
-    all_texts = [r["text"] for split in ("train", "val", "test") for r in read_records(path, split)]
+    all_texts = [r["text"] for split in SPLITS for r in read_records(path, split)]
     corpus_set = set(all_texts)
     long = [x for x in generated + free if len(x) >= config["novel_min_chars"]]
     report["copied_long_lines"] = sum(x in corpus_set for x in long)
@@ -370,7 +373,9 @@ def _readthrough(
         )
         _log(f"read-through sheet {sheet} ({sum(len(v) for v in lines.values())} lines)")
     if config["judged"]:
-        out["judged"] = readthrough.tally(Path(config["judged"]))
+        path = data_dir(config["data"])
+        source = {r["text"] for split in SPLITS for r in read_records(path, split)}
+        out["judged"] = readthrough.tally(Path(config["judged"]), source)
     return out
 
 

@@ -117,8 +117,11 @@ def write_sheet(
     write_atomic(key_path(sheet), (json.dumps(key, indent=0) + "\n").encode("utf-8"))
 
 
-def tally(sheet: Path) -> dict[str, Any]:
-    """Shippable share per decoding (and per length bucket and role) of a judged sheet."""
+def tally(sheet: Path, source_lines: set[str] | None = None) -> dict[str, Any]:
+    """Shippable share per decoding (and per length bucket and role) of a judged sheet;
+    with ``source_lines`` (the data set's lines), also how many lines, and how many shippable
+    ones, are a source line word for word (a memorised stock line reads well but is no
+    generated line, and one the model favours comes back on many seeds)."""
     key = {row["item"]: row for row in json.loads(key_path(sheet).read_text(encoding="utf-8"))}
     marks: dict[int, bool] = {}
     texts: dict[int, str] = {}
@@ -152,6 +155,13 @@ def tally(sheet: Path) -> dict[str, Any]:
             "by_length": {k: f"{sum(v)}/{len(v)}" for k, v in sorted(by_length.items())},
             "by_role": {k: f"{sum(v)}/{len(v)}" for k, v in by_role.items()},
         }
+        if source_lines is not None:
+            copied = [(row, ok) for row, ok in rows if texts.get(row["item"]) in source_lines]
+            report[arm]["copied"] = len(copied)
+            report[arm]["shippable_copied"] = sum(ok for _, ok in copied)
+            report[arm]["shippable_not_copied"] = report[arm]["shippable"] - sum(
+                ok for _, ok in copied
+            )
     return report
 
 
