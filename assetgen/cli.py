@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import shutil
 import sys
 import warnings
 from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
 
 import click
 
@@ -25,7 +28,7 @@ from .info_format import format_info, jsonable
 from .limits import MAX_COUNT, MAX_FRAMES
 from .model_commands import add_model_commands
 from .plugin_manager import PluginManager
-from .request import Request
+from .request import Plan, Request
 from .scaffold import new_plugin_command
 from .studio.command import studio_command
 
@@ -171,6 +174,70 @@ _opt_option = click.option(
 _name_option = click.option(
     "--name", default=None, help="Base name of the output files (default: GENERATOR_SEED)."
 )
+_padding_option = click.option(
+    "--padding",
+    default=None,
+    metavar="PIXELS",
+    help="sheet format: extruded border around every frame, 0-64 pixels (default 2).",
+)
+_pivot_option = click.option(
+    "--pivot",
+    default=None,
+    metavar="NAME|X,Y",
+    help="sheet format: the frames' pivot, center (default), bottom-center... or X,Y "
+    "fractions from 0 to 1, y from the top.",
+)
+
+
+def _sheet_value(key: str, text: str) -> Any:
+    """A --padding / --pivot value as the sheet exporter takes it: an integer, a pivot name,
+    or an (x, y) pair from "X,Y"; anything else is passed on as written for the exporter's
+    own check to refuse by name."""
+    if key == "padding" and re.fullmatch(r"\s*[+-]?[0-9]+\s*", text):
+        return int(text)
+    if key == "pivot" and "," in text:
+        parts = text.split(",")
+        try:
+            pair = tuple(float(part) for part in parts)
+        except ValueError:
+            return text
+        return pair if len(pair) == 2 else text
+    return text
+
+
+def _with_sheet_options(plan: Plan, padding: str | None, pivot: str | None) -> Plan:
+    """The plan with its ``sheet`` exporter made with --padding / --pivot (checked here,
+    before anything is generated). The engine makes every exporter with its defaults; the
+    command line remakes the sheet one with the values given, as the Python API would
+    (``SheetExporter(padding=..., pivot=...)``)."""
+    given = {k: v for k, v in (("padding", padding), ("pivot", pivot)) if v is not None}
+    if not given:
+        return plan
+    flags = " and ".join(f"--{k}" for k in given)
+    if "sheet" not in plan.exporters:
+        raise InvalidOptionsError(
+            f"{flags} {'apply' if len(given) > 1 else 'applies'} to the sheet format only; "
+            f"this request writes {', '.join(plan.formats)} (add --format sheet)",
+            parameter=f"--{next(iter(given))}",
+        )
+    cls = type(plan.exporters["sheet"])
+    try:
+        exporter = cls(**{k: _sheet_value(k, v) for k, v in given.items()})
+    except InvalidOptionsError as exc:
+        key = exc.parameter if exc.parameter in given else next(iter(given))
+        message = str(exc)
+        if message.startswith(f"{key} "):
+            message = f"--{message}"
+        else:
+            message = f"--{key}: {message}"
+        raise InvalidOptionsError(message, parameter=f"--{key}", value=given[key]) from None
+    except TypeError:
+        raise InvalidOptionsError(
+            f"{flags}: the sheet format of this install ({cls.__module__}.{cls.__qualname__}) "
+            "takes no such option",
+            parameter=f"--{next(iter(given))}",
+        ) from None
+    return replace(plan, exporters={**plan.exporters, "sheet": exporter})
 
 
 @cli.command("generate")
@@ -189,6 +256,8 @@ _name_option = click.option(
 )
 @_opt_option
 @_name_option
+@_padding_option
+@_pivot_option
 def generate_command(
     generator: str,
     seed: int,
@@ -197,6 +266,8 @@ def generate_command(
     formats: tuple[str, ...],
     option_pairs: tuple[str, ...],
     name: str | None,
+    padding: str | None,
+    pivot: str | None,
 ) -> None:
     """Generate COUNT assets with GENERATOR and write them to --out."""
     engine = cli_state().engine
@@ -210,7 +281,7 @@ def generate_command(
         name=name,
         options_text=True,
     )
-    _make_and_export(engine, request, out_dir)
+    _make_and_export(engine, request, out_dir, padding, pivot)
 
 
 @cli.command("animate")
@@ -237,6 +308,8 @@ def generate_command(
 )
 @_opt_option
 @_name_option
+@_padding_option
+@_pivot_option
 def animate_command(
     generator: str,
     seed: int,
@@ -249,6 +322,8 @@ def animate_command(
     formats: tuple[str, ...],
     option_pairs: tuple[str, ...],
     name: str | None,
+    padding: str | None,
+    pivot: str | None,
 ) -> None:
     """Make one animation with GENERATOR and write it to --out."""
     engine = cli_state().engine
@@ -271,12 +346,18 @@ def animate_command(
         name=name,
         options_text=True,
     )
-    _make_and_export(engine, request, out_dir)
+    _make_and_export(engine, request, out_dir, padding, pivot)
 
 
-def _make_and_export(engine: Engine, request: Request, out_dir: str) -> None:
+def _make_and_export(
+    engine: Engine,
+    request: Request,
+    out_dir: str,
+    padding: str | None = None,
+    pivot: str | None = None,
+) -> None:
     """Plan the request (everything checked before any work), make it, write its files."""
-    plan = engine.plan(request)
+    plan = _with_sheet_options(engine.plan(request), padding, pivot)
     assets = engine.run(plan)
     name = plan.request.name
     # Render every format before writing any file: two formats must not write one file name

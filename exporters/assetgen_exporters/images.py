@@ -107,8 +107,10 @@ class SheetExporter(Exporter):
     each one. docs/plugins/exporters.md describes every field.
 
     ``padding`` (0 to 64, default 2) and ``pivot`` (default ``"center"``) are keywords of the
-    constructor: the engine creates the exporter with the defaults; the Python API can render
-    with others, ``SheetExporter(padding=0, pivot="bottom-center").render(assets, stem)``.
+    constructor: the engine creates the exporter with the defaults; the command line's
+    ``--padding`` / ``--pivot`` remake it with the values given (assetgen/cli.py), and the
+    Python API can render with others,
+    ``SheetExporter(padding=0, pivot="bottom-center").render(assets, stem)``.
     """
 
     id = "sheet"
