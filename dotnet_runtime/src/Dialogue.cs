@@ -959,9 +959,10 @@ namespace AssetGen.Runtime
     /// <summary>The step graph run step after step on a batch of rows. The key/value cache
     /// stays in ONNX Runtime's memory: each step's present_key / present_value outputs are the
     /// next step's past_key / past_value inputs as they are, never copied into managed arrays
-    /// and back (Python's gpt_lines.py copies them through numpy; the values are the same, so
-    /// the logits are too). The tokens go in through one pinned array and the logits come out
-    /// into one array, both reused every step.</summary>
+    /// and back (as in Python, whose numpy arrays onnxruntime makes over its own output
+    /// memory; the values are those a copy would hold, so the logits are the same). The tokens
+    /// go in through one pinned array and the logits come out into one array, both reused
+    /// every step.</summary>
     sealed class StepRunner : IDisposable
     {
         static readonly string[] InputNames = { "token", "past_key", "past_value" };
