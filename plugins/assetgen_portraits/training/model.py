@@ -36,7 +36,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..model import SQRT2, EqConv, EqLinear, ModulatedConv
+from ..model import SQRT2, EqConv, EqLinear, ModulatedConv, ToRGBA
 
 W_COLUMNS = ("hair", "hairColor", "skinColor", "eyebrows", "glasses", "earrings", "details")
 MAP_COLUMNS = ("hair", "eyebrows", "eyes", "mouth", "glasses", "earrings", "details")
@@ -182,16 +182,6 @@ class Layer(nn.Module):
         if self.shuffle:
             x = F.pixel_shuffle(x, 2)
         return F.leaky_relu(x + self.bias[None, :, None, None], 0.2) * SQRT2
-
-
-class ToRGBA(nn.Module):
-    def __init__(self, cin: int, w_dim: int) -> None:
-        super().__init__()
-        self.conv = ModulatedConv(cin, 4, 1, w_dim, demodulate=False, up=False)
-        self.bias = nn.Parameter(torch.zeros(4))
-
-    def forward(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-        return self.conv(x, w) + self.bias[None, :, None, None]
 
 
 def _up(x: torch.Tensor) -> torch.Tensor:
