@@ -3,6 +3,7 @@ any work is done or memory is spent."""
 
 from __future__ import annotations
 
+import numbers
 from typing import Any
 
 from .errors import InvalidOptionsError, show_value
@@ -23,18 +24,25 @@ MAX_JOB_FILE_BYTES = 1_000_000
 """Largest batch job file accepted."""
 
 
-def check_int(name: str, value: Any, low: int, high: int | None = None) -> int:
+def check_int(
+    name: str, value: Any, low: int, high: int | None = None, *, option: bool = False
+) -> int:
     """``value`` if it is an int from ``low`` to ``high`` (no upper bound when ``high`` is
     None); otherwise an :class:`InvalidOptionsError` naming ``name``, the value and the range.
 
     bool is refused although it is an int subclass: ``True`` as a count is a bug, not a request
-    for one item.
+    for one item. ``option=True`` checks a generator option the way ``Options`` checks an int
+    one: the message says ``option 'NAME'``, and any integral number (numpy's too) is accepted
+    and returned as an int.
     """
+    if option and isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        value = int(value)
     in_range = isinstance(value, int) and low <= value and (high is None or value <= high)
     if isinstance(value, bool) or not in_range:
         allowed = f"from {low} to {high}" if high is not None else f"of at least {low}"
+        subject = f"option '{name}'" if option else name
         raise InvalidOptionsError(
-            f"{name} must be an integer {allowed}; got {show_value(value)}",
+            f"{subject} must be an integer {allowed}; got {show_value(value)}",
             parameter=name,
             value=value,
         )

@@ -94,6 +94,7 @@ import resvg_py
 from dicebear import Avatar, Style
 from PIL import Image
 
+from assetgen import InvalidOptionsError, check_int
 from assetgen.training import Progress, replace_dir
 
 IMAGE_SIZE = 64
@@ -816,18 +817,19 @@ def _manifest(
 # entry points
 
 
-def _check_int(name: str, value: object, low: int, high: int) -> int:
-    # bool is an int subclass; True as a count is a bug, not a request for one image.
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise DatasetArgumentError(f"{name} must be an integer from {low} to {high}, got {value!r}")
-    return value
-
-
-def _validate(count: int, seed: int, style: str, pairs: int, workers: int | None) -> int:
+def _validate(
+    count: int, seed: int, style: str, pairs: int, workers: int | None, speech: int
+) -> int:
     """Check every argument; return the worker count to use."""
-    _check_int("count", count, 1, MAX_COUNT)
-    _check_int("seed", seed, 0, MAX_SEED)
-    _check_int("pairs", pairs, 0, MAX_COUNT)
+    try:
+        check_int("count", count, 1, MAX_COUNT)
+        check_int("seed", seed, 0, MAX_SEED)
+        check_int("pairs", pairs, 0, MAX_COUNT)
+        check_int("speech", speech, 0, MAX_COUNT)
+        if workers is not None:
+            check_int("workers", workers, 1, MAX_WORKERS)
+    except InvalidOptionsError as exc:  # build_dataset's callers catch DatasetArgumentError
+        raise DatasetArgumentError(str(exc)) from None
     styles = available_styles()
     if style not in styles:
         raise DatasetArgumentError(f"style must be one of {', '.join(styles)}; got {style!r}")
@@ -837,9 +839,9 @@ def _validate(count: int, seed: int, style: str, pairs: int, workers: int | None
             f"pairs needs a style with a mouth open/closed mapping ({paired}); "
             f"style {style!r} has none, use pairs=0"
         )
-    if workers is None:
-        return os.cpu_count() or 1
-    return _check_int("workers", workers, 1, MAX_WORKERS)
+    if speech and not style_spec(style).curation.speech_mouths:
+        raise DatasetArgumentError(f"speech needs a style with speech mouths; {style!r} has none")
+    return (os.cpu_count() or 1) if workers is None else workers
 
 
 def _check_replaceable(out: Path) -> None:
@@ -913,10 +915,7 @@ def build_dataset(
     npz; never held out, never PNG), for the lip-sync shapes. Raises ``DatasetArgumentError`` for
     bad arguments.
     """
-    n_workers = _validate(count, seed, style, pairs, workers)
-    _check_int("speech", speech, 0, MAX_COUNT)
-    if speech and not style_spec(style).curation.speech_mouths:
-        raise DatasetArgumentError(f"speech needs a style with speech mouths; {style!r} has none")
+    n_workers = _validate(count, seed, style, pairs, workers, speech)
     if command is None:
         command = _equivalent_command(Path(out_dir), count, seed, style, pairs, write_png)
         command += f" --speech {speech}" if speech else ""

@@ -39,7 +39,6 @@ syllable each. All durations are whole milliseconds, so the frame count
 from __future__ import annotations
 
 import math
-import operator
 import re
 import unicodedata
 import wave
@@ -50,7 +49,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from assetgen import InvalidOptionsError, seeds
+from assetgen import InvalidOptionsError, check_int, seeds
 
 __all__ = [
     "FPS_MAX",
@@ -194,33 +193,12 @@ def _check_fps(fps: Any) -> float:
     return value
 
 
-def _check_int(value: Any, name: str, low: int, high: int | None, what: str) -> int:
-    allowed = f"from {low} to {high}" if high is not None else f"of at least {low}"
-    try:
-        if isinstance(value, bool):
-            raise TypeError
-        number = operator.index(value)
-    except TypeError:
-        raise InvalidOptionsError(
-            f"option '{name}' must be an integer {allowed} ({what}); got {value!r}",
-            parameter=name,
-            value=value,
-        ) from None
-    if number < low or (high is not None and number > high):
-        raise InvalidOptionsError(
-            f"option '{name}' must be an integer {allowed} ({what}); got {number}",
-            parameter=name,
-            value=value,
-        )
-    return number
-
-
 def _check_frames(frames: Any) -> int:
-    return _check_int(frames, "frames", FRAMES_MIN, FRAMES_MAX, "animation frames")
+    return check_int("frames", frames, FRAMES_MIN, FRAMES_MAX, option=True)
 
 
 def _check_seed(seed: Any) -> int:
-    return _check_int(seed, "seed", 0, None, "random seed")
+    return check_int("seed", seed, 0, option=True)
 
 
 def _check_text(text: Any) -> str:

@@ -217,3 +217,18 @@ def test_check_int_refuses_with_the_range(value: Any, low: int, high: int | None
 def test_check_int_returns_the_value():
     assert assetgen.check_int("count", 10, 1, 10) == 10
     assert assetgen.check_int("seed", 2**70, 0) == 2**70
+
+
+def test_check_int_of_an_option_names_it_and_takes_numpy_integers():
+    """``option=True``: what the portraits drivers check outside ``Options``, checked as
+    ``Options`` does (numpy integers accepted and returned as int; bool still refused)."""
+    assert assetgen.check_int("frames", np.int64(24), 1, 240, option=True) == 24
+    assert type(assetgen.check_int("frames", np.uint32(5), 1, 240, option=True)) is int
+    for value, shown in ((0, "0"), (np.int64(241), "241"), (True, "True"), (2.5, "2.5")):
+        with pytest.raises(InvalidOptionsError) as refused:
+            assetgen.check_int("frames", value, 1, 240, option=True)
+        message = f"option 'frames' must be an integer from 1 to 240; got {shown}"
+        assert str(refused.value) == message
+        assert refused.value.parameter == "frames"
+    with pytest.raises(InvalidOptionsError, match="count must be an integer"):
+        assetgen.check_int("count", np.int64(3), 1, 10)  # not an option: ints only, as before

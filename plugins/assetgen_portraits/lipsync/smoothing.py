@@ -21,11 +21,10 @@ Frame ``k`` at ``fps`` frames per second shows the shape that covers most of its
 from __future__ import annotations
 
 import math
-import operator
 from dataclasses import replace
 from typing import Any
 
-from assetgen import InvalidOptionsError
+from assetgen import check_int
 
 from .shapes import Cue, Track, build_cues, check_number, ticks
 
@@ -167,23 +166,7 @@ def frame_shapes(track: Track, fps: float, frames: int | None = None) -> list[st
     if frames is None:
         count = track_frames(track, rate)
     else:
-        try:
-            if isinstance(frames, bool):
-                raise TypeError
-            count = operator.index(frames)
-        except TypeError:
-            raise InvalidOptionsError(
-                f"option 'frames' must be an integer from 1 to {MAX_SHAPE_FRAMES}; "
-                f"got {frames!r}",
-                parameter="frames",
-                value=frames,
-            ) from None
-        if not 1 <= count <= MAX_SHAPE_FRAMES:
-            raise InvalidOptionsError(
-                f"option 'frames' must be an integer from 1 to {MAX_SHAPE_FRAMES}; got {count}",
-                parameter="frames",
-                value=frames,
-            )
+        count = check_int("frames", frames, 1, MAX_SHAPE_FRAMES, option=True)
     cues = _filled(track)
     return [cues[i][0] if i >= 0 else "X" for i in _frame_indices(cues, rate, count)]
 
