@@ -152,7 +152,8 @@ def _bits(mask: np.ndarray) -> list[str]:
 
 def export(run_dir: Path, out: Path) -> Path:
     """The model folder of an unconditional run (``commands.export`` sends label runs to
-    :mod:`.export`); returns the path the manifest names as the synthesis graph."""
+    :mod:`.export`); returns the path of the synthesis prefix, the first synthesis graph the
+    runtime runs (the whole-synthesis graph is not shipped)."""
     import onnxruntime as ort
 
     from assetgen.training import write_manifest
@@ -271,7 +272,6 @@ def export(run_dir: Path, out: Path) -> Path:
         "split_layer": layer,
         "inputs": {
             "mapping.onnx": {"z": ["batch", zd]},
-            "synthesis.onnx": {"ws": ["batch", nw, wd]},
             "synthesis_prefix.onnx": {"ws": ["batch", nw, wd]},
             "synthesis_suffix.onnx": {
                 "features": ["batch", *f_example.shape[1:]],
@@ -326,7 +326,7 @@ def export(run_dir: Path, out: Path) -> Path:
         files.append("MODEL_CARD.md")
     write_manifest(out, manifest, files)
     print(f"exported step {step}; split layer {layer}; parity {parity}", file=sys.stderr)
-    return out / "synthesis.onnx"
+    return out / "synthesis_prefix.onnx"
 
 
 def _labelled_analysis(
