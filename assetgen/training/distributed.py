@@ -205,11 +205,11 @@ def setup(device: torch.device) -> Distributed:
 def teardown(sync: bool = False) -> None:
     """Leave the process group, if this process joined one. ``sync`` (after a run that ended
     well): wait at a barrier first, so that no process tears its Gloo connections down while
-    another is still using them (that aborted a worker with "terminate called without an
-    active exception" once in a clean-clone test run). The trainer's DDP wrapper is usually
-    left in a reference cycle that still holds the group; collecting it first lets the group
-    shut its Gloo threads down here rather than during interpreter shutdown (the same abort
-    came back once on a dialogue run after the barrier was added)."""
+    another is still using them (Gloo then aborts that worker with "terminate called without
+    an active exception"). The trainer's DDP wrapper is usually left in a reference cycle that
+    still holds the group; collecting it first lets the group shut its Gloo threads down here
+    rather than during interpreter shutdown, where the same abort can happen even after the
+    barrier."""
     if dist.is_available() and dist.is_initialized():
         gc.collect()
         if sync:
