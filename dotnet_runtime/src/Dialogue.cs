@@ -105,6 +105,9 @@ namespace AssetGen.Runtime
         readonly Dictionary<string, List<string>> sourceWordLists = new Dictionary<string, List<string>>(StringComparer.Ordinal);
         readonly Dictionary<string, WordMask> sourceMasks = new Dictionary<string, WordMask>(StringComparer.Ordinal);
         readonly DialogueScorer scorer;
+        // the data set's lines, hashed (data_lines.json): with Filters a candidate that would
+        // end the line as one of them is refused (a copy, not a generated line)
+        readonly HashSet<ulong> dataLines = new HashSet<ulong>();
         readonly bool[] openVocab;
         readonly bool[] firstOk;
         readonly Dictionary<string, object> lengthBuckets;
@@ -157,6 +160,12 @@ namespace AssetGen.Runtime
                         foreach (object w in ManifestFields.Array(kv.Value, "source_words." + kv.Key)) list.Add(ManifestFields.String(w, "source_words." + kv.Key));
                         sourceWordLists[kv.Key] = list;
                     }
+                }
+                if (files.ContainsKey("data_lines.json"))
+                {
+                    var doc = ManifestFields.Object(Json.Parse(Encoding.UTF8.GetString(folder.ReadFile("data_lines.json"))), "data_lines.json");
+                    foreach (object h in ManifestFields.Array(ManifestFields.Get(doc, "lines", "data_lines.lines"), "data_lines.lines"))
+                        dataLines.Add(ulong.Parse(ManifestFields.String(h, "data_lines.lines"), System.Globalization.NumberStyles.AllowHexSpecifier, System.Globalization.CultureInfo.InvariantCulture));
                 }
                 if (files.ContainsKey("scorer.json"))
                 {
@@ -860,7 +869,8 @@ namespace AssetGen.Runtime
                 if (o.Filters)
                 {
                     var had = new HashSet<string>(DialogueRerank.Faults(chosen.Text, o.SlipChecks), StringComparer.Ordinal);
-                    var clean = eligible.FindAll(k => Subset(DialogueRerank.Faults(found[k].Text, o.SlipChecks), had));
+                    var clean = eligible.FindAll(k => Subset(DialogueRerank.Faults(found[k].Text, o.SlipChecks), had)
+                        && !(Copied(found[k].Text) && Ends(found[k], floor)));
                     if (clean.Count == 0 && r > 0) return done(r);
                     eligible = clean.Count > 0 ? clean : eligible;
                 }
@@ -876,6 +886,18 @@ namespace AssetGen.Runtime
                 if (pick.Stop != "sentence" || pick.Text.Length >= floor || pick.Pieces.Count == 0) return done(r + 1);
             }
             return done(MaxSentences);
+        }
+
+        /// <summary>Whether the text is a line of the model's data set word for word.</summary>
+        bool Copied(string text)
+        {
+            return dataLines.Count > 0 && dataLines.Contains(SeedStream.Fnv1a64(text));
+        }
+
+        /// <summary>Whether choosing this sentence candidate ends the line.</summary>
+        static bool Ends(DialogueCandidate c, int floor)
+        {
+            return c.Stop != "sentence" || c.Text.Length >= floor || c.Pieces.Count == 0;
         }
 
         /// <summary>One line (Python: Engine().generate("dialogue", seed=seed, **options)).</summary>
@@ -920,7 +942,8 @@ namespace AssetGen.Runtime
                 if (eligible.Count == 0) eligible = all;
                 if (o.Filters)
                 {
-                    var clean = eligible.FindAll(k => DialogueRerank.Faults(found[k].Text, o.SlipChecks).Count == 0);
+                    var clean = eligible.FindAll(k => DialogueRerank.Faults(found[k].Text, o.SlipChecks).Count == 0
+                        && !Copied(found[k].Text));
                     if (clean.Count > 0) eligible = clean;
                 }
                 int best = Best(eligible, scores);

@@ -89,6 +89,12 @@ class GptDecoder:
             doc = json.loads(bundle.path("source_words.json").read_text(encoding="utf-8"))
             self.source_word_lists = {str(k): list(v) for k, v in doc.items()}
         self.source_masks: dict[str, WordMask] = {}
+        # the data set's lines, hashed (``data_lines.json``): with ``filters`` a candidate
+        # that would end the line as one of them is refused (a copy, not a generated line)
+        self.data_lines: frozenset[int] = frozenset()
+        if "data_lines.json" in m["files"]:
+            doc = json.loads(bundle.path("data_lines.json").read_text(encoding="utf-8"))
+            self.data_lines = frozenset(int(h, 16) for h in doc["lines"])
         self.scorer: Scorer | None = None
         if "scorer.json" in m["files"]:
             doc = json.loads(bundle.path("scorer.json").read_text(encoding="utf-8"))
@@ -447,7 +453,9 @@ class GptDecoder:
             if options.filters:
                 had = set(faults(chosen.text, options.slip_checks))
                 clean = [
-                    k for k in eligible if not set(faults(found[k].text, options.slip_checks)) - had
+                    k for k in eligible
+                    if not set(faults(found[k].text, options.slip_checks)) - had
+                    and not (self.copied(found[k].text) and self._ends(found[k], floor))
                 ]
                 if not clean and r > 0:
                     # every next sentence would add a fault: the line ends where it is
@@ -463,6 +471,15 @@ class GptDecoder:
                 return chosen, *last, r + 1
         return chosen, *last, MAX_SENTENCES
 
+    def copied(self, text: str) -> bool:
+        """Whether ``text`` is a line of the model's data set word for word."""
+        return bool(self.data_lines) and seeds.fnv1a64(text) in self.data_lines
+
+    @staticmethod
+    def _ends(candidate: Candidate, floor: int) -> bool:
+        """Whether choosing this sentence candidate ends the line (as ``_sentences`` does)."""
+        return candidate.stop != "sentence" or len(candidate.text) >= floor or not candidate.pieces
+
     def line(self, seed: int, options: Any) -> TextAsset:
         tags = self.resolve(seed, options)
         sentences = 1
@@ -477,7 +494,9 @@ class GptDecoder:
             )
             if options.filters:
                 eligible = [
-                    k for k in eligible if not faults(found[k].text, options.slip_checks)
+                    k for k in eligible
+                    if not faults(found[k].text, options.slip_checks)
+                    and not self.copied(found[k].text)
                 ] or eligible
             best = max(eligible, key=lambda k: (scores[k], -k))
             chosen = found[best]

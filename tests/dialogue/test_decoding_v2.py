@@ -20,7 +20,7 @@ from assetgen_dialogue import plugin
 from assetgen_dialogue.rerank import FAULTS, faults
 from assetgen_dialogue.training import readthrough, words
 
-from assetgen import Engine
+from assetgen import Engine, seeds
 from assetgen.runtime import Runtime, read_manifest, write_manifest
 
 from .conftest import V2_ROLES
@@ -75,6 +75,30 @@ def test_add_to_model_updates_the_manifest(
     assert set(after) == {*before, words.SOURCE_WORDS}
     assert all(after[f] == before[f] for f in before)  # the other files are untouched
     Runtime("cpu").load_model(folder)  # every sha256 checks out
+
+
+def test_add_to_model_writes_the_data_line_hashes_the_export_writes(
+    tiny_gpt: Path, tiny_v2_data: Path, tmp_path: Path
+) -> None:
+    """A folder exported before data_lines.json existed gets the same file the export
+    writes (every split's lines, hashed), listed in the manifest."""
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_gpt, folder)
+    exported = (folder / words.DATA_LINES).read_bytes()
+    manifest = read_manifest(folder)
+    (folder / words.DATA_LINES).unlink()
+    write_manifest(folder, manifest, [f for f in manifest["files"] if f != words.DATA_LINES])
+    words.main(["--model", str(folder), "--data", str(tiny_v2_data)])
+    assert (folder / words.DATA_LINES).read_bytes() == exported
+    assert words.DATA_LINES in read_manifest(folder)["files"]
+    lines = [
+        json.loads(x)["text"]
+        for split in ("train", "val", "test")
+        for x in (tiny_v2_data / f"{split}.jsonl").read_text().splitlines() if x.strip()
+    ]
+    hashes = set(json.loads(exported)["lines"])
+    assert hashes == {f"{seeds.fnv1a64(t):016x}" for t in lines}
+    Runtime("cpu").load_model(folder)
 
 
 def test_source_mask_refuses_another_source_s_word(engine: Engine, tiny_v2_data: Path) -> None:

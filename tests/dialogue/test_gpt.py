@@ -48,6 +48,7 @@ def test_the_manifest_describes_the_step_graph(tiny_gpt: Path) -> None:
         "pieces.json",
         "words.txt",
         "source_words.json",
+        "data_lines.json",
         "scorer.json",
     }
     assert "GPL-2.0-or-later" in m["license"]
@@ -410,3 +411,34 @@ def test_the_runtime_path_needs_neither_torch_nor_sentencepiece(
         "assert 'torch' not in sys.modules, 'torch was imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=tmp_path)
+
+
+def test_a_candidate_that_is_a_data_line_word_for_word_is_refused(
+    tiny_gpt: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With ``filters`` (the default) a line that is a line of the data set (its hash in the
+    model folder's ``data_lines.json``) is passed over for the next best candidate; without
+    filters it may be chosen."""
+    import shutil
+
+    from assetgen import seeds
+    from assetgen.training import read_manifest, write_manifest
+
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_gpt, folder)
+    monkeypatch.setattr(plugin, "MODEL_DIR", folder)
+    monkeypatch.setenv("ASSETGEN_LOAD_PLUGINS", "dialogue,exporters")
+    ask = {"candidates": 6, "by_sentence": False, "rerank": "likelihood"}
+    first = Engine(device="cpu").generate("dialogue", seed=3, **ask)[0]
+    chosen = first.text  # no name option: the text as the model wrote it
+    doc = {"hash": "fnv1a64-utf8", "lines": [f"{seeds.fnv1a64(chosen):016x}"]}
+    (folder / "data_lines.json").write_text(json.dumps(doc), encoding="utf-8")
+    manifest = read_manifest(folder)
+    write_manifest(folder, manifest, list(manifest["files"]))
+    engine = Engine(device="cpu")
+    dec = decoder(engine)
+    assert dec.copied(chosen) and not dec.copied(chosen + " ")
+    again = engine.generate("dialogue", seed=3, **ask)[0]
+    assert again.text != chosen and again.metadata["chosen"] != first.metadata["chosen"]
+    unfiltered = engine.generate("dialogue", seed=3, filters=False, **ask)[0]
+    assert unfiltered.text == chosen or unfiltered.metadata["faults"]

@@ -7,6 +7,8 @@ Writes into the model folder:
 - ``pieces.json``: the piece table the runtime tokenises with (no sentencepiece needed);
 - ``words.txt``: the words of the training text, for the word-validity mask, and
   ``source_words.json``: each source's own words (``training/words.py``);
+- ``data_lines.json``: the hash of every line of the data set (all splits), so the samplers
+  can refuse a candidate that is a data line word for word;
 - ``scorer.json``: the reranker, a logistic regression on a few features of a candidate line
   (mean and lowest piece log-probability, length, repeated words...), trained to tell
   held-out real lines (the validation split) from lines this model samples for the same tags;
@@ -31,7 +33,7 @@ from ..pieces import PieceTable
 from ..rerank import FEATURES, features, fit_logistic
 from .model import DialogueGPT, DialogueGPTStep
 from .train import data_dir, encode_split, fast_encoder, make_model, read_records
-from .words import SOURCE_WORDS, training_words, write_source_words
+from .words import DATA_LINES, SOURCE_WORDS, training_words, write_data_lines, write_source_words
 
 ONNX_NAME = "dialogue_gpt_step.onnx"
 PARITY_THRESHOLD = 1e-3
@@ -222,6 +224,9 @@ def export(run_dir: Path, out: Path) -> Path:
     train_texts = [r["text"] for r in train_records]
     write_atomic(out / "words.txt", ("\n".join(training_words(train_texts)) + "\n").encode())
     write_source_words(out, train_records)
+    # every split: a line of the held-out campaigns said word for word is no more generated
+    splits = ("train", "val", "test")
+    write_data_lines(out, [r["text"] for split in splits for r in read_records(path, split)])
     meta = json.loads((path / "dataset.json").read_text(encoding="utf-8"))
     previous = previous_metrics(out)
     best_val = None
@@ -281,7 +286,7 @@ def export(run_dir: Path, out: Path) -> Path:
         "license": LICENCE,
         "metrics": previous,
     }
-    files = [ONNX_NAME, "pieces.json", "words.txt", SOURCE_WORDS]
+    files = [ONNX_NAME, "pieces.json", "words.txt", SOURCE_WORDS, DATA_LINES]
     write_manifest(out, manifest, files)  # the runtime can load the folder from here on
     print(
         f"exported step {step} ({source}); parity max abs diff {parity['max_abs_diff']:.2e}; "

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -56,31 +56,58 @@ def write_source_words(out: Path, records: Iterable[Mapping[str, Any]]) -> None:
     write_atomic(out / SOURCE_WORDS, (json.dumps(doc, separators=(",", ":")) + "\n").encode())
 
 
+#: the model folder's list of data-set lines, as 64-bit FNV-1a hashes of their UTF-8 text
+DATA_LINES = "data_lines.json"
+
+
+def write_data_lines(out: Path, texts: Sequence[str]) -> int:
+    """``data_lines.json``: the hash (``assetgen.seeds.fnv1a64``, 16 hex digits) of every
+    distinct data-set line, sorted; the samplers refuse a candidate line equal to one of them
+    (a copy of the data, not a generated line). Hashes, not text: the folder does not carry
+    the data set, and a line is looked up by its hash alone (a 64-bit collision with one of
+    some 50,000 lines is not a practical concern). Returns how many were written."""
+    from assetgen import seeds
+
+    hashes = sorted({f"{seeds.fnv1a64(t):016x}" for t in texts})
+    doc = {"hash": "fnv1a64-utf8", "lines": hashes}
+    write_atomic(out / DATA_LINES, (json.dumps(doc, indent=0) + "\n").encode())
+    return len(hashes)
+
+
+def _records(data: Path, split: str) -> list[dict[str, Any]]:
+    with open(data / f"{split}.jsonl", encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
 def add_to_model(model_dir: Path, data: Path) -> dict[str, Any]:
-    """Write ``source_words.json`` (from ``data``'s training split) into an exported model
-    folder and list it in the manifest; the other files and their sha256 stay as they are."""
+    """Write ``source_words.json`` (from ``data``'s training split) and ``data_lines.json``
+    (every split's lines) into an exported model folder and list them in the manifest; the
+    other files and their sha256 stay as they are."""
     from assetgen.training import read_manifest, write_manifest
 
     manifest = read_manifest(model_dir)
-    with open(data / "train.jsonl", encoding="utf-8") as fh:
-        records = [json.loads(line) for line in fh if line.strip()]
-    write_source_words(model_dir, records)
-    files = sorted({*manifest["files"], SOURCE_WORDS})
+    write_source_words(model_dir, _records(data, "train"))
+    write_data_lines(
+        model_dir, [r["text"] for split in ("train", "val", "test") for r in _records(data, split)]
+    )
+    files = sorted({*manifest["files"], SOURCE_WORDS, DATA_LINES})
     return write_manifest(model_dir, manifest, files)
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description="Give an exported dialogue GPT folder its per-source word lists "
-        f"({SOURCE_WORDS}) and update its manifest."
+        f"({SOURCE_WORDS}) and its data-line hashes ({DATA_LINES}) and update its manifest."
     )
     parser.add_argument("--model", type=Path, required=True, help="the exported model folder")
     parser.add_argument("--data", type=Path, required=True, help="the data set it was trained on")
     args = parser.parse_args(argv)
     manifest = add_to_model(args.model, args.data)
-    entry = manifest["files"][SOURCE_WORDS]
-    print(f"{args.model / SOURCE_WORDS}: {entry['bytes']} bytes, sha256 {entry['sha256']}")
+    for name in (SOURCE_WORDS, DATA_LINES):
+        entry = manifest["files"][name]
+        print(f"{args.model / name}: {entry['bytes']} bytes, sha256 {entry['sha256']}")
 
 
 if __name__ == "__main__":
     main()
+
