@@ -45,8 +45,8 @@ MAP_VALUES_READ = 2
 
 
 class _Mapping(nn.Module):
-    """The exported mapping, written for few graph nodes (at one sprite a call a node's fixed
-    cost is most of its time; ``python -m benchmarks --only 7``):
+    """The exported mapping, written for few graph nodes (each node has a fixed cost a call,
+    which counts at one sprite a call; ``python -m benchmarks --only 7``):
 
     - **w**: one product of the label weights with a block matrix holding every column's
       embedding table (rows of a column without an embedding are zero), then the MLP;
