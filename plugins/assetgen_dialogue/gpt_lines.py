@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from assetgen import InvalidOptionsError, ModelBundle, TextAsset, seeds
+from assetgen import InvalidOptionsError, ModelBundle, ModelError, TextAsset, seeds
 
 from .pieces import PieceTable, WordMask
 from .rerank import Scorer, faults, features
@@ -74,6 +74,25 @@ def _log_softmax(z: np.ndarray) -> np.ndarray:
     return np.asarray(z - np.log(np.exp(z).sum(axis=-1, keepdims=True)))
 
 
+_HASH = re.compile(r"[0-9a-f]{16}")
+
+
+def read_data_lines(path: Any) -> frozenset[int]:
+    """The hashes of ``data_lines.json``; a list that is empty or holds anything but
+    16-digit lower-case hexadecimal hashes is refused (the C# runtime says the same)."""
+    try:
+        lines = json.loads(path.read_text(encoding="utf-8"))["lines"]
+    except (ValueError, KeyError, TypeError):
+        raise ModelError("data_lines.json: field 'lines' is missing or not JSON") from None
+    if not isinstance(lines, list) or not all(
+        isinstance(h, str) and _HASH.fullmatch(h) for h in lines
+    ):
+        raise ModelError("data_lines.json: field 'lines' must hold 16-digit hexadecimal hashes")
+    if not lines:
+        raise ModelError("data_lines.json: field 'lines' holds no hashes")
+    return frozenset(int(h, 16) for h in lines)
+
+
 class GptDecoder:
     def __init__(self, bundle: ModelBundle) -> None:
         m = bundle.manifest
@@ -93,8 +112,7 @@ class GptDecoder:
         # that would end the line as one of them is refused (a copy, not a generated line)
         self.data_lines: frozenset[int] = frozenset()
         if "data_lines.json" in m["files"]:
-            doc = json.loads(bundle.path("data_lines.json").read_text(encoding="utf-8"))
-            self.data_lines = frozenset(int(h, 16) for h in doc["lines"])
+            self.data_lines = read_data_lines(bundle.path("data_lines.json"))
         self.scorer: Scorer | None = None
         if "scorer.json" in m["files"]:
             doc = json.loads(bundle.path("scorer.json").read_text(encoding="utf-8"))

@@ -173,6 +173,38 @@ def test_a_manifest_that_does_not_match_the_graph_is_refused(
         assert "ModelException: manifest.json: " + expected in log, log
 
 
+def test_a_broken_data_line_list_is_refused_with_pythons_message(
+    parity_exe: Path, tmp_path: Path
+) -> None:
+    """``data_lines.json`` (the data set's lines, hashed, for refusing copies) that is empty,
+    holds something else than 16-digit hexadecimal hashes or lacks its field is refused on
+    both sides with the same message."""
+    import shutil
+
+    from assetgen_dialogue.gpt_lines import read_data_lines
+
+    from assetgen import ModelError
+    from assetgen.training import read_manifest, write_manifest
+
+    for name, doc, expected in (
+        ("not_hex", {"lines": ["z" * 16]}, "field 'lines' must hold 16-digit hexadecimal hashes"),
+        ("short", {"lines": ["0123"]}, "field 'lines' must hold 16-digit hexadecimal hashes"),
+        ("empty", {"lines": []}, "field 'lines' holds no hashes"),
+        ("missing", {"hashes": []}, "field 'lines' is missing or not JSON"),
+    ):
+        folder = tmp_path / name
+        shutil.copytree(MODEL, folder)
+        (folder / "data_lines.json").write_text(json.dumps(doc), "utf-8")
+        m = read_manifest(folder)
+        write_manifest(folder, m, list(m["files"]))
+        with pytest.raises(ModelError) as info:
+            read_data_lines(folder / "data_lines.json")
+        assert str(info.value) == "data_lines.json: " + expected
+        code, log, _ = run_csharp(parity_exe, folder, [], tmp_path / f"{name}-out")
+        assert code == 3, log
+        assert "ModelException: data_lines.json: " + expected in log, log
+
+
 @pytest.fixture(scope="session")
 def retrained_dialogue_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A dialogue GPT of other sizes than the shipped one (1 layer, 2 heads of 8, a 90-piece

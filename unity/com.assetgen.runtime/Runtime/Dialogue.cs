@@ -161,12 +161,7 @@ namespace AssetGen.Runtime
                         sourceWordLists[kv.Key] = list;
                     }
                 }
-                if (files.ContainsKey("data_lines.json"))
-                {
-                    var doc = ManifestFields.Object(Json.Parse(Encoding.UTF8.GetString(folder.ReadFile("data_lines.json"))), "data_lines.json");
-                    foreach (object h in ManifestFields.Array(ManifestFields.Get(doc, "lines", "data_lines.lines"), "data_lines.lines"))
-                        dataLines.Add(ulong.Parse(ManifestFields.String(h, "data_lines.lines"), System.Globalization.NumberStyles.AllowHexSpecifier, System.Globalization.CultureInfo.InvariantCulture));
-                }
+                if (files.ContainsKey("data_lines.json")) ReadDataLines(folder.ReadFile("data_lines.json"));
                 if (files.ContainsKey("scorer.json"))
                 {
                     var doc = ManifestFields.Object(Json.Parse(Encoding.UTF8.GetString(folder.ReadFile("scorer.json"))), "scorer.json");
@@ -886,6 +881,39 @@ namespace AssetGen.Runtime
                 if (pick.Stop != "sentence" || pick.Text.Length >= floor || pick.Pieces.Count == 0) return done(r + 1);
             }
             return done(MaxSentences);
+        }
+
+        /// <summary>The hashes of data_lines.json; a list that is empty or holds anything but
+        /// 16-digit lower-case hexadecimal hashes is refused (Python says the same).</summary>
+        void ReadDataLines(byte[] bytes)
+        {
+            const string bad = "data_lines.json: field 'lines' must hold 16-digit hexadecimal hashes";
+            object lines = null;
+            try
+            {
+                var doc = Json.Parse(Encoding.UTF8.GetString(bytes)) as Dictionary<string, object>;
+                if (doc != null) doc.TryGetValue("lines", out lines);
+            }
+            catch (Exception) { lines = null; }
+            if (lines == null) throw new ModelException("data_lines.json: field 'lines' is missing or not JSON");
+            var list = lines as List<object>;
+            if (list == null) throw new ModelException(bad);
+            foreach (object h in list)
+            {
+                var s = h as string;
+                ulong v;
+                if (s == null || s.Length != 16 || !IsLowerHex(s)
+                    || !ulong.TryParse(s, System.Globalization.NumberStyles.AllowHexSpecifier, System.Globalization.CultureInfo.InvariantCulture, out v))
+                    throw new ModelException(bad);
+                dataLines.Add(v);
+            }
+            if (list.Count == 0) throw new ModelException("data_lines.json: field 'lines' holds no hashes");
+        }
+
+        static bool IsLowerHex(string s)
+        {
+            foreach (char c in s) if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+            return true;
         }
 
         /// <summary>Whether the text is a line of the model's data set word for word.</summary>
