@@ -2,7 +2,7 @@
 
 These tests never run npm: they read ``plugins/assetgen_shoes/data`` as committed, so they stay
 fast and work offline. Rebuild the data with
-``python -m assetgen_shoes.dataset --out plugins/assetgen_shoes/data``.
+``python -m assetgen_shoes.training.dataset_builder --out plugins/assetgen_shoes/data``.
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "plugins" / "assetgen_shoes" / "data"
 
 try:
-    from assetgen_shoes import dataset
+    from assetgen_shoes.training import dataset_builder as dataset
 except ImportError:  # not installed (pip install -e .): import from the source tree
     sys.path.insert(0, str(ROOT / "plugins"))
-    from assetgen_shoes import dataset
+    from assetgen_shoes.training import dataset_builder as dataset
 
 SHARE_ALIKE = re.compile(r"(^|[-_ ])SA([-_ ]|$)|share-?alike", re.IGNORECASE)
 

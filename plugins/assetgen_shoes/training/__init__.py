@@ -2,4 +2,4 @@
 augmenting the icons), ``model`` (the networks), ``train``, ``export`` and ``evaluate``, one
 command a file; ``commands`` is the module ``assetgen train | export | eval shoes`` load
 (:class:`assetgen.training_tools.TrainingTools`). The data set itself is built by
-``assetgen_shoes.dataset``."""
+``dataset_builder``."""

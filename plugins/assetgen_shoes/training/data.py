@@ -1,4 +1,4 @@
-"""The shoes training data: the built set (``assetgen_shoes.dataset`` writes
+"""The shoes training data: the built set (``training.dataset_builder`` writes
 ``data/shoes_64.npz``) or a folder of your own art, its augmentation, and how real batches
 are drawn across footwear types."""
 
@@ -30,7 +30,7 @@ def load_data(data: Path | None) -> tuple[torch.Tensor, torch.Tensor, list[str],
     if not path.is_file():
         raise InvalidOptionsError(
             f"--data: {path} not found; build it with "
-            "'python -m assetgen_shoes.dataset --out DIR' or omit --data",
+            "'python -m assetgen_shoes.training.dataset_builder --out DIR' or omit --data",
             parameter="--data",
         )
     with np.load(path) as npz:
