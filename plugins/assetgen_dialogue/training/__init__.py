@@ -5,7 +5,8 @@ The GPT (``assetgen train|export|eval dialogue``): ``data`` builds the data set,
 holds the torch modules, ``train`` the loop, ``export`` the ONNX step graph, piece table, word
 list and reranker, ``evaluate`` the figures of the model card; ``commands`` is what those
 commands call. The character LSTM (the shipped ``shakespeare`` model, its torch modules in
-``assetgen_dialogue.model``, its corpus built by ``assetgen_dialogue.corpus``): ``lstm_data``,
-``lstm_train``, ``lstm_export`` and ``lstm_evaluate``, run through ``assetgen_dialogue.tools``.
+``lstm_model``, its corpus built by ``corpus`` from the tables in ``corpus_speakers.json``):
+``lstm_data``, ``lstm_train``, ``lstm_export`` and ``lstm_evaluate``, run through
+``assetgen_dialogue.tools``.
 ``baselines`` (n-gram models, distinct n-grams, a word classifier) serves both evaluations.
 """

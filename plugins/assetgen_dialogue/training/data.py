@@ -37,7 +37,7 @@ from typing import Any
 
 from assetgen import write_atomic
 
-from .. import corpus
+from . import corpus
 
 TABLES = json.loads((Path(__file__).with_name("speakers.json")).read_text(encoding="utf-8"))
 ROLES: tuple[str, ...] = tuple(TABLES["roles"])

@@ -1,5 +1,5 @@
 """The character LSTM's data: the corpus folder written by
-``python -m assetgen_dialogue.corpus --out data/dialogue`` (``train.jsonl``, ``val.jsonl``,
+``python -m assetgen_dialogue.training.corpus --out data/dialogue`` (``train.jsonl``, ``val.jsonl``,
 ``test.jsonl``; one line of dialogue per record, with its archetype), encoded one character a
 token, and the batches of each step.
 
@@ -23,8 +23,8 @@ import torch
 
 from assetgen import InvalidOptionsError
 
-from .. import corpus
-from ..model import BOS, EOS, PAD, SPECIAL_TOKENS
+from . import corpus
+from .lstm_model import BOS, EOS, PAD, SPECIAL_TOKENS
 
 DEFAULT_DATA = Path("data") / "dialogue"
 
@@ -57,7 +57,7 @@ def data_dir(data: Path | str | None) -> Path:
     if not (path / "train.jsonl").is_file():
         raise InvalidOptionsError(
             f"--data: no train.jsonl in {path}; build the corpus with "
-            f"'python -m assetgen_dialogue.corpus --out {path}' or pass --data DIR",
+            f"'python -m assetgen_dialogue.training.corpus --out {path}' or pass --data DIR",
             parameter="--data",
         )
     return path

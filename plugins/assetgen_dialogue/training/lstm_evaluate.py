@@ -16,10 +16,10 @@ import numpy as np
 
 from assetgen import write_atomic
 
-from ..model import PAD, SPECIAL_TOKENS
 from .baselines import KneserNey, NaiveBayes, distinct_n, unigram_nats_per_char, words_of
 from .lstm_data import DEFAULT_DATA, Split, data_dir, encode_split, read_records
 from .lstm_export import ONNX_NAME, VOCAB_NAME
+from .lstm_model import PAD, SPECIAL_TOKENS
 
 EVAL_CONFIG: dict[str, Any] = {
     "data": str(DEFAULT_DATA),

@@ -1,5 +1,5 @@
 """Export a character LSTM run: the one-step ONNX graph (the LSTM cell written out, see
-``assetgen_dialogue.model.DialogueStep``), ``vocab.json``, the PyTorch vs ONNX Runtime parity
+``lstm_model.DialogueStep``), ``vocab.json``, the PyTorch vs ONNX Runtime parity
 check and the manifest."""
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import torch
 from assetgen import ModelError, write_atomic
 from assetgen.training.run import load_checkpoint
 
-from .. import corpus
-from ..model import BOS, EOS, PAD, SPECIAL_TOKENS, DialogueLSTM, DialogueStep
+from . import corpus
+from .lstm_model import BOS, EOS, PAD, SPECIAL_TOKENS, DialogueLSTM, DialogueStep
 from .lstm_train import load_run_model
 
 ONNX_NAME = "dialogue_step.onnx"

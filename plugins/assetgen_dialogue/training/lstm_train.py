@@ -31,7 +31,6 @@ from assetgen.training import distributed
 from assetgen.training.loop import StepProgress
 from assetgen.training.run import TrainingRun, pick_device, read_checkpoint
 
-from ..model import BOS, EOS, PAD, SPECIAL_TOKENS, DialogueLSTM
 from .lstm_data import (
     DEFAULT_DATA,
     BatchSchedule,
@@ -42,6 +41,7 @@ from .lstm_data import (
     encode_split,
     read_records,
 )
+from .lstm_model import BOS, EOS, PAD, SPECIAL_TOKENS, DialogueLSTM
 
 DEFAULT_CONFIG: dict[str, Any] = {
     "seed": 0,
