@@ -4,8 +4,8 @@ against DiceBear + resvg drawing the *same label sets*, in the same process, one
 A label-conditioned model draws a seed's label set (``LabelModel.draw``); the same codes
 become a DiceBear ``Character`` (variant names; the hair and skin colours as their hex
 values; a part whose value is "none" is not drawn) rendered by the data set's own
-``assetgen_portraits.dataset.render``: dicebear-core builds the SVG, resvg rasterises it to a
-64 px PNG. Both sides start from the seed, so both pay for the label draw.
+``assetgen_portraits.training.dataset_builder.render``: dicebear-core builds the SVG, resvg
+rasterises it to a 64 px PNG. Both sides start from the seed, so both pay for the label draw.
 
 - Model: ``engine.generate("portraits", seed, count=b)`` on an engine with one ONNX Runtime
   intra-op thread (``Engine(intra_op_threads=1)``; no spinning, as the product), the
@@ -48,7 +48,7 @@ NONE = "none"
 
 def _dataset() -> Any:
     try:
-        from assetgen_portraits import dataset
+        from assetgen_portraits.training import dataset_builder as dataset
     except ImportError as exc:  # dicebear-core, dicebear-styles, resvg-py: the train extra
         raise Skip(
             f"DiceBear or resvg is not installed (pip install -e '.[train]'): {exc}"

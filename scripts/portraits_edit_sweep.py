@@ -1,5 +1,6 @@
-"""Sweeps behind two choices of the portraits analysis (plugins/assetgen_portraits/analysis.py),
-rerunnable on any trained run and exported model:
+"""Sweeps behind two choices of the portraits analysis
+(plugins/assetgen_portraits/training/analysis.py), rerunnable on any trained run and exported
+model:
 
     python scripts/portraits_edit_sweep.py rest-push RUN_DIR [--model-dir DIR] [--values ...]
         [--sheet PNG]
@@ -33,8 +34,9 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "plugins"))
 
-from assetgen_portraits import analysis, tools  # noqa: E402
+from assetgen_portraits import tools  # noqa: E402
 from assetgen_portraits.local_edits import LocalEdit  # noqa: E402
+from assetgen_portraits.training import analysis  # noqa: E402
 
 
 def _floats(text: str) -> list[float]:

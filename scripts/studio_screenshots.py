@@ -32,7 +32,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def build_tiny_portraits_model(folder: Path) -> Path:
     """The tiny model tests/portraits/conftest.py builds, with the same settings."""
-    from assetgen_portraits import analysis, classifier, dataset, tools
+    from assetgen_portraits import tools
+    from assetgen_portraits.training import analysis, classifier
+    from assetgen_portraits.training import dataset_builder as dataset
 
     spec = importlib.util.spec_from_file_location(
         "_tiny_settings", ROOT / "tests" / "portraits" / "conftest.py"

@@ -102,7 +102,7 @@ TINY_SIZES = {
 
 @pytest.fixture(scope="session")
 def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from assetgen_portraits import dataset
+    from assetgen_portraits.training import dataset_builder as dataset
 
     out = tmp_path_factory.mktemp("portraits-data") / "data"
     dataset.build_dataset(out, 96, seed=3, pairs=12, workers=1, write_png=False, progress=False)
@@ -111,7 +111,7 @@ def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_run(tiny_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from assetgen_portraits import classifier
+    from assetgen_portraits.training import classifier
     from assetgen_portraits.training import commands as tools
 
     run = tmp_path_factory.mktemp("portraits-run") / "run"
@@ -146,7 +146,7 @@ TINY_LABELS = {
 
 @pytest.fixture(scope="session")
 def tiny_label_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from assetgen_portraits import dataset
+    from assetgen_portraits.training import dataset_builder as dataset
 
     out = tmp_path_factory.mktemp("portraits-label-data") / "data"
     dataset.build_dataset(
@@ -175,7 +175,7 @@ def tiny_label_model(tiny_label_run: Path, tmp_path_factory: pytest.TempPathFact
 
 @pytest.fixture(scope="session")
 def tiny_model(tiny_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from assetgen_portraits import analysis
+    from assetgen_portraits.training import analysis
     from assetgen_portraits.training import commands as tools
 
     saved = dict(analysis.SIZES)

@@ -141,8 +141,8 @@ def test_a_label_set_becomes_the_dicebear_character_with_those_labels(
 ) -> None:
     """What DiceBear reports it drew is the model's label set, but for a part another one
     hides (earrings under long hair: read back as "none")."""
-    from assetgen_portraits import dataset
     from assetgen_portraits.labels import LabelModel
+    from assetgen_portraits.training import dataset_builder as dataset
 
     from benchmarks.dicebear import STYLE, character_of
 
@@ -166,7 +166,7 @@ def test_a_label_set_becomes_the_dicebear_character_with_those_labels(
 
 
 def test_an_unconditional_model_is_timed_against_the_data_sets_faces(tmp_path: Path) -> None:
-    from assetgen_portraits import dataset
+    from assetgen_portraits.training import dataset_builder as dataset
 
     from benchmarks.dicebear import Faces
 

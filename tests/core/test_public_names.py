@@ -72,7 +72,8 @@ def test_no_plugin_imports_another() -> None:
 
 #: modules left at a plugin's root only to forward a ``python -m`` command that a hashed model
 #: card quotes to its new place under ``training/``: training code too, so blocked here
-FORWARDERS = ["assetgen_shoes.dataset", "assetgen_dialogue.corpus"]
+FORWARDERS = ["assetgen_shoes.dataset", "assetgen_dialogue.corpus",
+              "assetgen_portraits.dataset"]
 
 BLOCKED_RUN = r"""
 import importlib.abc, sys

@@ -121,7 +121,7 @@ def test_the_tiny_unconditional_model_ships_working_edits(tiny_model: Path) -> N
 
 
 def test_an_all_zero_difference_is_not_an_edit() -> None:
-    from assetgen_portraits.analysis import DegenerateEditError, _edit_spec
+    from assetgen_portraits.training.analysis import DegenerateEditError, _edit_spec
 
     zero = np.zeros((4, 8, 8), np.float32)
     with pytest.raises(DegenerateEditError, match="all zero"):

@@ -16,10 +16,10 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[2]
 
 try:
-    from assetgen_portraits import dataset
+    from assetgen_portraits.training import dataset_builder as dataset
 except ImportError:  # not installed (pip install -e .): import from the source tree
     sys.path.insert(0, str(ROOT / "plugins"))
-    from assetgen_portraits import dataset
+    from assetgen_portraits.training import dataset_builder as dataset
 
 # 64 px canvas boxes (rows, cols) holding the mouth and the eyes, from the adventurer canvas
 # layout (mouth at 232,457 and eyes at 155,340 of 762), with a few pixels of slack.
@@ -230,7 +230,8 @@ def test_progress_is_the_core_line_and_quiet_prints_nothing(
 
 def test_module_does_not_import_torch() -> None:
     code = (
-        "import sys; sys.path.insert(0, sys.argv[1]); import assetgen_portraits.dataset; "
+        "import sys; sys.path.insert(0, sys.argv[1]); "
+        "import assetgen_portraits.training.dataset_builder; "
         "assert 'torch' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code, str(ROOT / "plugins")], check=True)

@@ -362,7 +362,7 @@ def test_the_runtime_path_never_imports_torch(tiny_model: Path, tmp_path: Path) 
 def test_evaluation_reports_every_figure_on_a_tiny_model(
     tiny_model: Path, tiny_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from assetgen_portraits import evaluate
+    from assetgen_portraits.training import evaluate_unconditional as evaluate
 
     monkeypatch.setattr(plugin, "MODEL_DIR", tiny_model)
     config = {**evaluate.EVAL_CONFIG, "samples": 24, "eval_data": str(tiny_data),

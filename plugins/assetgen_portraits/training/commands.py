@@ -1,7 +1,7 @@
 """What ``assetgen train | export | eval portraits`` call (the generator's ``training`` module:
 :class:`assetgen.training_tools.TrainingTools`): one entry for both portrait models, sent by
 ``conditioning`` to the label model (``train``, ``export``, ``evaluate``) or the unconditional
-StyleGAN (``unconditional_train``, ``unconditional_export``, ``assetgen_portraits.evaluate``).
+StyleGAN (``unconditional_train``, ``unconditional_export``, ``evaluate_unconditional``).
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ from typing import Any
 from assetgen import InvalidOptionsError, ModelError
 from assetgen.training.image_folder import is_image_folder
 
-from ..evaluate import EVAL_CONFIG as UNCONDITIONAL_EVAL_CONFIG
-from ..evaluate import evaluate as evaluate_unconditional
 from . import train as label_training
 from . import unconditional_train
 from .evaluate import LABEL_EVAL_CONFIG
 from .evaluate import evaluate as evaluate_labels
+from .evaluate_unconditional import EVAL_CONFIG as UNCONDITIONAL_EVAL_CONFIG
+from .evaluate_unconditional import evaluate as evaluate_unconditional
 from .lipsync_eval import LIPSYNC_EVAL_CONFIG
 from .lipsync_eval import evaluate as evaluate_lipsync
 

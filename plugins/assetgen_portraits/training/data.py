@@ -1,7 +1,8 @@
-"""Loading the portraits training data: the data set ``assetgen_portraits.dataset`` builds
+"""Loading the portraits training data: the data set ``dataset_builder`` builds
 (an npz of 64 x 64 RGBA images and their labels) or a folder of your own art. Shared by the
 training loop (``unconditional_train``), the DCGAN baseline (``baseline``) and the evaluation
-(``evaluate``), which is why it is a module of its own: they import it, not one another."""
+(``evaluate_unconditional``), which is why it is a module of its own: they import it, not one
+another."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from assetgen.training.image_folder import is_image_folder, load_image_folder
 
 DATA_FILE = "portraits_64.npz"
 BUILD_HINT = (
-    "build it with 'python -m assetgen_portraits.dataset --out data/portraits "
+    "build it with 'python -m assetgen_portraits.training.dataset_builder --out data/portraits "
     "--count 30000 --seed 0 --pairs 2000 --no-png'"
 )
 

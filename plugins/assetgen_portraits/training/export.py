@@ -28,7 +28,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..dataset import ADVENTURER_EYES_STATE, ADVENTURER_MOUTH_STATE, STYLE_LICENCES
+from .dataset_builder import ADVENTURER_EYES_STATE, ADVENTURER_MOUTH_STATE, STYLE_LICENCES
 from .model import LabelGenerator, LabelSpace
 from .names import COLOR_NAMES, OPTION_COLUMNS
 from .regions import mouth_footprints
@@ -223,7 +223,7 @@ HALF_OPEN = ("variant03", "variant07", "variant21")
 def _mouth_families() -> list[dict[str, list[str]]]:
     """The pairs' mouth families (closed <-> open of the same kind: red lips stay red), each
     with its small open mouths as ``half``."""
-    from ..dataset import ADVENTURER_CURATION
+    from .dataset_builder import ADVENTURER_CURATION
 
     return [
         {
@@ -238,7 +238,7 @@ def _mouth_families() -> list[dict[str, list[str]]]:
 def _mouth_shapes(space: LabelSpace) -> dict[str, str]:
     """The Rhubarb shape letters' mouths (``Curation.mouth_shapes``), when the model has every
     one of them (else none: the ``mouths`` animation and lip sync are then refused)."""
-    from ..dataset import ADVENTURER_CURATION
+    from .dataset_builder import ADVENTURER_CURATION
 
     shapes = dict(ADVENTURER_CURATION.mouth_shapes)
     return shapes if set(shapes.values()) <= set(space.values("mouth")) else {}

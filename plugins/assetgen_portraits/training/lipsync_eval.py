@@ -77,7 +77,7 @@ def real_reads(clf: Any, mouths: dict[str, str], mouth_values: tuple[str, ...], 
                seed: int) -> dict[str, float]:
     """The judge's ceiling: how often it reads each shape's mouth on real renders (DiceBear)
     of ``faces`` random characters drawn with that mouth."""
-    from .. import dataset as D
+    from . import dataset_builder as D
 
     spec = D.style_spec(D.DEFAULT_STYLE)
     rng = np.random.default_rng([seed, 21])

@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from .. import dataset as D
 from ..labels import grow_mask
+from . import dataset_builder as D
 
 #: faces the footprints are measured on: one per skin colour, with and without hair
 FACES = 8

@@ -10,8 +10,9 @@ sharpens what the reconstruction averages out. EMA weights are what is exported;
 ``eval_every`` steps the EMA generator's L1 on held-out faces is logged and the best one so
 far is kept as ``best.pt`` beside the rolling ``checkpoint.pt`` (``--resume`` continues it).
 
-Training data: ``portraits_64.npz`` from ``python -m assetgen_portraits.dataset`` (main images
-minus the last ``holdout``, plus the ``speech`` images with every mouth the lip-sync shapes use).
+Training data: ``portraits_64.npz`` from ``python -m assetgen_portraits.training.dataset_builder``
+(main images minus the last ``holdout``, plus the ``speech`` images with every mouth the lip-sync
+shapes use).
 """
 
 from __future__ import annotations
@@ -79,8 +80,9 @@ def load_labelled(data: Path | None) -> dict[str, Any]:
     npz_path = path / DATA_FILE if path.is_dir() else path
     if not npz_path.is_file():
         raise InvalidOptionsError(
-            f"--data: {npz_path} not found; build it with 'python -m assetgen_portraits.dataset "
-            "--out data/portraits --count 30000 --seed 0 --pairs 2000 --speech 6000 --no-png'",
+            f"--data: {npz_path} not found; build it with "
+            "'python -m assetgen_portraits.training.dataset_builder --out data/portraits "
+            "--count 30000 --seed 0 --pairs 2000 --speech 6000 --no-png'",
             parameter="--data",
         )
     with np.load(npz_path) as npz:

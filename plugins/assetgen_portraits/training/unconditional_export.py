@@ -125,7 +125,7 @@ class _Classifier(torch.nn.Module):
 
 
 def _classifier_for(run_dir: Path, config: dict[str, Any]) -> Any:
-    from .. import classifier as clf_mod
+    from . import classifier as clf_mod
 
     path = run_dir / "classifier.pt"
     if not path.is_file():
@@ -159,8 +159,8 @@ def export(run_dir: Path, out: Path) -> Path:
     from assetgen.training import write_manifest
     from assetgen.training.onnx_export import MAX_OPSET, export_onnx, graph_opset, previous_metrics
 
-    from .. import analysis
-    from .. import classifier as clf_mod
+    from . import analysis
+    from . import classifier as clf_mod
 
     G, config, step = load_run_generator(run_dir)
     # a run on a folder of your own art has no labels: no classifier, attribute vectors or
@@ -333,7 +333,7 @@ def _labelled_analysis(
     G: PortraitGenerator, run_dir: Path, config: dict[str, Any]
 ) -> dict[str, Any]:
     """Classifier, attribute vectors and the mouth/blink edits, from the labelled data set."""
-    from .. import analysis
+    from . import analysis
 
     clf, clf_accuracy = _classifier_for(run_dir, config)
     pairs = _pairs(config)

@@ -9,8 +9,9 @@ Heads (all read from the data set's labels):
 - ``hair_color`` (14 colours, named in ``HAIR_COLOURS``; bald faces are left out of this head)
   and ``skin`` (4 tones, ``SKIN_TONES``).
 
-Run ``python -m assetgen_portraits.classifier --data data/portraits --out runs/classifier.pt``
-(``assetgen export portraits`` trains one itself when the run folder has none).
+Run ``python -m assetgen_portraits.training.classifier --data data/portraits
+--out runs/classifier.pt`` (``assetgen export portraits`` trains one itself when the run folder
+has none).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import torch.nn.functional as F
 
 from assetgen import write_atomic
 
-from .model import AttributeClassifier
+from ..model import AttributeClassifier
 
 HAIR_COLOURS = {
     "#0e0e0e": "black",
@@ -207,7 +208,7 @@ def load(path: Path) -> tuple[AttributeClassifier, dict[str, float]]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m assetgen_portraits.classifier",
+        prog="python -m assetgen_portraits.training.classifier",
         description="Train the portraits attribute classifier on the labelled data set.",
     )
     parser.add_argument("--data", type=Path, default=Path("data/portraits"))

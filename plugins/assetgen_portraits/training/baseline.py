@@ -5,7 +5,7 @@ batch norm, Adam 2e-4 / beta1 0.5, non-saturating loss), unconditional (one clas
 the same portraits training split for the same number of images as the StyleGAN's default
 run (12,000 steps x 16 = 192,000 images: 6,000 steps of 32), with checkpoints and resume:
 
-    python -m assetgen_portraits.baseline --data data/portraits --out runs/portraits-dcgan
+    python -m assetgen_portraits.training.baseline --data data/portraits --out runs/portraits-dcgan
 
 ``assetgen eval portraits --set baseline_run=runs/portraits-dcgan`` then reports its figures
 beside the StyleGAN's.
@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from assetgen.training.dcgan import DCGANDiscriminator, DCGANGenerator
 from assetgen.training.run import TrainingRun, to_uint8_rgba
 
-from .training.data import load_images, to_model_range
+from .data import load_images, to_model_range
 
 BASELINE_CONFIG: dict[str, Any] = {
     "seed": 0,
@@ -110,7 +110,7 @@ def sample(run_dir: Path, n: int, seed: int) -> np.ndarray:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m assetgen_portraits.baseline",
+    parser = argparse.ArgumentParser(prog="python -m assetgen_portraits.training.baseline",
                                      description="Train the DCGAN baseline on the portraits.")
     parser.add_argument("--data", type=Path, default=Path("data/portraits"))
     parser.add_argument("--out", type=Path, required=True)

@@ -66,7 +66,7 @@ def _quality(real: np.ndarray, fake: np.ndarray) -> dict[str, float]:
 
 
 def _load_npz(path: Path, n: int | None = None) -> np.ndarray:
-    from .training.data import BUILD_HINT
+    from .data import BUILD_HINT
 
     file = path / "portraits_64.npz" if path.is_dir() else path
     if not file.is_file():
@@ -102,7 +102,7 @@ def _psnr(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> float:
 def evaluate(model_dir: Path | None, out: Path | None, config: dict[str, Any]) -> dict[str, Any]:
     from assetgen import Engine, write_atomic
 
-    from . import plugin
+    from .. import plugin
 
     if model_dir is not None:
         plugin.MODEL_DIR = model_dir.resolve()
@@ -239,8 +239,8 @@ def _edit_vs_latent(
     gen: Any, model: Any, bundle: Any, config: dict[str, Any], out: Path | None,
     which: MeasuredEdit,
 ) -> dict:
+    from ..plugin import PortraitOptions
     from .analysis import locality
-    from .plugin import PortraitOptions
 
     name, head, region_name, _, state, suffix, timed = which
     options = PortraitOptions()
@@ -322,7 +322,7 @@ def talk_speed(gen: Any, model: Any, repeats: int, frames: int = 8, seed: int = 
     """Frames per second for an 8-frame talk animation as the generator makes it (one prefix
     run, the frames in one suffix call) vs recomputing every frame from w (prefix + suffix per
     frame), timed alternately in one process."""
-    from .plugin import PortraitAnimationOptions
+    from ..plugin import PortraitAnimationOptions
 
     options = PortraitAnimationOptions()
     edit = model.edits["mouth"]

@@ -29,10 +29,10 @@ import torch
 
 from assetgen import ModelError
 
+from ..labels import grow_mask
+from ..local_edits import LocalEdit
+from ..model import AttributeClassifier, PortraitGenerator
 from . import classifier as clf_mod
-from .labels import grow_mask
-from .local_edits import LocalEdit
-from .model import AttributeClassifier, PortraitGenerator
 
 
 class DegenerateEditError(ValueError):
