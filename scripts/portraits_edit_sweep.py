@@ -34,9 +34,12 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "plugins"))
 
-from assetgen_portraits import tools  # noqa: E402
 from assetgen_portraits.local_edits import LocalEdit  # noqa: E402
-from assetgen_portraits.training import analysis  # noqa: E402
+from assetgen_portraits.training import (  # noqa: E402
+    analysis,  # noqa: E402
+    unconditional_export,
+    unconditional_train,
+)
 
 
 def _floats(text: str) -> list[float]:
@@ -110,9 +113,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    G, config, _ = tools.load_run_generator(args.run_dir)
+    G, config, _ = unconditional_train.load_run_generator(args.run_dir)
     G.eval()
-    clf, _ = tools._classifier_for(args.run_dir, config)
+    clf, _ = unconditional_export._classifier_for(args.run_dir, config)
     manifest = json.loads((args.model_dir / "manifest.json").read_text(encoding="utf-8"))
     vectors = _vectors(args.model_dir)
     if args.sweep == "rest-push":

@@ -31,13 +31,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def build_tiny_portraits_model(folder: Path) -> Path:
-    """The tiny model tests/portraits/conftest.py builds, with the same settings."""
-    from assetgen_portraits import tools
+    """The tiny model tests/conftest.py builds, with the same settings."""
     from assetgen_portraits.training import analysis, classifier
+    from assetgen_portraits.training import commands as tools
     from assetgen_portraits.training import dataset_builder as dataset
 
     spec = importlib.util.spec_from_file_location(
-        "_tiny_settings", ROOT / "tests" / "portraits" / "conftest.py"
+        "_tiny_settings", ROOT / "tests" / "conftest.py"
     )
     assert spec is not None and spec.loader is not None
     settings = importlib.util.module_from_spec(spec)
