@@ -1,6 +1,7 @@
 """Starting an engine with the dialogue plugin, and listing its options, imports neither the
-Shakespeare corpus builder (``training/corpus.py``: 1,300 lines of speaker tables and parsing)
-nor any training code (issue 25): the archetype list comes from ``archetypes.py``."""
+Shakespeare corpus builder (``training/corpus.py``, which reads its speaker tables from
+``training/corpus_speakers.json``) nor any training code (issue 25): the archetype list comes
+from ``archetypes.py``."""
 
 from __future__ import annotations
 
