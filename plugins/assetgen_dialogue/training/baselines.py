@@ -90,6 +90,15 @@ def unigram_nats_per_char(train_texts: Sequence[str], test_texts: Sequence[str])
 _WORD_SPLIT = str.maketrans({ch: " " for ch in ',.;:!?"()[]{}-'})
 
 
+def target_nats(logits: np.ndarray, targets: np.ndarray) -> float:
+    """Summed negative log-probability (nats) of ``targets`` under the rows of ``logits``
+    (a log-softmax in float64), the held-out loss of both dialogue models' evaluations."""
+    z = logits.astype(np.float64)
+    z -= z.max(axis=1, keepdims=True)
+    logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    return -float(logp[np.arange(len(z)), targets].sum())
+
+
 def words_of(text: str) -> list[str]:
     return [w.strip("'") for w in text.lower().translate(_WORD_SPLIT).split() if w.strip("'")]
 

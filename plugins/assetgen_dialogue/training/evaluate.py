@@ -39,12 +39,10 @@ from assetgen import write_atomic
 
 from ..pieces import PieceTable
 from . import readthrough
-from .baselines import KneserNey, NaiveBayes, distinct_n, words_of
+from .baselines import KneserNey, NaiveBayes, distinct_n, target_nats, words_of
 from .readthrough import real_vs_generated
-from .train import DEFAULT_DATA, data_dir, encode_split, fast_encoder, read_records
-
-#: every split of the data set: a generated line equal to one of their lines is a copy
-SPLITS = ("train", "val", "test")
+from .records import SPLITS, read_records
+from .train import DEFAULT_DATA, data_dir, encode_split, fast_encoder
 
 EVAL_CONFIG: dict[str, Any] = {
     "data": str(DEFAULT_DATA),
@@ -96,10 +94,7 @@ def onnx_nats_per_char(
             live = target != table.pad
             if not live.any():
                 break
-            z = logits[live].astype(np.float64)
-            z -= z.max(axis=1, keepdims=True)
-            logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
-            total -= float(logp[np.arange(len(z)), target[live]].sum())
+            total += target_nats(logits[live], target[live])
         chars += sum(len(split.texts[i]) + 1 for i in part)
     return total / max(chars, 1)
 

@@ -32,7 +32,8 @@ from assetgen.training.run import read_checkpoint
 from ..pieces import PieceTable
 from ..rerank import FEATURES, features, fit_logistic
 from .model import DialogueGPT, DialogueGPTStep
-from .train import data_dir, encode_split, fast_encoder, make_model, read_records
+from .records import SPLITS, read_records
+from .train import data_dir, encode_split, fast_encoder, make_model
 from .words import DATA_LINES, SOURCE_WORDS, training_words, write_data_lines, write_source_words
 
 ONNX_NAME = "dialogue_gpt_step.onnx"
@@ -225,8 +226,7 @@ def export(run_dir: Path, out: Path) -> Path:
     write_atomic(out / "words.txt", ("\n".join(training_words(train_texts)) + "\n").encode())
     write_source_words(out, train_records)
     # every split: a line of the held-out campaigns said word for word is no more generated
-    splits = ("train", "val", "test")
-    write_data_lines(out, [r["text"] for split in splits for r in read_records(path, split)])
+    write_data_lines(out, [r["text"] for split in SPLITS for r in read_records(path, split)])
     meta = json.loads((path / "dataset.json").read_text(encoding="utf-8"))
     previous = previous_metrics(out)
     best_val = None

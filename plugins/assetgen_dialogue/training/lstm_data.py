@@ -63,14 +63,6 @@ def data_dir(data: Path | str | None) -> Path:
     return path
 
 
-def read_records(path: Path, split: str) -> list[dict[str, Any]]:
-    file = path / f"{split}.jsonl"
-    if not file.is_file():
-        raise InvalidOptionsError(f"--data: {file} not found", parameter="--data")
-    with open(file, encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
-
-
 def corpus_archetypes(path: Path) -> list[str]:
     """The archetype order of the corpus (ids are positions in this list)."""
     meta = path / "corpus.json"

@@ -16,10 +16,18 @@ import numpy as np
 
 from assetgen import write_atomic
 
-from .baselines import KneserNey, NaiveBayes, distinct_n, unigram_nats_per_char, words_of
-from .lstm_data import DEFAULT_DATA, Split, data_dir, encode_split, read_records
+from .baselines import (
+    KneserNey,
+    NaiveBayes,
+    distinct_n,
+    target_nats,
+    unigram_nats_per_char,
+    words_of,
+)
+from .lstm_data import DEFAULT_DATA, Split, data_dir, encode_split
 from .lstm_export import ONNX_NAME, VOCAB_NAME
 from .lstm_model import PAD, SPECIAL_TOKENS
+from .records import read_records
 
 EVAL_CONFIG: dict[str, Any] = {
     "data": str(DEFAULT_DATA),
@@ -60,10 +68,7 @@ def onnx_nats_per_char(
             live = target != PAD
             if not live.any():
                 break
-            z = logits[live].astype(np.float64)
-            z -= z.max(axis=1, keepdims=True)
-            logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
-            total -= float(logp[np.arange(len(z)), target[live]].sum())
+            total += target_nats(logits[live], target[live])
             symbols += int(live.sum())
     return total / max(symbols, 1)
 

@@ -39,9 +39,9 @@ from .lstm_data import (
     corpus_archetypes,
     data_dir,
     encode_split,
-    read_records,
 )
 from .lstm_model import BOS, EOS, PAD, SPECIAL_TOKENS, DialogueLSTM
+from .records import read_records
 
 DEFAULT_CONFIG: dict[str, Any] = {
     "seed": 0,

@@ -42,6 +42,7 @@ from assetgen.training.run import TrainingRun, pick_device
 
 from ..pieces import PieceTable
 from .model import DialogueGPT
+from .records import read_records
 
 DEFAULT_DATA = Path("data") / "dialogue-v3"
 
@@ -86,14 +87,6 @@ def data_dir(data: Path | str | None) -> Path:
             parameter="--data",
         )
     return path
-
-
-def read_records(path: Path, split: str) -> list[dict[str, Any]]:
-    file = path / f"{split}.jsonl"
-    if not file.is_file():
-        raise InvalidOptionsError(f"--data: {file} not found", parameter="--data")
-    with open(file, encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
 
 
 def dataset_tags(path: Path) -> dict[str, list[str]]:

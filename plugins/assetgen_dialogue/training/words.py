@@ -23,6 +23,8 @@ from typing import Any
 
 from assetgen import write_atomic
 
+from .records import SPLITS, read_records
+
 SOURCE_WORDS = "source_words.json"
 
 
@@ -74,11 +76,6 @@ def write_data_lines(out: Path, texts: Sequence[str]) -> int:
     return len(hashes)
 
 
-def _records(data: Path, split: str) -> list[dict[str, Any]]:
-    with open(data / f"{split}.jsonl", encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
-
-
 def add_to_model(model_dir: Path, data: Path) -> dict[str, Any]:
     """Write ``source_words.json`` (from ``data``'s training split) and ``data_lines.json``
     (every split's lines) into an exported model folder and list them in the manifest; the
@@ -86,10 +83,8 @@ def add_to_model(model_dir: Path, data: Path) -> dict[str, Any]:
     from assetgen.training import read_manifest, write_manifest
 
     manifest = read_manifest(model_dir)
-    write_source_words(model_dir, _records(data, "train"))
-    write_data_lines(
-        model_dir, [r["text"] for split in ("train", "val", "test") for r in _records(data, split)]
-    )
+    write_source_words(model_dir, read_records(data, "train"))
+    write_data_lines(model_dir, [r["text"] for split in SPLITS for r in read_records(data, split)])
     files = sorted({*manifest["files"], SOURCE_WORDS, DATA_LINES})
     return write_manifest(model_dir, manifest, files)
 
@@ -103,9 +98,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data", type=Path, required=True, help="the data set it was trained on")
     args = parser.parse_args(argv)
     manifest = add_to_model(args.model, args.data)
-    for name in (SOURCE_WORDS, DATA_LINES):
+    lines = len(json.loads((args.model / DATA_LINES).read_text(encoding="utf-8"))["lines"])
+    for name, what in ((SOURCE_WORDS, ""), (DATA_LINES, f"{lines} distinct lines, ")):
         entry = manifest["files"][name]
-        print(f"{args.model / name}: {entry['bytes']} bytes, sha256 {entry['sha256']}")
+        print(f"{args.model / name}: {what}{entry['bytes']} bytes, sha256 {entry['sha256']}")
 
 
 if __name__ == "__main__":
