@@ -287,25 +287,12 @@ namespace AssetGen.Runtime
             // _filled: the track's cues again on the grid (they already are), equal ones merged
             int total = Math.Max(1, Ticks(track.Duration));
             List<CueTick> cues = BuildCues(track.Cues, total);
+            var starts = new int[cues.Count];
+            var ends = new int[cues.Count];
+            for (int i = 0; i < cues.Count; i++) { starts[i] = cues[i].Start; ends[i] = cues[i].End; }
             var shapes = new List<string>();
-            int position = 0;
-            for (int k = 0; k < frames; k++)
-            {
-                double lo = k / fps * 100, hi = (k + 1) / fps * 100;
-                while (position < cues.Count && cues[position].End <= lo) position++;
-                int best = -1;
-                double bestOverlap = 0.0;
-                for (int j = position; j < cues.Count && cues[j].Start < hi; j++)
-                {
-                    double overlap = Math.Min(hi, cues[j].End) - Math.Max(lo, cues[j].Start);
-                    if (overlap > bestOverlap + 1e-9)
-                    {
-                        best = j;
-                        bestOverlap = overlap;
-                    }
-                }
+            foreach (int best in LipSyncSmoothing.CueAtFrames(starts, ends, fps, frames))
                 shapes.Add(best >= 0 ? cues[best].Shape : "X");
-            }
             return shapes;
         }
     }

@@ -99,17 +99,29 @@ namespace AssetGen.Runtime
         // For each frame the index of the cue shown (-1: past the end)
         static int[] FrameIndices(List<Span> cues, double fps, int frames)
         {
+            var starts = new int[cues.Count];
+            var ends = new int[cues.Count];
+            for (int i = 0; i < cues.Count; i++) { starts[i] = cues[i].Start; ends[i] = cues[i].End; }
+            return CueAtFrames(starts, ends, fps, frames);
+        }
+
+        /// <summary>For each of <paramref name="frames"/> frames at <paramref name="fps"/>, the
+        /// index of the cue (start and end in 1/100 s ticks, in time order) that overlaps the
+        /// frame most, the earliest on a tie; -1 where none does. Shared by the smoothing and
+        /// by <see cref="CueFiles.FrameShapes"/>.</summary>
+        internal static int[] CueAtFrames(int[] starts, int[] ends, double fps, int frames)
+        {
             var shown = new int[frames];
             int position = 0;
             for (int k = 0; k < frames; k++)
             {
                 double lo = k / fps * 100, hi = (k + 1) / fps * 100;
-                while (position < cues.Count && cues[position].End <= lo) position++;
+                while (position < starts.Length && ends[position] <= lo) position++;
                 int best = -1;
                 double bestOverlap = 0.0;
-                for (int j = position; j < cues.Count && cues[j].Start < hi; j++)
+                for (int j = position; j < starts.Length && starts[j] < hi; j++)
                 {
-                    double overlap = Math.Min(hi, cues[j].End) - Math.Max(lo, cues[j].Start);
+                    double overlap = Math.Min(hi, ends[j]) - Math.Max(lo, starts[j]);
                     if (overlap > bestOverlap + 1e-9)
                     {
                         best = j;
