@@ -36,7 +36,7 @@ from starlette.staticfiles import StaticFiles
 
 from ..engine import Engine
 from ..errors import AssetGenError, InvalidOptionsError
-from .guard import MAX_BODY, Guard, RequestRefused, read_body
+from .guard import MAX_BODY, Guard, RequestRefused, read_body, refusal
 from .service import Download, Studio
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -49,11 +49,9 @@ _NO_STORE = {"Cache-Control": "no-store"}
 def error_response(exc: Exception) -> JSONResponse:
     """The engine's message as JSON: 400 for bad input (the CLI's exit status 2), else 500;
     a request refused as a whole has its own status (413 for a body over the limit)."""
-    headers = dict(_NO_STORE)
     if isinstance(exc, RequestRefused):
-        status, message = exc.status, str(exc)
-        headers["Connection"] = "close"  # the rest of the body is not read
-    elif isinstance(exc, AssetGenError):
+        return refusal(exc, _NO_STORE)  # the rest of the body is not read
+    if isinstance(exc, AssetGenError):
         status = 400 if exc.exit_code == 2 else 500
         message = str(exc)
     else:
@@ -63,7 +61,7 @@ def error_response(exc: Exception) -> JSONResponse:
         "type": type(exc).__name__,
         "parameter": getattr(exc, "parameter", None),
     }
-    return JSONResponse(body, status_code=status, headers=headers)
+    return JSONResponse(body, status_code=status, headers=_NO_STORE)
 
 
 def download_response(download: Download) -> Response:

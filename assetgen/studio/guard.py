@@ -15,11 +15,12 @@ what a browser sends on behalf of another site:
   without a declared length (chunked) is counted as it streams in, by :func:`read_body`.
 
 Refusals are JSON like the engine's errors, ``{"error", "type", "parameter"}``, and close the
-connection when a body may still be on its way.
+connection when a body may still be on its way (:class:`Refusal`).
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 
 from starlette.datastructures import Headers
@@ -33,6 +34,10 @@ from . import MAX_BODY, MAX_UPLOAD
 #: ``Host`` names always accepted: the loopback names.
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
 _SAFE_METHODS = ("GET", "HEAD")
+#: After a refusal, how long the server goes on reading (and dropping) a body still arriving:
+#: at most LINGER_SECONDS in all, and it stops once nothing has come for LINGER_QUIET seconds.
+LINGER_SECONDS = 2.0
+LINGER_QUIET = 0.25
 
 
 class RequestRefused(InvalidOptionsError):
@@ -65,6 +70,49 @@ def host_name(value: str) -> str | None:
     if rest and not (rest.startswith(":") and rest[1:].isdigit()):
         return None
     return name or None
+
+
+class Refusal(JSONResponse):
+    """A refusal answered while the request body may still be arriving, then the connection
+    closed without losing the answer.
+
+    Closing a socket that holds unread data makes the kernel reset the connection at once and
+    drop whatever it had not yet sent: the client could get the status line without the JSON
+    saying why (seen on a 500 MB upload). So the whole answer is sent first, what the client is
+    still sending is read and dropped for a moment (:func:`drain`), and only then does the
+    response end, which closes the connection (``Connection: close``).
+    """
+
+    def __init__(self, body: dict[str, object], status_code: int, headers: dict[str, str]):
+        super().__init__(body, status_code=status_code, headers={**headers, "Connection": "close"})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": self.status_code,
+                    "headers": self.raw_headers})
+        await send({"type": "http.response.body", "body": self.body, "more_body": True})
+        await drain(receive)
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+async def drain(receive: Receive, *, seconds: float = LINGER_SECONDS,
+                quiet: float = LINGER_QUIET) -> None:
+    """Read and drop the rest of a request body: until it ends, the client goes, nothing comes
+    for ``quiet`` seconds, or ``seconds`` have passed. Nothing read is kept."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while (left := deadline - loop.time()) > 0:
+        try:
+            message = await asyncio.wait_for(receive(), min(quiet, left))
+        except TimeoutError:
+            return
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            return
+
+
+def refusal(exc: RequestRefused, headers: dict[str, str]) -> Refusal:
+    """``exc`` as the JSON every Studio error is: ``{"error", "type", "parameter"}``."""
+    body = {"error": str(exc), "type": type(exc).__name__, "parameter": exc.parameter}
+    return Refusal(body, exc.status, headers)
 
 
 def too_large(size: int | str, limit: int = MAX_BODY) -> RequestTooLarge:
@@ -102,13 +150,8 @@ class Guard:
         try:
             self.check(scope["method"], Headers(scope=scope))
         except RequestRefused as exc:
-            body = {"error": str(exc), "type": type(exc).__name__, "parameter": exc.parameter}
             # a refused body may still be arriving: close rather than read it to its end
-            response = JSONResponse(
-                body, status_code=exc.status,
-                headers={"Cache-Control": "no-store", "Connection": "close"},
-            )
-            await response(scope, receive, send)
+            await refusal(exc, {"Cache-Control": "no-store"})(scope, receive, send)
             return
         await self.app(scope, receive, send)
 

@@ -393,6 +393,29 @@ def test_a_500_mb_body_is_refused_as_it_streams_in_with_bounded_memory(
     )
 
 
+def test_a_refusal_reads_what_is_still_coming_before_it_closes(studio: RunningStudio) -> None:
+    """Closing a socket that holds unread data resets the connection and can drop an answer the
+    kernel had not sent yet (CI once got a bare 413 without its JSON). The server sends the whole
+    refusal, reads and drops what the client still sends, and then closes cleanly: a client that
+    sends more body after the answer gets no reset and reads the whole answer."""
+    parts = urlsplit(studio.url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=30) as sock:
+        sock.sendall((f"POST /api/generate HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+                      "Content-Type: application/json\r\n"
+                      f"Content-Length: {HUGE}\r\n\r\n").encode())
+        raw = b""
+        while b"}" not in raw:  # the answer comes from the headers alone
+            chunk = sock.recv(65536)
+            assert chunk, raw
+            raw += chunk
+        sock.sendall(b" " * MiB)  # a client that does not look at answers while it sends
+        while chunk := sock.recv(65536):  # a reset here would raise ConnectionResetError
+            raw += chunk
+    head, _, body = raw.partition(b"\r\n\r\n")
+    assert head.split()[1] == b"413" and b"connection: close" in head.lower()
+    assert json.loads(body)["type"] == "RequestTooLarge"
+
+
 def test_a_body_just_over_the_limit_is_413_and_one_at_it_is_read(studio: RunningStudio) -> None:
     status, answer, _ = stream_post(studio.url, MAX_BODY + 1, chunked=True)
     assert status == 413 and answer["parameter"] == "request"
