@@ -21,7 +21,7 @@ connection when a body may still be on its way (:class:`Refusal`).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from starlette.datastructures import Headers
 from starlette.requests import Request
@@ -83,7 +83,7 @@ class Refusal(JSONResponse):
     response end, which closes the connection (``Connection: close``).
     """
 
-    def __init__(self, body: dict[str, object], status_code: int, headers: dict[str, str]):
+    def __init__(self, body: Mapping[str, object], status_code: int, headers: Mapping[str, str]):
         super().__init__(body, status_code=status_code, headers={**headers, "Connection": "close"})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -109,7 +109,7 @@ async def drain(receive: Receive, *, seconds: float = LINGER_SECONDS,
             return
 
 
-def refusal(exc: RequestRefused, headers: dict[str, str]) -> Refusal:
+def refusal(exc: RequestRefused, headers: Mapping[str, str]) -> Refusal:
     """``exc`` as the JSON every Studio error is: ``{"error", "type", "parameter"}``."""
     body = {"error": str(exc), "type": type(exc).__name__, "parameter": exc.parameter}
     return Refusal(body, exc.status, headers)
