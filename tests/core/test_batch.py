@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import signal
@@ -17,43 +16,18 @@ from assetgen import Engine, InvalidOptionsError
 from assetgen.batch import JOURNAL_NAME, load_job, run_job
 from assetgen.cli import main
 
-JOB = """
-out = "result"
+from .. import batch_jobs
+from ..batch_jobs import mixed_job
 
-[[run]]
-name = "blobs"
-generator = "blob"
-seed = 5
-count = 40
-formats = ["png", "sheet"]
-options = { size = 24 }
-
-[[run]]
-generator = "blob"
-animate = true
-frames = 4
-count = 3
-formats = ["gif", "png"]
-
-[[run]]
-generator = "echo"
-count = 5
-formats = ["jsonl", "csv"]
-"""
+JOB = mixed_job(echo_count=5)
 
 
 def write_job(tmp_path: Path, text: str = JOB) -> Path:
-    job = tmp_path / "job.toml"
-    job.write_text(text)
-    return job
+    return batch_jobs.write_job(tmp_path, text)
 
 
 def tree(folder: Path) -> dict[str, str]:
-    return {
-        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file() and p.name != JOURNAL_NAME
-    }
+    return batch_jobs.tree(folder, skip={JOURNAL_NAME})
 
 
 def test_batch_writes_every_output_and_a_manifest(engine: Engine, tmp_path) -> None:

@@ -29,21 +29,16 @@ from assetgen.batch import (
     run_job,
 )
 
-JOB = """
-[[run]]
-name = "blobs"
-generator = "blob"
-seed = 3
-count = 100
-formats = ["png", "sheet"]
-options = { size = 16 }
-"""
+from ..batch_jobs import job_text, write_job
+
+JOB = job_text(
+    {"name": "blobs", "generator": "blob", "seed": 3, "count": 100,
+     "formats": ["png", "sheet"], "options": {"size": 16}},  # fmt: skip
+)
 
 
 def _job(engine: Engine, tmp_path: Path) -> Any:
-    path = tmp_path / "job.toml"
-    path.write_text(JOB)
-    return load_job(path, engine, out=tmp_path / "out")
+    return load_job(write_job(tmp_path, JOB), engine, out=tmp_path / "out")
 
 
 def _journaled(out: Path) -> list[str]:

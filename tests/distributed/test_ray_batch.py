@@ -5,7 +5,6 @@ bytes, same manifest and journal), also after an interruption."""
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import importlib.util
 import logging
 import os
@@ -22,49 +21,19 @@ from assetgen import Engine, ModelError
 from assetgen.batch import load_job, run_job
 from assetgen.cli import main
 
+from .. import batch_jobs
+from ..batch_jobs import mixed_job, tree
+
 needs_ray = pytest.mark.skipif(
     importlib.util.find_spec("ray") is None,
     reason="Ray is not installed: pip install 'assetgen[ray]' (make test installs it)",
 )
 
-JOB = """
-out = "result"
-
-[[run]]
-name = "blobs"
-generator = "blob"
-seed = 5
-count = 40
-formats = ["png", "sheet"]
-options = { size = 24 }
-
-[[run]]
-generator = "blob"
-animate = true
-frames = 4
-count = 3
-formats = ["gif", "png"]
-
-[[run]]
-generator = "echo"
-count = 21
-formats = ["jsonl", "csv"]
-"""
+JOB = mixed_job(echo_count=21)
 
 
 def write_job(folder: Path, text: str = JOB) -> Path:
-    job = folder / "job.toml"
-    job.write_text(text)
-    return job
-
-
-def tree(folder: Path) -> dict[str, str]:
-    """Every file (the journal too) by its sha256."""
-    return {
-        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
+    return batch_jobs.write_job(folder, text)
 
 
 @pytest.fixture(scope="module")

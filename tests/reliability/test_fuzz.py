@@ -36,6 +36,8 @@ from assetgen.exporting import check_output_name
 from assetgen.limits import MAX_BATCH_ITEMS, MAX_BATCH_RUNS, MAX_COUNT, MAX_FRAMES
 from assetgen.options import DEFAULT_MAX_STRING, MAX_MAPPING_ENTRIES, Options, text_problem
 
+from ..batch_jobs import job_text
+
 MAX_MESSAGE = 600
 TARGETS = [("blob", False), ("blob", True), ("echo", False)]
 FORMATS = ["png", "sheet", "gif", "jsonl", "csv"]
@@ -471,28 +473,14 @@ def _job_documents(testkit_engine: Engine, tmp_path: Path, figures: Counter, doc
 
 test_job_documents, test_job_documents_heavy = _job_documents
 
-VALID_JOB = """out = "result"
-
-[[run]]
-name = "blobs"
-generator = "blob"
-seed = 5
-count = 3
-formats = ["png", "sheet"]
-options = { size = 24, tint = { r = 0.5 }, label = "hi" }
-
-[[run]]
-generator = "blob"
-animate = true
-frames = 4
-formats = ["gif"]
-options = { speed = 2.0 }
-
-[[run]]
-generator = "echo"
-count = 2
-formats = ["jsonl", "csv"]
-"""
+VALID_JOB = job_text(
+    {"name": "blobs", "generator": "blob", "seed": 5, "count": 3,
+     "formats": ["png", "sheet"], "options": {"size": 24, "tint": {"r": 0.5}, "label": "hi"}},
+    {"generator": "blob", "animate": True, "frames": 4, "formats": ["gif"],
+     "options": {"speed": 2.0}},
+    {"generator": "echo", "count": 2, "formats": ["jsonl", "csv"]},
+    out="result",
+)  # fmt: skip
 
 
 @fuzz(

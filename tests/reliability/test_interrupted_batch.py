@@ -33,44 +33,25 @@ import pytest
 from assetgen import Engine
 from assetgen.batch import JOURNAL_NAME, MANIFEST_NAME, Journal, load_job, run_job
 
-JOB = """
-out = "out"
+from .. import batch_jobs
+from ..batch_jobs import job_text
 
-[[run]]
-name = "blobs"
-generator = "blob"
-seed = 11
-count = 90
-formats = ["png", "sheet"]
-options = { size = 20, tint = { r = 0.5 } }
-
-[[run]]
-name = "pulses"
-generator = "blob"
-animate = true
-frames = 5
-count = 5
-formats = ["gif", "png", "sheet"]
-options = { speed = 2.0 }
-
-[[run]]
-name = "lines"
-generator = "echo"
-seed = 3
-count = 40
-formats = ["jsonl", "csv"]
-options = { prefix = "Hail" }
-"""
+JOB = job_text(
+    {"name": "blobs", "generator": "blob", "seed": 11, "count": 90,
+     "formats": ["png", "sheet"], "options": {"size": 20, "tint": {"r": 0.5}}},
+    {"name": "pulses", "generator": "blob", "animate": True, "frames": 5, "count": 5,
+     "formats": ["gif", "png", "sheet"], "options": {"speed": 2.0}},
+    {"name": "lines", "generator": "echo", "seed": 3, "count": 40,
+     "formats": ["jsonl", "csv"], "options": {"prefix": "Hail"}},
+    out="out",
+)  # fmt: skip
 
 # a smaller job for the in-process crash points (every write of it is a crash point)
 SMALL_JOB = JOB.replace("count = 90", "count = 20").replace("count = 40", "count = 6")
 
 
 def write_job(folder: Path, text: str = JOB) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    job = folder / "job.toml"
-    job.write_text(text)
-    return job
+    return batch_jobs.write_job(folder, text)
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
