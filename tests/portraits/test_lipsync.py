@@ -11,6 +11,8 @@ import pytest
 
 from assetgen.errors import InvalidOptionsError
 
+from ..rhubarb import rhubarb_json
+
 ROOT = Path(__file__).resolve().parents[2]
 
 try:
@@ -199,16 +201,10 @@ def test_text_too_long_to_say() -> None:
 # Rhubarb cue files
 # ---------------------------------------------------------------------------------------------
 
-RHUBARB_JSON = {
-    "metadata": {"soundFile": "C:\\voice\\hi.wav", "duration": 0.47},
-    "mouthCues": [
-        {"start": 0.00, "end": 0.05, "value": "X"},
-        {"start": 0.05, "end": 0.27, "value": "D"},
-        {"start": 0.27, "end": 0.31, "value": "C"},
-        {"start": 0.31, "end": 0.43, "value": "B"},
-        {"start": 0.43, "end": 0.47, "value": "X"},
-    ],
-}
+RHUBARB_JSON = rhubarb_json(
+    "C:\\voice\\hi.wav",
+    (0.00, 0.05, "X"), (0.05, 0.27, "D"), (0.27, 0.31, "C"), (0.31, 0.43, "B"), (0.43, 0.47, "X"),
+)
 RHUBARB_TSV = "0.00\tX\n0.05\tD\n0.27\tC\n0.31\tB\n0.43\tX\n0.47\tX\n"
 
 

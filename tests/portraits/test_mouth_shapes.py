@@ -19,6 +19,8 @@ from assetgen_portraits.labels import LabelModel, keep_local
 from assetgen import Engine, InvalidOptionsError, ModelError
 from assetgen.cli import main as cli_main
 
+from ..rhubarb import rhubarb_json
+
 SHIPPED = plugin.MODEL_DIR
 LINE = "Hello there, brave adventurer. Welcome to my shop!"
 
@@ -118,15 +120,9 @@ def test_talk_with_text_speaks_in_shapes(engine: Engine, labels: LabelModel) -> 
 
 
 def test_talk_plays_a_rhubarb_cue_file(engine: Engine, tmp_path: Path) -> None:
-    cues = {
-        "metadata": {"soundFile": "line.wav", "duration": 1.0},
-        "mouthCues": [
-            {"start": 0.0, "end": 0.25, "value": "X"},
-            {"start": 0.25, "end": 0.5, "value": "D"},
-            {"start": 0.5, "end": 0.75, "value": "F"},
-            {"start": 0.75, "end": 1.0, "value": "X"},
-        ],
-    }
+    cues = rhubarb_json(
+        "line.wav", (0.0, 0.25, "X"), (0.25, 0.5, "D"), (0.5, 0.75, "F"), (0.75, 1.0, "X")
+    )
     path = tmp_path / "line.json"
     path.write_text(json.dumps(cues))
     anim = engine.animate("portraits", seed=3, animation="talk", cues=str(path), fps=12)

@@ -25,21 +25,19 @@ from assetgen.studio import MAX_UPLOAD
 from assetgen.studio.server import RunningStudio
 from assetgen.studio.service import MAX_CUES_UPLOAD
 
+from ..rhubarb import rhubarb_json
 from .conftest import PLUGINS
 from .test_api import call, files_of, png_of, post_json, run_cli
 
 LINE = "Hello there, how are you?"
-CUES_JSON = json.dumps({
-    "metadata": {"soundFile": "hello.wav", "duration": 1.5},
-    "mouthCues": [
-        {"start": 0.0, "end": 0.25, "value": "X"},
-        {"start": 0.25, "end": 0.5, "value": "B"},
-        {"start": 0.5, "end": 0.75, "value": "D"},
-        {"start": 0.75, "end": 1.0, "value": "F"},
-        {"start": 1.0, "end": 1.25, "value": "A"},
-        {"start": 1.25, "end": 1.5, "value": "X"},
-    ],
-}, indent=2)
+CUES_JSON = json.dumps(
+    rhubarb_json(
+        "hello.wav",
+        (0.0, 0.25, "X"), (0.25, 0.5, "B"), (0.5, 0.75, "D"),
+        (0.75, 1.0, "F"), (1.0, 1.25, "A"), (1.25, 1.5, "X"),
+    ),
+    indent=2,
+)  # fmt: skip
 CUES_TSV = "0.00\tX\n0.30\tC\n0.60\tE\n0.90\tA\n1.20\tX\n"
 
 
