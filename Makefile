@@ -125,11 +125,13 @@ $(BRIDGE_UNITY_PLUGINS)/%: $(BRIDGE_OUT)/%
 	cp $< $@
 
 # The in-engine C# runtime (no Python; docs/runtime.md, docs/seeds.md): AssetGen.Runtime.dll,
+# compiled from the Unity package's Runtime/*.cs (the runtime's only sources, issue 25),
 # its seed test program and the portraits parity program in dotnet_runtime/build/, and
 # build/native/libonnxruntime.so, a link to the onnxruntime wheel's native library (the
 # runtime binds ONNX Runtime's C API itself, so nothing is downloaded). tests/runtime runs the
 # programs under Mono with LD_LIBRARY_PATH=dotnet_runtime/build/native.
 RUNTIME_OUT := dotnet_runtime/build
+RUNTIME_SRC := unity/com.assetgen.runtime/Runtime
 RUNTIME_DLL := $(RUNTIME_OUT)/AssetGen.Runtime.dll
 RUNTIME_NATIVE := $(RUNTIME_OUT)/native/libonnxruntime.so
 
@@ -141,7 +143,7 @@ runtime-build: $(RUNTIME_DLL) $(RUNTIME_OUT)/AssetGen.Runtime.Tests.exe \
 runtime-bench: $(STAMP_TEST) runtime-build
 	$(PY) dotnet_runtime/tools/bench_runtime.py
 
-$(RUNTIME_DLL): $(wildcard dotnet_runtime/src/*.cs)
+$(RUNTIME_DLL): $(wildcard $(RUNTIME_SRC)/*.cs)
 	@mkdir -p $(@D)
 	$(MCS) -target:library -out:$@ $(filter %.cs,$^)
 
@@ -157,7 +159,7 @@ $(RUNTIME_OUT)/AssetGen.Runtime.Bench.exe: $(wildcard dotnet_runtime/bench/*.cs)
 # the runtime uses only .NET Framework 4.7.1's mscorlib, System and System.Core (Unity's
 # ".NET Framework" API level), and compiles with UNITY_IOS defined too (the iOS DllImport)
 RUNTIME_REF_API ?= /usr/lib/mono/4.7.1-api
-$(RUNTIME_OUT)/api-check/AssetGen.Runtime.dll: $(wildcard dotnet_runtime/src/*.cs)
+$(RUNTIME_OUT)/api-check/AssetGen.Runtime.dll: $(wildcard $(RUNTIME_SRC)/*.cs)
 	@mkdir -p $(@D)
 	mcs -langversion:7.2 -nologo -warnaserror+ -nostdlib -lib:$(RUNTIME_REF_API) \
 		-r:mscorlib.dll -r:System.dll -r:System.Core.dll -target:library -out:$@ $(filter %.cs,$^)
@@ -169,10 +171,10 @@ $(RUNTIME_NATIVE): $(LOCK)
 	@mkdir -p $(@D)
 	ln -sf "$$($(PY) -c 'import glob, os, onnxruntime; print(sorted(glob.glob(os.path.join(os.path.dirname(onnxruntime.__file__), "capi", "libonnxruntime.so*")))[0])')" $@
 
-# The Unity package unity/com.assetgen.runtime (docs/unity.md): copies dotnet_runtime/src into
-# its Runtime/ folder, writes the .meta files (GUIDs from the paths) and copies the models the
+# The Unity package unity/com.assetgen.runtime (docs/unity.md), whose Runtime/ holds the C#
+# runtime's sources: writes the .meta files (GUIDs from the paths) and copies the models the
 # C# runtime runs into its Models~/ folder (git-ignored). tests/unity fails when the committed
-# copies or .meta files drift from this.
+# .meta files drift from this.
 .PHONY: unity-package
 unity-package: | $(PY)
 	$(PY) unity/tools/build_package.py

@@ -2,13 +2,12 @@
 
     python dotnet_runtime/tools/ort_api_indices.py path/to/onnxruntime_c_api.h [NAME ...]
 
-The runtime (dotnet_runtime/src/Onnx.cs) calls the C API through this table by index, so the
-indices there must be the ones this prints for the header of the ONNX Runtime it was written
-against (ORT_API_VERSION 29, com.github.asus4.onnxruntime 0.4.9). The table only grows at its
-end, so an index stays valid in every later version. Each entry of the struct is one of
-``ORT_API2_STATUS(Name, ...)``, ``ORT_API_T(type, Name, ...)``, ``ORT_CLASS_RELEASE(X)``
-(-> ReleaseX) or a plain ``(ORT_API_CALL* Name)(...)`` pointer.
-"""
+The runtime (unity/com.assetgen.runtime/Runtime/Onnx.cs) calls the C API through this table by
+index, so the indices there must be the ones this prints for the header of the ONNX Runtime it
+was written against (ORT_API_VERSION 29, com.github.asus4.onnxruntime 0.4.9). The table only
+grows at its end, so an index stays valid in every later version. Each entry of the struct is
+one of ``ORT_API2_STATUS(Name, ...)``, ``ORT_API_T(type, Name, ...)``, ``ORT_CLASS_RELEASE(X)``
+(-> ReleaseX) or a plain ``(ORT_API_CALL* Name)(...)`` pointer."""
 
 from __future__ import annotations
 

@@ -1,9 +1,10 @@
-"""Parity of the C# runtime's dialogue generator (``dotnet_runtime/src/Dialogue.cs``, no
-Python) with ``Engine().generate("dialogue", ...)``: for the same seeds and options, the same
-line (text) and the same metadata a game uses (speaker, role, source, race, length bucket,
-placeholders, stop, the chosen candidate and how many there were, faults, sentences), for the
-defaults and with each sampling lever switched; bad options give Python's InvalidOptionsError
-message and parameter.
+"""Parity of the C# runtime's dialogue generator
+(``unity/com.assetgen.runtime/Runtime/Dialogue.cs``, no Python) with
+``Engine().generate("dialogue", ...)``: for the same seeds and options, the same line (text)
+and the same metadata a game uses (speaker, role, source, race, length bucket, placeholders,
+stop, the chosen candidate and how many there were, faults, sentences), for the defaults and
+with each sampling lever switched; bad options give Python's InvalidOptionsError message and
+parameter.
 
 The reranking score (a float the game does not need) is compared within 1e-12: numpy's
 float64 exp and log (its own AVX-512 code on CPUs that have it, the C library's elsewhere)

@@ -1,7 +1,7 @@
-"""Parity of the C# runtime's shoes generator (``dotnet_runtime/src/Shoes.cs``, no Python)
-with ``Engine().generate("shoes", ...)``: icons within 1/255 per channel on at least 99.9%
-of pixels, the same types, the same InvalidOptionsError messages. The hue rotation's 3 x 3
-matrix comes from a double-precision inverse and products that need not be bit-identical to
+"""Parity of the C# runtime's shoes generator (``unity/com.assetgen.runtime/Runtime/Shoes.cs``,
+no Python) with ``Engine().generate("shoes", ...)``: icons within 1/255 per channel on at least
+99.9% of pixels, the same types, the same InvalidOptionsError messages. The hue rotation's 3 x
+3 matrix comes from a double-precision inverse and products that need not be bit-identical to
 numpy's LAPACK and BLAS, and the icon goes through a float32 matrix product and a rounding, so
 recoloured icons may differ by 1/255 here and there; the rest is exact."""
 

@@ -1,14 +1,16 @@
 """The Unity package folder has the layout Unity's Package Manager expects (issue 24, point 5):
 a ``.meta`` with a unique, path-derived GUID for everything Unity imports, a valid
 ``package.json`` depending on ONNX Runtime's UPM package, asmdefs that reference the right
-assemblies, the runtime's sources in step with ``dotnet_runtime/src``, notices that carry the
-model cards' licences, and no model binaries in git."""
+assemblies, the runtime's sources in ``Runtime/`` only (issue 25: the Makefile's C# builds
+compile them, and the repository holds no second copy), notices that carry the model cards'
+licences, and no model binaries in git."""
 
 from __future__ import annotations
 
 import importlib.util
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -63,21 +65,47 @@ def test_guids_are_unique_well_formed_and_derived_from_the_path(tool: ModuleType
     assert tool.guid("Runtime/Portraits.cs") != tool.guid("Runtime/Shoes.cs")
 
 
-def test_the_package_is_up_to_date_with_the_runtime_sources() -> None:
-    """Fails when dotnet_runtime/src changed and `make unity-package` was not run."""
+def test_the_package_is_up_to_date() -> None:
+    """Fails when a package file was added, moved or deleted and `make unity-package` was
+    not run (its .meta missing, stale or not the one the path gives)."""
     run = subprocess.run(
         [sys.executable, str(TOOL), "--check"], capture_output=True, text=True, cwd=ROOT
     )
     assert run.returncode == 0, run.stdout + run.stderr
 
 
-def test_the_runtime_copies_equal_the_sources(tool: ModuleType) -> None:
-    sources = tool.runtime_sources()
-    assert {p.name for p in sources} >= {"Portraits.cs", "Onnx.cs", "ModelFolder.cs", "Json.cs"}
-    copies = sorted((PACKAGE / "Runtime").glob("*.cs"))
-    assert [p.name for p in copies] == [p.name for p in sources]
-    for source in sources:
-        assert (PACKAGE / "Runtime" / source.name).read_bytes() == source.read_bytes()
+def _git_files(*patterns: str) -> list[str]:
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--", *patterns], capture_output=True, cwd=ROOT, check=True
+    )
+    return [n for n in listed.stdout.decode().split("\0") if n]
+
+
+def test_the_runtime_builds_compile_the_package_sources_and_there_is_no_other_copy() -> None:
+    """The Makefile's runtime library and its API check compile every ``Runtime/*.cs`` git
+    tracks and nothing from elsewhere, so what the tests run is what a Unity user installs;
+    and no other tracked C# file repeats a runtime source."""
+    if shutil.which("make") is None:
+        pytest.skip("needs make")
+    runtime = PACKAGE / "Runtime"
+    folder = runtime.relative_to(ROOT)
+    tracked = {n for n in _git_files("*.cs") if Path(n).parent == folder}
+    names = {Path(n).name for n in tracked}
+    assert names >= {"Portraits.cs", "Onnx.cs", "ModelFolder.cs", "Json.cs"}
+    build = ROOT / "dotnet_runtime" / "build"
+    targets = [build / "AssetGen.Runtime.dll", build / "api-check" / "AssetGen.Runtime.dll"]
+    for target in targets:
+        command = ["make", "-n", "-B", "--no-print-directory", str(target.relative_to(ROOT))]
+        dry = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+        assert dry.returncode == 0, dry.stdout + dry.stderr
+        compiled = {w for w in dry.stdout.split() if w.endswith(".cs")}
+        assert compiled >= tracked, f"{target.name} leaves out {sorted(tracked - compiled)}"
+        outside = [n for n in compiled if Path(n).parent != folder]
+        assert not outside, f"{target.name} compiles sources outside the package: {outside}"
+    sources = {(ROOT / n).read_bytes() for n in tracked}
+    others = [ROOT / n for n in _git_files("*.cs") if n not in tracked]
+    copies = [p for p in others if p.is_file() and p.read_bytes() in sources]
+    assert not copies, f"second copies of runtime sources: {copies}"
 
 
 def test_package_json_is_valid_upm() -> None:

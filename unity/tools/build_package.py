@@ -2,16 +2,17 @@
 
 ``python unity/tools/build_package.py`` (``make unity-package``):
 
-1. copies the C# runtime's sources (``dotnet_runtime/src/*.cs`` that git tracks) into the package's
-   ``Runtime/`` folder (byte for byte; the copies are committed so the package installs from a
-   git URL, and ``--check`` fails when they drift);
-2. copies the shipped models the C# runtime runs (``plugins/assetgen_<name>/model/``) into
-   ``Models~/<name>/`` (ignored by Unity and by git; ``--no-models`` skips it);
-3. writes a ``.meta`` file for every file and folder Unity imports, with a GUID derived from
+1. writes a ``.meta`` file for every file and folder Unity imports, with a GUID derived from
    the path (the first 32 hex digits of sha256 of ``com.assetgen.runtime/<path>``), so the same
-   package always has the same GUIDs, and removes ``.meta`` files left by deleted files.
+   package always has the same GUIDs, and removes ``.meta`` files left by deleted files;
+2. copies the shipped models the C# runtime runs (``plugins/assetgen_<name>/model/``) into
+   ``Models~/<name>/`` (ignored by Unity and by git; ``--no-models`` skips it).
 
-``--check`` changes nothing; it lists every file that step 1 or 3 would write or remove and
+The C# runtime's sources live in the package's ``Runtime/`` folder and nowhere else (issue
+25): the Makefile's ``runtime-build`` (the library the test, parity and bench programs link)
+and ``tests/unity`` compile those files, so there is nothing to copy.
+
+``--check`` changes nothing; it lists every ``.meta`` that step 1 would write or remove and
 exits 1 if there is any.
 """
 
@@ -20,15 +21,12 @@ from __future__ import annotations
 import argparse
 import hashlib
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE_NAME = "com.assetgen.runtime"
 PACKAGE = ROOT / "unity" / PACKAGE_NAME
-RUNTIME_SOURCES = ROOT / "dotnet_runtime" / "src"
-RUNTIME_COPY = PACKAGE / "Runtime"
 MODELS = PACKAGE / "Models~"
 #: the generators the C# runtime runs, whose shipped models the package gets
 RUNTIME_MODELS = ("portraits", "shoes", "dialogue")
@@ -76,43 +74,17 @@ def meta_text(path: Path) -> str:
     return head + f"{importer}:\n  externalObjects: {{}}\n" + tail
 
 
-def runtime_sources() -> list[Path]:
-    """The runtime's sources: the ``dotnet_runtime/src/*.cs`` files git tracks (a file still
-    being written, not yet added, stays out of the package), or every one outside a checkout."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--", "*.cs"],
-        cwd=RUNTIME_SOURCES,
-        capture_output=True,
-        check=False,
-    )
-    if listed.returncode != 0:
-        return sorted(RUNTIME_SOURCES.glob("*.cs"))
-    names = [n for n in listed.stdout.decode().split("\0") if n and "/" not in n]
-    return sorted(RUNTIME_SOURCES / n for n in names if (RUNTIME_SOURCES / n).is_file())
-
-
-def planned_sources() -> dict[Path, bytes]:
-    """Runtime/<name>.cs -> the bytes of dotnet_runtime/src/<name>.cs."""
-    return {RUNTIME_COPY / p.name: p.read_bytes() for p in runtime_sources()}
-
-
-def planned_metas(sources: dict[Path, bytes]) -> dict[Path, bytes]:
-    """Every ``.meta`` the package should hold, once the sources are in place."""
-    paths = {p for p in PACKAGE.rglob("*") if imported(p)}
-    paths |= set(sources)
-    # a stale copy (a source deleted from dotnet_runtime/src) is removed, so it needs no meta
-    paths -= {p for p in RUNTIME_COPY.glob("*.cs") if p not in sources}
-    return {p.with_name(p.name + ".meta"): meta_text(p).encode() for p in sorted(paths)}
+def planned_metas() -> dict[Path, bytes]:
+    """Every ``.meta`` the package should hold."""
+    paths = sorted(p for p in PACKAGE.rglob("*") if imported(p))
+    return {p.with_name(p.name + ".meta"): meta_text(p).encode() for p in paths}
 
 
 def changes() -> tuple[dict[Path, bytes], list[Path]]:
     """(files to write with their bytes, files to remove) to bring the package up to date."""
-    sources = planned_sources()
-    metas = planned_metas(sources)
-    wanted = {**sources, **metas}
-    write = {p: data for p, data in wanted.items() if not p.is_file() or p.read_bytes() != data}
-    stale = [p for p in RUNTIME_COPY.glob("*.cs") if p not in sources]
-    stale += [p for p in PACKAGE.rglob("*.meta") if p not in metas and not _in_unmanaged_folder(p)]
+    metas = planned_metas()
+    write = {p: data for p, data in metas.items() if not p.is_file() or p.read_bytes() != data}
+    stale = [p for p in PACKAGE.rglob("*.meta") if p not in metas and not _in_unmanaged_folder(p)]
     return write, sorted(stale)
 
 
@@ -150,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         if write or remove:
             print("run `make unity-package` and commit the result", file=sys.stderr)
             return 1
-        print(f"{PACKAGE.relative_to(ROOT)}: sources and .meta files up to date")
+        print(f"{PACKAGE.relative_to(ROOT)}: .meta files up to date")
         return 0
     for path in remove:
         path.unlink()
