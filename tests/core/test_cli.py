@@ -45,27 +45,8 @@ def test_generate_follows_the_seeding_rule_like_the_api(engine: Engine, tmp_path
 
 
 def test_animate_and_formats(plugins_env, tmp_path, capsys) -> None:
-    assert (
-        main(
-            [
-                "animate",
-                "blob",
-                "--seed",
-                "2",
-                "--frames",
-                "5",
-                "--out",
-                str(tmp_path),
-                "--format",
-                "gif,sheet",
-                "-o",
-                "speed=2",
-                "--name",
-                "pulse",
-            ]
-        )
-        == 0
-    )
+    args = ["animate", "blob", "--seed", "2", "--frames", "5", "--out", str(tmp_path)]
+    assert main([*args, "--format", "gif,sheet", "-o", "speed=2", "--name", "pulse"]) == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pulse.gif", "pulse.json", "pulse.png"]
     with Image.open(tmp_path / "pulse.gif") as im:
         assert im.n_frames == 5

@@ -17,24 +17,8 @@ from assetgen.cli import main
 
 
 def _sheet(tmp_path, *args: str) -> dict:
-    assert (
-        main(
-            [
-                "animate",
-                "blob",
-                "--seed",
-                "2",
-                "--frames",
-                "3",
-                "--out",
-                str(tmp_path),
-                "--name",
-                "s",
-                *args,
-            ]
-        )
-        == 0
-    )
+    command = ["animate", "blob", "--seed", "2", "--frames", "3", "--out", str(tmp_path)]
+    assert main([*command, "--name", "s", *args]) == 0
     return json.loads((tmp_path / "s.json").read_text("utf-8"))
 
 

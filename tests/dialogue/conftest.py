@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
+from assetgen_dialogue import plugin
 from assetgen_dialogue.training import corpus
+
+from assetgen import Engine
 
 # Short lines with every letter of the alphabet in both cases, so prompts can use any letter.
 SENTENCES = (
@@ -23,6 +27,20 @@ SENTENCES = (
     "Fie, fie! Thou art a knave, and I will have thy purse.",
     "Alas, poor Yorick; I knew him well.",
 )
+
+
+def dialogue_engine(model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Engine:
+    """A CPU engine with the dialogue plugin (and the exporters) using the model in
+    ``model_dir`` instead of the shipped one (for the test files' ``engine`` fixtures)."""
+    monkeypatch.setattr(plugin, "MODEL_DIR", model_dir)
+    monkeypatch.setenv("ASSETGEN_LOAD_PLUGINS", "dialogue,exporters")
+    return Engine(device="cpu")
+
+
+def decoder(engine: Engine) -> Any:
+    """The GPT decoder of the engine's own dialogue generator instance."""
+    gen = engine._instance("dialogue")
+    return gen.gpt(gen.bundle())
 
 
 def write_corpus(out: Path, lines_per_archetype: int = 6) -> Path:

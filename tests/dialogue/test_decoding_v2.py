@@ -23,19 +23,12 @@ from assetgen_dialogue.training import readthrough, words
 from assetgen import Engine, seeds
 from assetgen.runtime import Runtime, read_manifest, write_manifest
 
-from .conftest import V2_ROLES
+from .conftest import V2_ROLES, decoder, dialogue_engine
 
 
 @pytest.fixture
 def engine(tiny_gpt: Path, monkeypatch: pytest.MonkeyPatch) -> Engine:
-    monkeypatch.setattr(plugin, "MODEL_DIR", tiny_gpt)
-    monkeypatch.setenv("ASSETGEN_LOAD_PLUGINS", "dialogue,exporters")
-    return Engine(device="cpu")
-
-
-def decoder(engine: Engine) -> Any:
-    gen = engine._instance("dialogue")
-    return gen.gpt(gen.bundle())
+    return dialogue_engine(tiny_gpt, monkeypatch)
 
 
 def words_of(text: str) -> list[str]:

@@ -23,14 +23,14 @@ from assetgen_dialogue.yarn import YarnExporter, yarn_escape
 from assetgen import Engine, InvalidOptionsError, TextAsset, seeds
 from assetgen.cli import main
 
+from .conftest import dialogue_engine
+
 ARCHETYPES = list(corpus.ARCHETYPES)
 
 
 @pytest.fixture
 def engine(tiny_model: Path, monkeypatch: pytest.MonkeyPatch) -> Engine:
-    monkeypatch.setattr(plugin, "MODEL_DIR", tiny_model)
-    monkeypatch.setenv("ASSETGEN_LOAD_PLUGINS", "dialogue,exporters")
-    return Engine(device="cpu")
+    return dialogue_engine(tiny_model, monkeypatch)
 
 
 def texts(assets: list[Any]) -> list[str]:
@@ -278,25 +278,8 @@ def test_yarn_export_structure(engine: Engine, tmp_path: Path) -> None:
             assert match and match.group(1) == speaker
             assert yarn_unescape(match.group(2)) == asset.text.strip()
     # the command line: one request, one .yarn file
-    assert (
-        main(
-            [
-                "generate",
-                "dialogue",
-                "--seed",
-                "1",
-                "--count",
-                "5",
-                "-o",
-                "archetype=clergy",
-                "--format",
-                "yarn",
-                "--out",
-                str(tmp_path),
-            ]
-        )
-        == 0
-    )
+    command = ["generate", "dialogue", "--seed", "1", "--count", "5", "-o", "archetype=clergy"]
+    assert main([*command, "--format", "yarn", "--out", str(tmp_path)]) == 0
     (written,) = list(tmp_path.glob("*.yarn"))
     (node,) = parse_yarn(written.read_text(encoding="utf-8"))
     assert len(node["lines"]) == 5 and all(e.startswith("=> clergy: ") for e in node["lines"])

@@ -24,19 +24,12 @@ from assetgen_dialogue.yarn import line_id, yarn_text
 from assetgen import Engine, InvalidOptionsError, TextAsset
 from assetgen.cli import main
 
-from .conftest import V2_RACES, V2_ROLES
+from .conftest import V2_RACES, V2_ROLES, decoder, dialogue_engine
 
 
 @pytest.fixture
 def engine(tiny_gpt: Path, monkeypatch: pytest.MonkeyPatch) -> Engine:
-    monkeypatch.setattr(plugin, "MODEL_DIR", tiny_gpt)
-    monkeypatch.setenv("ASSETGEN_LOAD_PLUGINS", "dialogue,exporters")
-    return Engine(device="cpu")
-
-
-def decoder(engine: Engine) -> Any:
-    gen = engine._instance("dialogue")  # the engine's own instance
-    return gen.gpt(gen.bundle())
+    return dialogue_engine(tiny_gpt, monkeypatch)
 
 
 def test_the_manifest_describes_the_step_graph(tiny_gpt: Path) -> None:
@@ -355,23 +348,8 @@ def test_yarn_line_groups_ids_and_variables(engine: Engine, tmp_path: Path) -> N
         "barks_mage_40",
         "barks_mage_41",
     ]
-    assert (
-        main(
-            [
-                "generate",
-                "dialogue",
-                "--seed",
-                "1",
-                "--count",
-                "3",
-                "--format",
-                "yarn-nodes",
-                "--out",
-                str(tmp_path),
-            ]
-        )
-        == 0
-    )
+    command = ["generate", "dialogue", "--seed", "1", "--count", "3", "--format", "yarn-nodes"]
+    assert main([*command, "--out", str(tmp_path)]) == 0
     assert len(re.findall("^title:", next(tmp_path.glob("*.yarn")).read_text(), flags=re.M)) == 3
 
 
