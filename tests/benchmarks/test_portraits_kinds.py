@@ -28,26 +28,19 @@ pytest.importorskip("resvg_py")
 from benchmarks import suite  # noqa: E402
 from benchmarks.models import ModelSource  # noqa: E402
 
+from .conftest import QUICK, keep_model_dirs  # noqa: E402
+
 BATCHES = (1, 8, 32, 128)
 
 
 def _run_suite(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, model: Path, run: Path, only: str
 ) -> tuple[dict[str, Any], dict[str, dict[str, Any]], str]:
-    import assetgen_dialogue.plugin
-    import assetgen_portraits.plugin
-    import assetgen_shoes.plugin
-
-    for plugin in (assetgen_portraits.plugin, assetgen_shoes.plugin, assetgen_dialogue.plugin):
-        monkeypatch.setattr(plugin, "MODEL_DIR", plugin.MODEL_DIR)  # restored afterwards
+    keep_model_dirs(monkeypatch)
     out = tmp_path / "results.json"
     status = suite.main(
         [
-            "--quick",
-            "--reps",
-            "1",
-            "--batch-s",
-            "0.01",
+            *QUICK,
             "--only",
             only,
             "--export-count",

@@ -22,6 +22,8 @@ pytest.importorskip("onnxruntime")
 from benchmarks import common, suite  # noqa: E402
 from benchmarks.flops import count_flops  # noqa: E402
 
+from .conftest import QUICK, keep_model_dirs  # noqa: E402
+
 
 def _model(nodes, inputs, outputs, initializers=()):  # type: ignore[no-untyped-def]
     from onnx import helper
@@ -167,21 +169,12 @@ def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def test_quick_suite_end_to_end(tiny_models, tmp_path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
-    import assetgen_dialogue.plugin
-    import assetgen_portraits.plugin
-    import assetgen_shoes.plugin
-
-    for plugin in (assetgen_portraits.plugin, assetgen_shoes.plugin, assetgen_dialogue.plugin):
-        monkeypatch.setattr(plugin, "MODEL_DIR", plugin.MODEL_DIR)  # restored afterwards
+    keep_model_dirs(monkeypatch)
     root = tiny_models["root"]
     out = tmp_path / "results.json"
     status = suite.main(
         [
-            "--quick",
-            "--reps",
-            "1",
-            "--batch-s",
-            "0.01",
+            *QUICK,
             "--only",
             "1,3,5",
             "--out",
