@@ -6,8 +6,8 @@
 using System;
 using System.Collections.Generic;
 using System.Globalization;
-using System.IO;
 using AssetGen.Runtime;
+using static ParityIO;
 
 static class DialogueParity
 {
@@ -48,43 +48,24 @@ static class DialogueParity
         return o;
     }
 
-    static string List(IEnumerable<string> items)
-    {
-        var quoted = new List<string>();
-        foreach (string s in items) quoted.Add(PortraitParity.Quote(s));
-        return "[" + string.Join(", ", quoted) + "]";
-    }
-
     public static string LineJson(DialogueLine l)
     {
-        return "{\"seed\": " + l.Seed + ", \"text\": " + PortraitParity.Quote(l.Text) + ", \"speaker\": " + PortraitParity.Quote(l.Speaker)
-            + ", \"archetype\": " + PortraitParity.Quote(l.Archetype) + ", \"source\": " + PortraitParity.Quote(l.Source)
-            + ", \"race\": " + PortraitParity.Quote(l.Race) + ", \"length\": " + PortraitParity.Quote(l.Length)
-            + ", \"stop\": " + PortraitParity.Quote(l.Stop) + ", \"candidates\": " + l.Candidates + ", \"chosen\": " + l.Chosen
-            + ", \"score\": " + l.Score.ToString("G17", CultureInfo.InvariantCulture) + ", \"placeholders\": " + List(l.Placeholders)
-            + ", \"faults\": " + List(l.Faults) + ", \"sentences\": " + l.Sentences + ", \"license\": " + PortraitParity.Quote(l.License) + "}";
+        return "{\"seed\": " + l.Seed + ", \"text\": " + Quote(l.Text) + ", \"speaker\": " + Quote(l.Speaker)
+            + ", \"archetype\": " + Quote(l.Archetype) + ", \"source\": " + Quote(l.Source)
+            + ", \"race\": " + Quote(l.Race) + ", \"length\": " + Quote(l.Length)
+            + ", \"stop\": " + Quote(l.Stop) + ", \"candidates\": " + l.Candidates + ", \"chosen\": " + l.Chosen
+            + ", \"score\": " + l.Score.ToString("G17", CultureInfo.InvariantCulture) + ", \"placeholders\": " + QuoteAll(l.Placeholders)
+            + ", \"faults\": " + QuoteAll(l.Faults) + ", \"sentences\": " + l.Sentences + ", \"license\": " + Quote(l.License) + "}";
     }
 
     public static int Run(string model, string requestsPath, string outDir, SessionSettings settings)
     {
         var results = new List<string>();
-        var requests = (List<object>)Json.Parse(File.ReadAllText(requestsPath));
+        var requests = Requests(requestsPath);
         var watch = System.Diagnostics.Stopwatch.StartNew();
         DialogueGenerator loaded;
-        try
-        {
-            loaded = new DialogueGenerator(model, settings);
-        }
-        catch (ModelException ex)
-        {
-            Console.WriteLine("ModelException: " + ex.Message);
-            return 3;
-        }
-        catch (OnnxRuntimeException ex)
-        {
-            Console.WriteLine("OnnxRuntimeException: " + ex.Message);
-            return 4;
-        }
+        int refused = Load(() => new DialogueGenerator(model, settings), out loaded);
+        if (refused != 0) return refused;
         using (var generator = loaded)
         {
             Console.WriteLine("dialogue model loaded in " + watch.ElapsedMilliseconds + " ms");
@@ -92,8 +73,7 @@ static class DialogueParity
             {
                 var request = (Dictionary<string, object>)r;
                 string id = (string)request["id"];
-                var seeds = new List<long>();
-                foreach (object s in (List<object>)request["seeds"]) seeds.Add((long)s);
+                var seeds = Seeds(request);
                 object spec;
                 request.TryGetValue("options", out spec);
                 try
@@ -102,15 +82,15 @@ static class DialogueParity
                     var lines = generator.GenerateBatch(seeds, Options(spec as Dictionary<string, object>));
                     var items = new List<string>();
                     foreach (var line in lines) items.Add(LineJson(line));
-                    results.Add(PortraitParity.Quote(id) + ": {\"ms\": " + (watch.ElapsedMilliseconds - started) + ", \"lines\": [" + string.Join(",\n  ", items) + "]}");
+                    results.Add(Quote(id) + ": {\"ms\": " + (watch.ElapsedMilliseconds - started) + ", \"lines\": [" + string.Join(",\n  ", items) + "]}");
                 }
                 catch (InvalidOptionsException ex)
                 {
-                    results.Add(PortraitParity.Quote(id) + ": {\"error\": {\"type\": \"InvalidOptionsError\", \"message\": " + PortraitParity.Quote(ex.Message) + ", \"parameter\": " + PortraitParity.Quote(ex.Parameter) + "}}");
+                    results.Add(Error(id, ex));
                 }
             }
         }
-        File.WriteAllText(Path.Combine(outDir, "results.json"), "{" + string.Join(",\n", results) + "}\n");
+        WriteResults(outDir, results);
         Console.WriteLine(requests.Count + " requests in " + watch.ElapsedMilliseconds + " ms");
         return 0;
     }

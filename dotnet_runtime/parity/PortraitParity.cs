@@ -23,8 +23,8 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
-using System.Text;
 using AssetGen.Runtime;
+using static ParityIO;
 
 static class PortraitParity
 {
@@ -34,27 +34,6 @@ static class PortraitParity
         var pairs = new List<string>();
         foreach (var kv in map) pairs.Add(Quote(kv.Key) + ": " + Quote(kv.Value));
         return "{" + string.Join(", ", pairs) + "}";
-    }
-
-    static string List(IEnumerable<string> items)
-    {
-        if (items == null) return "null";
-        var quoted = new List<string>();
-        foreach (string item in items) quoted.Add(Quote(item));
-        return "[" + string.Join(", ", quoted) + "]";
-    }
-
-    public static string Quote(string s)
-    {
-        if (s == null) return "null";
-        var sb = new StringBuilder("\"");
-        foreach (char c in s)
-        {
-            if (c == '"' || c == '\\') sb.Append('\\').Append(c);
-            else if (c < 0x20) sb.Append("\\u").Append(((int)c).ToString("x4", CultureInfo.InvariantCulture));
-            else sb.Append(c);
-        }
-        return sb.Append('"').ToString();
     }
 
     static T Options<T>(Dictionary<string, object> spec) where T : PortraitOptions, new()
@@ -139,28 +118,17 @@ static class PortraitParity
         if ("shoes".Equals(generatorId)) return ShoeParity.Run(args[0], args[1], args[2], settings);
         if ("dialogue".Equals(generatorId)) return DialogueParity.Run(args[0], args[1], args[2], settings);
         var results = new List<string>();
-        var requests = (List<object>)Json.Parse(File.ReadAllText(args[1]));
+        var requests = Requests(args[1]);
         var watch = System.Diagnostics.Stopwatch.StartNew();
+        // "reader" as the fifth argument: the files come through a reader callback (as from
+        // Unity TextAssets), not from the folder path
+        string root = args[0];
+        bool reader = args.Length > 4 && args[4] == "reader";
         PortraitsGenerator loaded;
-        try
-        {
-            // "reader" as the fifth argument: the files come through a reader callback (as
-            // from Unity TextAssets), not from the folder path
-            string root = args[0];
-            loaded = args.Length > 4 && args[4] == "reader"
-                ? new PortraitsGenerator(new ModelFolder("reader:" + root, name => File.ReadAllBytes(Path.Combine(root, name)), settings))
-                : new PortraitsGenerator(args[0], settings);
-        }
-        catch (ModelException ex)
-        {
-            Console.WriteLine("ModelException: " + ex.Message);
-            return 3;
-        }
-        catch (OnnxRuntimeException ex)
-        {
-            Console.WriteLine("OnnxRuntimeException: " + ex.Message);
-            return 4;
-        }
+        int refused = Load(() => reader
+            ? new PortraitsGenerator(new ModelFolder("reader:" + root, name => File.ReadAllBytes(Path.Combine(root, name)), settings))
+            : new PortraitsGenerator(root, settings), out loaded);
+        if (refused != 0) return refused;
         using (var generator = loaded)
         {
             Console.WriteLine("ONNX Runtime " + OnnxSession.RuntimeVersion + "; model loaded in " + watch.ElapsedMilliseconds + " ms");
@@ -168,8 +136,7 @@ static class PortraitParity
             {
                 var request = (Dictionary<string, object>)r;
                 string id = (string)request["id"];
-                var seeds = new List<long>();
-                foreach (object s in (List<object>)request["seeds"]) seeds.Add((long)s);
+                var seeds = Seeds(request);
                 object spec;
                 request.TryGetValue("options", out spec);
                 object frames, curve, lipsync;
@@ -188,11 +155,11 @@ static class PortraitParity
                         CueTrack smooth = LipSyncSmoothing.Smooth(raw, Convert.ToDouble(o["hold"], CultureInfo.InvariantCulture), fps);
                         CueTrack tweened = LipSyncSmoothing.Tween(smooth, fps);
                         results.Add(Quote(id) + ": {\"raw\": " + Track(raw) + ", \"smooth\": " + Track(smooth) + ", \"tween\": " + Track(tweened)
-                            + ", \"frames\": " + CueFiles.TrackFrames(tweened, fps) + ", \"frame_shapes\": " + List(CueFiles.FrameShapes(tweened, fps, CueFiles.TrackFrames(tweened, fps))) + "}");
+                            + ", \"frames\": " + CueFiles.TrackFrames(tweened, fps) + ", \"frame_shapes\": " + QuoteAll(CueFiles.FrameShapes(tweened, fps, CueFiles.TrackFrames(tweened, fps))) + "}");
                     }
                     catch (InvalidOptionsException ex)
                     {
-                        results.Add(Quote(id) + ": {\"error\": {\"type\": \"InvalidOptionsError\", \"message\": " + Quote(ex.Message) + ", \"parameter\": " + Quote(ex.Parameter) + "}}");
+                        results.Add(Error(id, ex));
                     }
                     continue;
                 }
@@ -217,8 +184,7 @@ static class PortraitParity
                         var animationOptions = Options<PortraitAnimationOptions>(spec as Dictionary<string, object>);
                         var animation = frames == null ? generator.Animate(seeds[0], animationOptions)
                             : generator.Animate(seeds[0], (int)(long)frames, animationOptions);
-                        using (var file = File.Create(Path.Combine(args[2], id + ".rgba")))
-                            foreach (var frame in animation.Frames) file.Write(frame, 0, frame.Length);
+                        WriteRgba(args[2], id, animation.Frames);
                         var extra = new List<string>();
                         if (animation.EditShift != null)
                             extra.Add("\"edit_shift\": [" + animation.EditShift[0] + ", " + animation.EditShift[1] + "], \"start_state\": "
@@ -227,27 +193,26 @@ static class PortraitParity
                             extra.Add("\"lipsync\": " + Track(animation.LipSync));
                         if (animation.ToSeed >= 0)
                             extra.Add("\"to_seed\": " + animation.ToSeed + ", \"to_labels\": " + Map(animation.ToLabels));
-                        results.Add(Quote(id) + ": {\"width\": " + animation.Width + ", \"height\": " + animation.Height + ", \"labels\": [" + Map(animation.Labels) + "], \"states\": " + List(animation.States) + ", \"frame_states\": " + List(animation.FrameStates) + ", \"frame_shapes\": " + List(animation.FrameShapes) + (extra.Count > 0 ? ", " + string.Join(", ", extra) : "") + "}");
+                        results.Add(Quote(id) + ": {\"width\": " + animation.Width + ", \"height\": " + animation.Height + ", \"labels\": [" + Map(animation.Labels) + "], \"states\": " + QuoteAll(animation.States) + ", \"frame_states\": " + QuoteAll(animation.FrameStates) + ", \"frame_shapes\": " + QuoteAll(animation.FrameShapes) + (extra.Count > 0 ? ", " + string.Join(", ", extra) : "") + "}");
                         continue;
                     }
                     var images = generator.GenerateBatch(seeds, Options<PortraitOptions>(spec as Dictionary<string, object>));
-                    using (var file = File.Create(Path.Combine(args[2], id + ".rgba")))
-                        foreach (var image in images) file.Write(image.Rgba, 0, image.Rgba.Length);
+                    WriteRgba(args[2], id, images.ConvertAll(image => image.Rgba));
                     var labels = new List<string>();
                     foreach (var image in images) labels.Add(Map(image.Labels));
                     results.Add(Quote(id) + ": {\"width\": " + images[0].Width + ", \"height\": " + images[0].Height + ", \"labels\": [" + string.Join(", ", labels) + "]}");
                 }
                 catch (InvalidOptionsException ex)
                 {
-                    results.Add(Quote(id) + ": {\"error\": {\"type\": \"InvalidOptionsError\", \"message\": " + Quote(ex.Message) + ", \"parameter\": " + Quote(ex.Parameter) + "}}");
+                    results.Add(Error(id, ex));
                 }
                 catch (NotSupportedException ex)
                 {
-                    results.Add(Quote(id) + ": {\"error\": {\"type\": \"NotSupportedException\", \"message\": " + Quote(ex.Message) + ", \"parameter\": null}}");
+                    results.Add(Error(id, "NotSupportedException", ex.Message, null));
                 }
             }
         }
-        File.WriteAllText(Path.Combine(args[2], "results.json"), "{" + string.Join(",\n", results) + "}\n");
+        WriteResults(args[2], results);
         Console.WriteLine(requests.Count + " requests in " + watch.ElapsedMilliseconds + " ms");
         return 0;
     }

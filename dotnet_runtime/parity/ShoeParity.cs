@@ -4,38 +4,25 @@
 using System;
 using System.Collections.Generic;
 using System.Globalization;
-using System.IO;
 using AssetGen.Runtime;
+using static ParityIO;
 
 static class ShoeParity
 {
     public static int Run(string model, string requestsPath, string outDir, SessionSettings settings)
     {
         var results = new List<string>();
-        var requests = (List<object>)Json.Parse(File.ReadAllText(requestsPath));
+        var requests = Requests(requestsPath);
         ShoesGenerator loaded;
-        try
-        {
-            loaded = new ShoesGenerator(model, settings);
-        }
-        catch (ModelException ex)
-        {
-            Console.WriteLine("ModelException: " + ex.Message);
-            return 3;
-        }
-        catch (OnnxRuntimeException ex)
-        {
-            Console.WriteLine("OnnxRuntimeException: " + ex.Message);
-            return 4;
-        }
+        int refused = Load(() => new ShoesGenerator(model, settings), out loaded);
+        if (refused != 0) return refused;
         using (var generator = loaded)
         {
             foreach (object r in requests)
             {
                 var request = (Dictionary<string, object>)r;
                 string id = (string)request["id"];
-                var seeds = new List<long>();
-                foreach (object s in (List<object>)request["seeds"]) seeds.Add((long)s);
+                var seeds = Seeds(request);
                 var options = new ShoeOptions();
                 object spec;
                 if (request.TryGetValue("options", out spec))
@@ -53,19 +40,18 @@ static class ShoeParity
                 try
                 {
                     var images = generator.GenerateBatch(seeds, options);
-                    using (var file = File.Create(Path.Combine(outDir, id + ".rgba")))
-                        foreach (var image in images) file.Write(image.Rgba, 0, image.Rgba.Length);
+                    WriteRgba(outDir, id, images.ConvertAll(image => image.Rgba));
                     var types = new List<string>();
-                    foreach (var image in images) types.Add(PortraitParity.Quote(image.Type));
-                    results.Add(PortraitParity.Quote(id) + ": {\"width\": " + images[0].Width + ", \"height\": " + images[0].Height + ", \"types\": [" + string.Join(", ", types) + "]}");
+                    foreach (var image in images) types.Add(image.Type);
+                    results.Add(Quote(id) + ": {\"width\": " + images[0].Width + ", \"height\": " + images[0].Height + ", \"types\": " + QuoteAll(types) + "}");
                 }
                 catch (InvalidOptionsException ex)
                 {
-                    results.Add(PortraitParity.Quote(id) + ": {\"error\": {\"type\": \"InvalidOptionsError\", \"message\": " + PortraitParity.Quote(ex.Message) + ", \"parameter\": " + PortraitParity.Quote(ex.Parameter) + "}}");
+                    results.Add(Error(id, ex));
                 }
             }
         }
-        File.WriteAllText(Path.Combine(outDir, "results.json"), "{" + string.Join(",\n", results) + "}\n");
+        WriteResults(outDir, results);
         return 0;
     }
 }

@@ -82,15 +82,7 @@ namespace AssetGen.Runtime
             }
             object namesValue;
             if (manifest.TryGetValue("color_names", out namesValue))
-            {
-                foreach (var kv in ManifestFields.Object(namesValue, "color_names"))
-                {
-                    var names = new Dictionary<string, string>(StringComparer.Ordinal);
-                    foreach (var nv in ManifestFields.Object(kv.Value, "color_names." + kv.Key))
-                        names[nv.Key] = ManifestFields.String(nv.Value, "color_names." + kv.Key + "." + nv.Key);
-                    colorNames[kv.Key] = names;
-                }
-            }
+                ReadTextTables(namesValue, "color_names", colorNames);
             object untrainedValue;
             if (manifest.TryGetValue("untrained_values", out untrainedValue))
             {
@@ -136,19 +128,25 @@ namespace AssetGen.Runtime
             ReadAnimationFields(manifest);
         }
 
+        // a manifest object of objects of text (color_names, states): into[key][inner key] = text
+        static void ReadTextTables(object value, string field, Dictionary<string, Dictionary<string, string>> into)
+        {
+            foreach (var kv in ManifestFields.Object(value, field))
+            {
+                var table = new Dictionary<string, string>(StringComparer.Ordinal);
+                foreach (var tv in ManifestFields.Object(kv.Value, field + "." + kv.Key))
+                    table[tv.Key] = ManifestFields.String(tv.Value, field + "." + kv.Key + "." + tv.Key);
+                into[kv.Key] = table;
+            }
+        }
+
         // the animation fields: states, mouth_families, regions.mouth (labels.py reads them for
         // every model; a model without them can still make stills)
         void ReadAnimationFields(Dictionary<string, object> manifest)
         {
             object value;
             if (manifest.TryGetValue("states", out value))
-                foreach (var kv in ManifestFields.Object(value, "states"))
-                {
-                    var map = new Dictionary<string, string>(StringComparer.Ordinal);
-                    foreach (var sv in ManifestFields.Object(kv.Value, "states." + kv.Key))
-                        map[sv.Key] = ManifestFields.String(sv.Value, "states." + kv.Key + "." + sv.Key);
-                    states[kv.Key] = map;
-                }
+                ReadTextTables(value, "states", states);
             if (manifest.TryGetValue("mouth_families", out value))
             {
                 var list = ManifestFields.Array(value, "mouth_families");

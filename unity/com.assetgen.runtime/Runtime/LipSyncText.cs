@@ -149,19 +149,8 @@ namespace AssetGen.Runtime
         /// <summary>re's [^\W\d_]: alphanumeric (letters and numbers) but no decimal digit and no _.</summary>
         static bool IsWordChar(int cp)
         {
-            switch (Category(cp))
-            {
-                case UnicodeCategory.UppercaseLetter:
-                case UnicodeCategory.LowercaseLetter:
-                case UnicodeCategory.TitlecaseLetter:
-                case UnicodeCategory.ModifierLetter:
-                case UnicodeCategory.OtherLetter:
-                case UnicodeCategory.LetterNumber:
-                case UnicodeCategory.OtherNumber:
-                    return true;
-                default:
-                    return false;
-            }
+            UnicodeCategory category = Category(cp);
+            return IsLetter(category) || category == UnicodeCategory.LetterNumber || category == UnicodeCategory.OtherNumber;
         }
 
         internal static string PyStrip(string s)
@@ -211,9 +200,12 @@ namespace AssetGen.Runtime
 
         static bool IsAscii(int cp) => cp < 128;
 
-        static bool IsAlpha(int cp)
+        /// <summary>str.isalpha of one code point: a letter (Lu, Ll, Lt, Lm, Lo).</summary>
+        static bool IsAlpha(int cp) => IsLetter(Category(cp));
+
+        static bool IsLetter(UnicodeCategory category)
         {
-            switch (Category(cp))
+            switch (category)
             {
                 case UnicodeCategory.UppercaseLetter:
                 case UnicodeCategory.LowercaseLetter:
