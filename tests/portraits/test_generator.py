@@ -7,7 +7,6 @@ import json
 import shutil
 import subprocess
 import sys
-import wave
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +16,8 @@ from assetgen_portraits import drivers, plugin
 from assetgen import Engine, InvalidOptionsError, ModelError
 from assetgen import seeds as seed_maths
 from assetgen.cli import main as cli_main
+
+from ..sounds import speech_wav
 
 
 @pytest.fixture
@@ -305,19 +306,8 @@ def test_text_driver_sets_the_frame_count(engine: Engine) -> None:
         engine.animate("portraits", seed=1, text="word " * 300, fps=60.0)
 
 
-def _wav(path: Path, seconds: float, rate: int = 8000) -> Path:
-    t = np.arange(int(seconds * rate)) / rate
-    tone = (np.sin(2 * np.pi * 220 * t) * 12000 * (t > seconds / 2)).astype("<i2")
-    with wave.open(str(path), "wb") as fh:
-        fh.setnchannels(1)
-        fh.setsampwidth(2)
-        fh.setframerate(rate)
-        fh.writeframes(tone.tobytes())
-    return path
-
-
 def test_audio_driver(engine: Engine, tmp_path: Path) -> None:
-    wav = _wav(tmp_path / "line.wav", 1.5)
+    wav = speech_wav(tmp_path / "line.wav", 1.5)
     anim = engine.animate("portraits", seed=1, audio=str(wav), fps=12.0)
     assert len(anim.frames) == 18
     curve = anim.metadata["curve"]

@@ -15,12 +15,10 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
-import wave
 import zipfile
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 from assetgen_dialogue import plugin as dialogue_plugin
 from assetgen_shoes import plugin as shoes_plugin
@@ -33,6 +31,8 @@ from assetgen.cli import main as cli_main
 from assetgen.studio import INSTALL_HINT
 from assetgen.studio.recipes import Recipe, csharp_string, option_text
 from assetgen.studio.server import RunningStudio, start_in_thread
+
+from ..sounds import speech_wav
 
 HAS_SHOES = (shoes_plugin.MODEL_DIR / "manifest.json").is_file()
 needs_dialogue = pytest.mark.skipif(
@@ -173,18 +173,6 @@ def test_talk_driven_by_a_line_is_as_long_as_the_engine_makes_it(
     assert [png_of(f) for f in result["frames"]] == [f.to_png() for f in anim.frames]
     assert result["fps"] == anim.fps
     assert shlex.split(result["recipe"]["cli"])[5:9] == ["--animation", "talk", "--text", line]
-
-
-def speech_wav(path: Path, seconds: float = 1.5, rate: int = 8000) -> Path:
-    """Silence, then a tone: the mouth stays shut, then opens."""
-    t = np.arange(int(seconds * rate)) / rate
-    tone = (np.sin(2 * np.pi * 220 * t) * 12000 * (t > seconds / 2)).astype("<i2")
-    with wave.open(str(path), "wb") as fh:
-        fh.setnchannels(1)
-        fh.setsampwidth(2)
-        fh.setframerate(rate)
-        fh.writeframes(tone.tobytes())
-    return path
 
 
 def test_talk_driven_by_an_uploaded_wav_is_the_engines_and_the_cli_commands(
