@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InvalidOptionsError, ModelError, show_value
+from .limits import check_int
 
 DEVICES = ("auto", "cpu", "cuda")
 MANIFEST_NAME = "manifest.json"
@@ -72,7 +73,11 @@ class ModelBundle:
 
 
 class Runtime:
-    """Provider choice (``auto|cpu|cuda``), thread settings, and verified model loading."""
+    """Provider choice (``auto|cpu|cuda``), thread settings, and verified model loading.
+
+    ``intra_op_threads`` and ``inter_op_threads`` (0 to 1024) go to ONNX Runtime's session
+    options; 0 lets ONNX Runtime choose (one thread per core).
+    """
 
     def __init__(
         self, device: str = "auto", *, intra_op_threads: int = 0, inter_op_threads: int = 0
@@ -83,17 +88,8 @@ class Runtime:
                 parameter="device",
                 value=device,
             )
-        for name, value in (
-            ("intra_op_threads", intra_op_threads),
-            ("inter_op_threads", inter_op_threads),
-        ):
-            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 1024:
-                raise InvalidOptionsError(
-                    f"{name} must be an integer from 0 (automatic) to 1024; "
-                    f"got {show_value(value)}",
-                    parameter=name,
-                    value=value,
-                )
+        check_int("intra_op_threads", intra_op_threads, 0, 1024)
+        check_int("inter_op_threads", inter_op_threads, 0, 1024)
         self.device = device
         self.intra_op_threads = intra_op_threads
         self.inter_op_threads = inter_op_threads
