@@ -69,24 +69,19 @@ static class DialogueParity
         using (var generator = loaded)
         {
             Console.WriteLine("dialogue model loaded in " + watch.ElapsedMilliseconds + " ms");
-            foreach (object r in requests)
+            foreach (var request in Each(requests))
             {
-                var request = (Dictionary<string, object>)r;
-                string id = (string)request["id"];
-                var seeds = Seeds(request);
-                object spec;
-                request.TryGetValue("options", out spec);
                 try
                 {
                     var started = watch.ElapsedMilliseconds;
-                    var lines = generator.GenerateBatch(seeds, Options(spec as Dictionary<string, object>));
+                    var lines = generator.GenerateBatch(request.Seeds, Options(request.Options));
                     var items = new List<string>();
                     foreach (var line in lines) items.Add(LineJson(line));
-                    results.Add(Quote(id) + ": {\"ms\": " + (watch.ElapsedMilliseconds - started) + ", \"lines\": [" + string.Join(",\n  ", items) + "]}");
+                    results.Add(Quote(request.Id) + ": {\"ms\": " + (watch.ElapsedMilliseconds - started) + ", \"lines\": [" + string.Join(",\n  ", items) + "]}");
                 }
                 catch (InvalidOptionsException ex)
                 {
-                    results.Add(Error(id, ex));
+                    results.Add(Error(request.Id, ex));
                 }
             }
         }

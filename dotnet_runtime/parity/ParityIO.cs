@@ -39,12 +39,29 @@ static class ParityIO
         return (List<object>)Json.Parse(File.ReadAllText(path));
     }
 
-    /// <summary>A request's "seeds".</summary>
-    public static List<long> Seeds(Dictionary<string, object> request)
+    /// <summary>One request of the file: all its fields, its "id", its "seeds" and its
+    /// "options" (null when it has none).</summary>
+    public sealed class Request
     {
-        var seeds = new List<long>();
-        foreach (object s in (List<object>)request["seeds"]) seeds.Add((long)s);
-        return seeds;
+        public Dictionary<string, object> Fields;
+        public string Id;
+        public List<long> Seeds;
+        public Dictionary<string, object> Options;
+    }
+
+    /// <summary>The requests one by one, each read when its turn comes.</summary>
+    public static IEnumerable<Request> Each(List<object> requests)
+    {
+        foreach (object r in requests)
+        {
+            var fields = (Dictionary<string, object>)r;
+            var request = new Request { Fields = fields, Id = (string)fields["id"], Seeds = new List<long>() };
+            foreach (object s in (List<object>)fields["seeds"]) request.Seeds.Add((long)s);
+            object options;
+            fields.TryGetValue("options", out options);
+            request.Options = options as Dictionary<string, object>;
+            yield return request;
+        }
     }
 
     /// <summary>Makes the generator with <paramref name="load"/>: 0, or the program's exit

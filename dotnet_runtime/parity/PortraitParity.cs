@@ -132,16 +132,11 @@ static class PortraitParity
         using (var generator = loaded)
         {
             Console.WriteLine("ONNX Runtime " + OnnxSession.RuntimeVersion + "; model loaded in " + watch.ElapsedMilliseconds + " ms");
-            foreach (object r in requests)
+            foreach (var request in Each(requests))
             {
-                var request = (Dictionary<string, object>)r;
-                string id = (string)request["id"];
-                var seeds = Seeds(request);
-                object spec;
-                request.TryGetValue("options", out spec);
                 object frames, curve, lipsync;
-                generator.Pronunciations = DictionaryOf(request);
-                if (request.TryGetValue("lipsync", out lipsync))
+                generator.Pronunciations = DictionaryOf(request.Fields);
+                if (request.Fields.TryGetValue("lipsync", out lipsync))
                 {
                     // the text driver alone: {"text", "extended", "hold", "fps", "tween"}:
                     // the raw track, then smoothed, then with the in-between frames
@@ -154,37 +149,37 @@ static class PortraitParity
                         double fps = Convert.ToDouble(o["fps"], CultureInfo.InvariantCulture);
                         CueTrack smooth = LipSyncSmoothing.Smooth(raw, Convert.ToDouble(o["hold"], CultureInfo.InvariantCulture), fps);
                         CueTrack tweened = LipSyncSmoothing.Tween(smooth, fps);
-                        results.Add(Quote(id) + ": {\"raw\": " + Track(raw) + ", \"smooth\": " + Track(smooth) + ", \"tween\": " + Track(tweened)
+                        results.Add(Quote(request.Id) + ": {\"raw\": " + Track(raw) + ", \"smooth\": " + Track(smooth) + ", \"tween\": " + Track(tweened)
                             + ", \"frames\": " + CueFiles.TrackFrames(tweened, fps) + ", \"frame_shapes\": " + QuoteAll(CueFiles.FrameShapes(tweened, fps, CueFiles.TrackFrames(tweened, fps))) + "}");
                     }
                     catch (InvalidOptionsException ex)
                     {
-                        results.Add(Error(id, ex));
+                        results.Add(Error(request.Id, ex));
                     }
                     continue;
                 }
-                if (request.TryGetValue("curve", out curve))
+                if (request.Fields.TryGetValue("curve", out curve))
                 {
                     // a driver curve alone: float32 values, little-endian
-                    double fps = Convert.ToDouble(request["fps"], CultureInfo.InvariantCulture);
-                    int count = (int)(long)request["frames"];
-                    using (var file = File.Create(Path.Combine(args[2], id + ".f32")))
-                        foreach (long seed in seeds)
+                    double fps = Convert.ToDouble(request.Fields["fps"], CultureInfo.InvariantCulture);
+                    int count = (int)(long)request.Fields["frames"];
+                    using (var file = File.Create(Path.Combine(args[2], request.Id + ".f32")))
+                        foreach (long seed in request.Seeds)
                         {
                             float[] values = (string)curve == "blink" ? Drivers.BlinkCurve(count, fps, seed) : Drivers.TalkCycle(count, fps, seed);
                             foreach (float v in values) file.Write(BitConverter.GetBytes(v), 0, 4);
                         }
-                    results.Add(Quote(id) + ": {}");
+                    results.Add(Quote(request.Id) + ": {}");
                     continue;
                 }
                 try
                 {
-                    if (request.TryGetValue("frames", out frames))
+                    if (request.Fields.TryGetValue("frames", out frames))
                     {
-                        var animationOptions = Options<PortraitAnimationOptions>(spec as Dictionary<string, object>);
-                        var animation = frames == null ? generator.Animate(seeds[0], animationOptions)
-                            : generator.Animate(seeds[0], (int)(long)frames, animationOptions);
-                        WriteRgba(args[2], id, animation.Frames);
+                        var animationOptions = Options<PortraitAnimationOptions>(request.Options);
+                        var animation = frames == null ? generator.Animate(request.Seeds[0], animationOptions)
+                            : generator.Animate(request.Seeds[0], (int)(long)frames, animationOptions);
+                        WriteRgba(args[2], request.Id, animation.Frames);
                         var extra = new List<string>();
                         if (animation.EditShift != null)
                             extra.Add("\"edit_shift\": [" + animation.EditShift[0] + ", " + animation.EditShift[1] + "], \"start_state\": "
@@ -193,22 +188,22 @@ static class PortraitParity
                             extra.Add("\"lipsync\": " + Track(animation.LipSync));
                         if (animation.ToSeed >= 0)
                             extra.Add("\"to_seed\": " + animation.ToSeed + ", \"to_labels\": " + Map(animation.ToLabels));
-                        results.Add(Quote(id) + ": {\"width\": " + animation.Width + ", \"height\": " + animation.Height + ", \"labels\": [" + Map(animation.Labels) + "], \"states\": " + QuoteAll(animation.States) + ", \"frame_states\": " + QuoteAll(animation.FrameStates) + ", \"frame_shapes\": " + QuoteAll(animation.FrameShapes) + (extra.Count > 0 ? ", " + string.Join(", ", extra) : "") + "}");
+                        results.Add(Quote(request.Id) + ": {\"width\": " + animation.Width + ", \"height\": " + animation.Height + ", \"labels\": [" + Map(animation.Labels) + "], \"states\": " + QuoteAll(animation.States) + ", \"frame_states\": " + QuoteAll(animation.FrameStates) + ", \"frame_shapes\": " + QuoteAll(animation.FrameShapes) + (extra.Count > 0 ? ", " + string.Join(", ", extra) : "") + "}");
                         continue;
                     }
-                    var images = generator.GenerateBatch(seeds, Options<PortraitOptions>(spec as Dictionary<string, object>));
-                    WriteRgba(args[2], id, images.ConvertAll(image => image.Rgba));
+                    var images = generator.GenerateBatch(request.Seeds, Options<PortraitOptions>(request.Options));
+                    WriteRgba(args[2], request.Id, images.ConvertAll(image => image.Rgba));
                     var labels = new List<string>();
                     foreach (var image in images) labels.Add(Map(image.Labels));
-                    results.Add(Quote(id) + ": {\"width\": " + images[0].Width + ", \"height\": " + images[0].Height + ", \"labels\": [" + string.Join(", ", labels) + "]}");
+                    results.Add(Quote(request.Id) + ": {\"width\": " + images[0].Width + ", \"height\": " + images[0].Height + ", \"labels\": [" + string.Join(", ", labels) + "]}");
                 }
                 catch (InvalidOptionsException ex)
                 {
-                    results.Add(Error(id, ex));
+                    results.Add(Error(request.Id, ex));
                 }
                 catch (NotSupportedException ex)
                 {
-                    results.Add(Error(id, "NotSupportedException", ex.Message, null));
+                    results.Add(Error(request.Id, "NotSupportedException", ex.Message, null));
                 }
             }
         }

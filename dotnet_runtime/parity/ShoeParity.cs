@@ -18,15 +18,11 @@ static class ShoeParity
         if (refused != 0) return refused;
         using (var generator = loaded)
         {
-            foreach (object r in requests)
+            foreach (var request in Each(requests))
             {
-                var request = (Dictionary<string, object>)r;
-                string id = (string)request["id"];
-                var seeds = Seeds(request);
                 var options = new ShoeOptions();
-                object spec;
-                if (request.TryGetValue("options", out spec))
-                    foreach (var kv in (Dictionary<string, object>)spec)
+                if (request.Options != null)
+                    foreach (var kv in request.Options)
                     {
                         switch (kv.Key)
                         {
@@ -39,15 +35,15 @@ static class ShoeParity
                     }
                 try
                 {
-                    var images = generator.GenerateBatch(seeds, options);
-                    WriteRgba(outDir, id, images.ConvertAll(image => image.Rgba));
+                    var images = generator.GenerateBatch(request.Seeds, options);
+                    WriteRgba(outDir, request.Id, images.ConvertAll(image => image.Rgba));
                     var types = new List<string>();
                     foreach (var image in images) types.Add(image.Type);
-                    results.Add(Quote(id) + ": {\"width\": " + images[0].Width + ", \"height\": " + images[0].Height + ", \"types\": " + QuoteAll(types) + "}");
+                    results.Add(Quote(request.Id) + ": {\"width\": " + images[0].Width + ", \"height\": " + images[0].Height + ", \"types\": " + QuoteAll(types) + "}");
                 }
                 catch (InvalidOptionsException ex)
                 {
-                    results.Add(Error(id, ex));
+                    results.Add(Error(request.Id, ex));
                 }
             }
         }
