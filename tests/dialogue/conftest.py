@@ -7,6 +7,8 @@ do not depend on the shipped model: a few training steps, hidden size 16, in a f
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +43,26 @@ def decoder(engine: Engine) -> Any:
     """The GPT decoder of the engine's own dialogue generator instance."""
     gen = engine._instance("dialogue")
     return gen.gpt(gen.bundle())
+
+
+@contextmanager
+def interrupted_at_step(
+    trainer: Any, step: int, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    """The training run in the block must stop with KeyboardInterrupt at ``step`` (raised when
+    the trainer module's loop asks ``lr_at`` for that step's learning rate, the way Ctrl-C would
+    stop it); afterwards ``lr_at`` is the real one again."""
+    real = trainer.lr_at
+
+    def interrupt(at: int, cfg: dict) -> float:
+        if at == step:
+            raise KeyboardInterrupt
+        return real(at, cfg)
+
+    monkeypatch.setattr(trainer, "lr_at", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        yield
+    monkeypatch.setattr(trainer, "lr_at", real)
 
 
 def write_corpus(out: Path, lines_per_archetype: int = 6) -> Path:

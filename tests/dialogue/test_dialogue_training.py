@@ -21,6 +21,8 @@ pytest.importorskip("onnx")
 from assetgen_dialogue import plugin, tools  # noqa: E402  (needs torch)
 from assetgen_dialogue.training import baselines, lstm_data, lstm_train  # noqa: E402
 
+from .conftest import interrupted_at_step  # noqa: E402
+
 
 @pytest.fixture
 def dialogue_only(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -84,18 +86,9 @@ def test_an_interrupted_run_resumes_exactly(
     config = {**tools.DEFAULT_CONFIG, **tiny_config, "steps": 6, "checkpoint_every": 100}
     tools.train(tmp_path / "straight", tiny_corpus, config, resume=False)
 
-    real_lr_at = lstm_train.lr_at
-
-    def interrupt_at_3(step: int, cfg: dict) -> float:
-        if step == 3:
-            raise KeyboardInterrupt
-        return real_lr_at(step, cfg)
-
-    monkeypatch.setattr(lstm_train, "lr_at", interrupt_at_3)
-    with pytest.raises(KeyboardInterrupt):
+    with interrupted_at_step(lstm_train, 3, monkeypatch):
         tools.train(tmp_path / "split", tiny_corpus, config, resume=False)
     assert torch.load(tmp_path / "split" / "checkpoint.pt", weights_only=True)["step"] == 3
-    monkeypatch.setattr(lstm_train, "lr_at", real_lr_at)
     tools.train(tmp_path / "split", tiny_corpus, config, resume=True)
 
     a = torch.load(tmp_path / "straight" / "checkpoint.pt", weights_only=True)

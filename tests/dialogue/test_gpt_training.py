@@ -12,7 +12,7 @@ import pytest
 from assetgen.cli import main
 from assetgen.runtime import Runtime
 
-from .conftest import TINY_GPT
+from .conftest import TINY_GPT, interrupted_at_step
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("onnx")
@@ -73,17 +73,8 @@ def test_an_interrupted_run_resumes_exactly(tiny_v2_data: Path, tmp_path, monkey
     """Optimiser, RNG (dropout, tag dropout) and data order restored: 3 + 3 steps == 6."""
     config = {**train.DEFAULT_CONFIG, **TINY_GPT, "steps": 6, "checkpoint_every": 100}
     train.train(tmp_path / "straight", tiny_v2_data, config, resume=False)
-    real = train.lr_at
-
-    def interrupt_at_3(step: int, cfg: dict) -> float:
-        if step == 3:
-            raise KeyboardInterrupt
-        return real(step, cfg)
-
-    monkeypatch.setattr(train, "lr_at", interrupt_at_3)
-    with pytest.raises(KeyboardInterrupt):
+    with interrupted_at_step(train, 3, monkeypatch):
         train.train(tmp_path / "split", tiny_v2_data, config, resume=False)
-    monkeypatch.setattr(train, "lr_at", real)
     train.train(tmp_path / "split", tiny_v2_data, config, resume=True)
     a = torch.load(tmp_path / "straight" / "checkpoint.pt", weights_only=True)
     b = torch.load(tmp_path / "split" / "checkpoint.pt", weights_only=True)

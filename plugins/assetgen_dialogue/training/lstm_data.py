@@ -12,7 +12,6 @@ so a resumed run sees exactly the data an uninterrupted run would have seen.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ from assetgen import InvalidOptionsError
 
 from . import corpus
 from .lstm_model import BOS, EOS, PAD, SPECIAL_TOKENS
+from .train import BatchSchedule as WeightedBatchSchedule
 
 DEFAULT_DATA = Path("data") / "dialogue"
 
@@ -106,37 +106,13 @@ def encode_split(
     return Split(lines, np.array(arch, dtype=np.int64), texts, skipped)
 
 
-class BatchSchedule:
+class BatchSchedule(WeightedBatchSchedule):
     """Deterministic batches: the batch at step s depends only on (seed, s).
 
     Each epoch shuffles the lines with its own seed, sorts them by length within chunks of
-    ``50 × batch_size`` (little padding, still random company) and shuffles the batches.
+    ``50 × batch_size`` (little padding, still random company) and shuffles the batches: the GPT
+    trainer's schedule with every line once an epoch.
     """
 
-    CHUNK_BATCHES = 50
-
     def __init__(self, lengths: np.ndarray, batch_size: int, seed: int) -> None:
-        self.lengths = lengths
-        self.batch_size = batch_size
-        self.seed = seed
-        n, chunk = len(lengths), batch_size * self.CHUNK_BATCHES
-        self.per_epoch = sum(math.ceil(min(chunk, n - s) / batch_size) for s in range(0, n, chunk))
-        self._epoch = -1
-        self._batches: list[np.ndarray] = []
-
-    def _build(self, epoch: int) -> list[np.ndarray]:
-        rng = np.random.default_rng([self.seed, epoch])
-        perm = rng.permutation(len(self.lengths))
-        chunk = self.batch_size * self.CHUNK_BATCHES
-        batches: list[np.ndarray] = []
-        for start in range(0, len(perm), chunk):
-            part = perm[start : start + chunk]
-            part = part[np.argsort(self.lengths[part], kind="stable")]
-            batches += [part[i : i + self.batch_size] for i in range(0, len(part), self.batch_size)]
-        return [batches[i] for i in rng.permutation(len(batches))]
-
-    def __call__(self, step: int) -> np.ndarray:
-        epoch, pos = divmod(step, self.per_epoch)
-        if epoch != self._epoch:
-            self._batches, self._epoch = self._build(epoch), epoch
-        return self._batches[pos]
+        super().__init__(lengths, np.ones(len(lengths), dtype=np.int64), batch_size, seed)

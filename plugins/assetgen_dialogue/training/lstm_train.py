@@ -42,6 +42,7 @@ from .lstm_data import (
 )
 from .lstm_model import BOS, EOS, PAD, SPECIAL_TOKENS, DialogueLSTM
 from .records import read_records
+from .train import lr_at, optimizer_step
 
 DEFAULT_CONFIG: dict[str, Any] = {
     "seed": 0,
@@ -67,20 +68,6 @@ DEFAULT_CONFIG: dict[str, Any] = {
 
 #: the loop runs under torchrun too (docs/distributed.md): ``batch_size`` is then per process.
 SUPPORTS_DISTRIBUTED = True
-
-
-def lr_at(step: int, config: dict[str, Any]) -> float:
-    """Linear warm-up, then cosine decay to ``lr * min_lr_ratio`` at ``steps``.
-
-    The warm-up is capped at a fifth of the run so that short runs still reach full rate.
-    """
-    total = max(config["steps"], 1)
-    base, warm = config["lr"], min(config["warmup_steps"], total // 5)
-    if warm and step < warm:
-        return base * (step + 1) / warm
-    progress = min(1.0, (step - warm) / max(total - warm, 1))
-    low = base * config["min_lr_ratio"]
-    return low + (base - low) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
 def make_model(config: dict[str, Any], vocab_size: int, num_archetypes: int) -> DialogueLSTM:
@@ -264,16 +251,9 @@ def train(out: Path, data: Path | None, config: dict[str, Any], resume: bool) ->
     try:
         while step < config["steps"]:
             lr = lr_at(step, config)
-            for group in opt.param_groups:
-                group["lr"] = lr
             tokens, arch = train_split.batch(shard[schedule(step)])
             loss_total, symbols = sequence_loss(train_model, tokens.to(device), arch.to(device))
-            loss = loss_total / max(symbols, 1)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            if config["grad_clip"] > 0:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), config["grad_clip"])
-            opt.step()
+            optimizer_step(opt, model, loss_total / max(symbols, 1), lr, config["grad_clip"])
             step += 1
             loss_sum += loss_total.item()
             sym_sum += symbols

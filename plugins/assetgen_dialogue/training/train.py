@@ -160,7 +160,13 @@ def fast_encoder(path: Path) -> Any:
 
 
 class BatchSchedule:
-    """Deterministic weighted batches: the batch at step s depends only on (seed, s)."""
+    """Deterministic weighted batches: the batch at step s depends only on (seed, s).
+
+    Line i stands ``repeats[i]`` times in an epoch. Each epoch shuffles the pool with its own
+    seed, sorts it by length within chunks of ``50 × batch_size`` (little padding, still random
+    company) and shuffles the batches. The LSTM trainer's schedule is this one with every
+    repeat 1.
+    """
 
     CHUNK_BATCHES = 50
 
@@ -208,6 +214,11 @@ def drop_tags(
 
 
 def lr_at(step: int, config: dict[str, Any]) -> float:
+    """Linear warm-up, then cosine decay to ``lr * min_lr_ratio`` at ``steps`` (the LSTM trainer
+    uses it too).
+
+    The warm-up is capped at a fifth of the run so that short runs still reach full rate.
+    """
     total = max(config["steps"], 1)
     base, warm = config["lr"], min(config["warmup_steps"], total // 5)
     if warm and step < warm:
@@ -215,6 +226,18 @@ def lr_at(step: int, config: dict[str, Any]) -> float:
     progress = min(1.0, (step - warm) / max(total - warm, 1))
     low = base * config["min_lr_ratio"]
     return low + (base - low) * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def optimizer_step(opt: Any, model: Any, loss: torch.Tensor, lr: float, grad_clip: float) -> None:
+    """One optimiser step on ``loss`` at learning rate ``lr``, the gradient norm clipped to
+    ``grad_clip`` (0: not clipped); the LSTM trainer takes its steps with it too."""
+    for group in opt.param_groups:
+        group["lr"] = lr
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    if grad_clip > 0:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    opt.step()
 
 
 def make_model(config: dict[str, Any], vocab_size: int) -> DialogueGPT:
@@ -415,18 +438,11 @@ def train(out: Path, data: Path | None, config: dict[str, Any], resume: bool) ->
     try:
         while step < config["steps"]:
             lr = lr_at(step, config)
-            for group in opt.param_groups:
-                group["lr"] = lr
             index = shard[schedule(step)]
             batch_tags = drop_tags(train_split.tags[index], table, config, config["seed"], step)
             tokens = train_split.batch(index, batch_tags).to(device)
             loss_total, count = sequence_loss(train_model, tokens, table.pad)
-            loss = loss_total / max(count, 1)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            if config["grad_clip"] > 0:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), config["grad_clip"])
-            opt.step()
+            optimizer_step(opt, model, loss_total / max(count, 1), lr, config["grad_clip"])
             step += 1
             loss_sum += loss_total.item()
             char_sum += sum(len(train_split.texts[i]) + 1 for i in index)
