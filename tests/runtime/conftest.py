@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,33 @@ def run_csharp(exe: Path, model: Path, requests: list[dict[str, Any]], out: Path
 def csharp_images(out: Path, request_id: str, result: dict[str, Any]) -> np.ndarray:
     raw = np.fromfile(out / "images" / f"{request_id}.rgba", np.uint8)
     return raw.reshape(-1, result["height"], result["width"], 4)
+
+
+def paired_animations(
+    exe: Path,
+    model: Path,
+    cases: list[tuple[str, int, int | None, dict[str, Any]]],
+    out: Path,
+    **fields: Any,
+) -> Iterator[tuple[str, dict[str, Any], Any, np.ndarray, np.ndarray]]:
+    """Each case (name, seed, frame count or None, options) animated by the C# parity program
+    (one request each, with ``fields`` added) and by ``Engine().animate``: yields (name, the
+    C# result, the Python animation, the C# frames, the Python frames) once the C# side has
+    answered without an error and with frames of the Python shape."""
+    requests = [
+        {"id": n, "seeds": [s], "frames": f, "options": o, **fields} for n, s, f, o in cases
+    ]
+    code, log, results = run_csharp(exe, model, requests, out)
+    assert code == 0, log
+    engine = Engine()
+    for name, seed, frames, options in cases:
+        result = results[name]
+        assert "error" not in result, (name, result)
+        animation = engine.animate("portraits", seed=seed, frames=frames, **options)
+        theirs = np.stack([f.rgba for f in animation.frames])
+        ours = csharp_images(out, name, result)
+        assert ours.shape == theirs.shape, name
+        yield name, result, animation, ours, theirs
 
 
 def check_python_errors(

@@ -16,7 +16,7 @@ from assetgen_portraits.lipsync import smoothing, text
 
 from assetgen import Engine, InvalidOptionsError
 
-from .conftest import csharp_images, run_csharp
+from .conftest import paired_animations, run_csharp
 from .test_portraits_parity import MODEL, manifest
 
 LINES = [
@@ -125,19 +125,9 @@ def test_talk_from_text_matches_the_python_api(parity_exe: Path, tmp_path: Path)
         ("cut", 6, 10, {"text": LINES[3], "fps": 7.0, "truncation": 0.5}),
         ("padded", 7, 40, {"text": LINES[9], "strength": 0.5}),
     ]
-    requests = [{"id": n, "seeds": [s], "frames": f, "options": o,
-                 "dictionary": str(dictionary) if dictionary else None}
-                for n, s, f, o in cases]
-    code, log, results = run_csharp(parity_exe, MODEL, requests, tmp_path / "out")
-    assert code == 0, log
-    engine = Engine()
-    for name, seed, frames, options in cases:
-        result = results[name]
-        assert "error" not in result, (name, result)
-        animation = engine.animate("portraits", seed=seed, frames=frames, **options)
-        theirs = np.stack([f.rgba for f in animation.frames])
-        ours = csharp_images(tmp_path / "out", name, result)
-        assert ours.shape == theirs.shape, name
+    extra = {"dictionary": str(dictionary) if dictionary else None}
+    pairs = paired_animations(parity_exe, MODEL, cases, tmp_path / "out", **extra)
+    for name, result, animation, ours, theirs in pairs:
         assert np.array_equal(ours, theirs), name
         assert result["frame_shapes"] == list(animation.metadata["frame_shapes"]), name
         assert result["frame_states"] == list(animation.metadata["frame_states"]), name

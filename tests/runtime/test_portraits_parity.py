@@ -20,7 +20,14 @@ import pytest
 
 from assetgen import Engine, InvalidOptionsError
 
-from .conftest import SHARE, TOLERANCE, check_python_errors, csharp_images, run_csharp
+from .conftest import (
+    SHARE,
+    TOLERANCE,
+    check_python_errors,
+    csharp_images,
+    paired_animations,
+    run_csharp,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = ROOT / "plugins" / "assetgen_portraits" / "model"
@@ -255,19 +262,11 @@ def test_animations_match_the_python_api(parity_exe: Path, tmp_path: Path) -> No
                   ("mouths_cycle", 31, 12, {"animation": "mouths", "mix_seed": 2})]
     if "mouth" not in m["options"] or "eyes" not in m["options"]:
         pytest.skip("the model has no mouth or eyes label option")
-    requests = [{"id": name, "seeds": [seed], "frames": frames, "options": options}
-                for name, seed, frames, options in cases]
-    code, log, results = run_csharp(parity_exe, MODEL, requests, tmp_path)
-    assert code == 0, log
-    engine = Engine()
     moved = 0
-    for name, seed, frames, options in cases:
-        result = results[name]
-        assert "error" not in result, (name, result)
-        animation = engine.animate("portraits", seed=seed, frames=frames, **options)
-        theirs = np.stack([f.rgba for f in animation.frames])
-        ours = csharp_images(tmp_path, name, result)
-        assert ours.shape == theirs.shape, name
+    for name, result, animation, ours, theirs in paired_animations(
+        parity_exe, MODEL, cases, tmp_path
+    ):
+        frames = len(theirs)
         diff = np.abs(ours.astype(np.int16) - theirs.astype(np.int16)).max(axis=-1)
         for i in range(frames):
             assert (diff[i] <= TOLERANCE).mean() >= SHARE, f"{name} frame {i}"
@@ -353,17 +352,8 @@ def test_cue_files_match_the_python_api(parity_exe: Path, tmp_path: Path) -> Non
         ("tsv", 6, None, {"cues": str(tmp_path / "line.tsv"), "fps": 30.0}),
         ("tsv_padded", 7, 30, {"cues": str(tmp_path / "line.tsv"), "truncation": 0.5}),
     ]
-    requests = [{"id": n, "seeds": [s], "frames": f, "options": o} for n, s, f, o in cases]
-    code, log, results = run_csharp(parity_exe, MODEL, requests, tmp_path / "out")
-    assert code == 0, log
-    engine = Engine()
-    for name, seed, frames, options in cases:
-        result = results[name]
-        assert "error" not in result, (name, result)
-        animation = engine.animate("portraits", seed=seed, frames=frames, **options)
-        theirs = np.stack([f.rgba for f in animation.frames])
-        ours = csharp_images(tmp_path / "out", name, result)
-        assert ours.shape == theirs.shape, name
+    pairs = paired_animations(parity_exe, MODEL, cases, tmp_path / "out")
+    for name, result, animation, ours, theirs in pairs:
         diff = np.abs(ours.astype(np.int16) - theirs.astype(np.int16)).max(axis=-1)
         for i in range(len(theirs)):
             assert (diff[i] <= TOLERANCE).mean() >= SHARE, f"{name} frame {i}"
