@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from .common import ItemResult, Settings
+from .common import ItemResult, Settings, make_failure
 from .models import ModelSource
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,14 +26,9 @@ def bench_bridge(portraits: ModelSource, settings: Settings) -> ItemResult:
     if importlib.util.find_spec("pythonnet") is None:
         item.skip(figure, "pythonnet is not installed (the bridge extra; `make bridge`)")
         return item
-    build = subprocess.run(
-        ["make", "--no-print-directory", "-s", "bridge-build", f"PY={sys.executable}"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
-    if build.returncode != 0:
-        item.skip(figure, f"`make bridge-build` failed: {build.stderr.strip()[-300:]}")
+    failed = make_failure("bridge-build")
+    if failed:
+        item.skip(figure, failed)
         return item
     if portraits.model_dir is not None:
         generator = [

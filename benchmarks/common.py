@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import random
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
 
 #: Pause between timed batches (not timed): lets the thread pools of the variant that just ran
 #: (ONNX Runtime workers spin after a run, OpenMP's too) go idle before the next one starts.
@@ -143,6 +148,20 @@ def side_by_side(
             time.sleep(SETTLE_S)
             times[name].append(time_calls(fns[name], calls[name]))
     return times
+
+
+def make_failure(target: str) -> str | None:
+    """Run ``make TARGET`` quietly in the repository (with this Python as ``PY``): None when it
+    succeeds, else a skip reason ending with the tail of its error output."""
+    build = subprocess.run(
+        ["make", "--no-print-directory", "-s", target, f"PY={sys.executable}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    if build.returncode != 0:
+        return f"`make {target}` failed: {build.stderr.strip()[-300:]}"
+    return None
 
 
 def median(values: Sequence[float]) -> float:

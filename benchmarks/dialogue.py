@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from .common import ItemResult, Settings, median, ratio, side_by_side, summary
-from .models import ModelSource, Skip, _no_run, best_of, torch_thread_variants, weights_note
+from .common import ItemResult, Settings, median, side_by_side, summary
+from .models import ModelSource, Skip, _no_run, torch_ratio_row, torch_thread_variants
 
 
 def dialogue_step_feeds(manifest: dict[str, Any], batch: int, past: int = 0) -> dict[str, Any]:
@@ -123,16 +123,8 @@ def bench_dialogue(
     details["generate_chars"] = chars
     item.details["dialogue"] = details
     rate = 1 / median(times["onnxruntime"])
-    best = best_of(times, "pytorch step")
-    if best is not None:
-        details["torch"]["best"] = best
-        item.row(
-            "dialogue token step: ONNX Runtime / PyTorch (same step graph, batch 1)",
-            ratio(times[best], times["onnxruntime"]),
-            "×",
-            note=weights_note(details["torch"]) + f"; PyTorch at its best: {best}",
-        )
-    else:
+    figure = "dialogue token step: ONNX Runtime / PyTorch (same step graph, batch 1)"
+    if torch_ratio_row(item, details["torch"], times, "pytorch step", figure) is None:
         item.skip("dialogue token step: ONNX Runtime / PyTorch", torch_skip)
     item.row("dialogue, ONNX Runtime step (batch 1, 24 cached)", rate, "tokens/s")
     item.row(

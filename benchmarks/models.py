@@ -18,6 +18,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from .common import ItemResult, ratio
+
 GENERATORS = ("portraits", "shoes", "dialogue")
 #: The ONNX files each generator's benchmarks need from its folder.
 NEEDED = {
@@ -303,3 +305,21 @@ def weights_note(info: dict[str, Any]) -> str:
     if info.get("same_weights"):
         return "same weights"
     return "weights differ from the model's (run newer than the export?), same architecture"
+
+
+def torch_ratio_row(
+    item: ItemResult, info: dict[str, Any], times: dict[str, list[float]], prefix: str, figure: str
+) -> str | None:
+    """The row ``figure``: PyTorch at its best (the fastest timing whose key starts with
+    ``prefix``, recorded as ``info["best"]``) over ONNX Runtime's ``"onnxruntime"`` timing.
+    The best key, or None (no PyTorch timing: no row)."""
+    best = best_of(times, prefix)
+    if best is not None:
+        info["best"] = best
+        item.row(
+            figure,
+            ratio(times[best], times["onnxruntime"]),
+            "×",
+            note=weights_note(info) + f"; PyTorch at its best: {best}",
+        )
+    return best

@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import importlib.util
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from types import ModuleType
 
-from .common import ItemResult, Settings
+from .common import ItemResult, Settings, make_failure
 from .models import ModelSource
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,14 +41,9 @@ def bench_runtime(sources: dict[str, ModelSource], settings: Settings) -> ItemRe
         if sources[name].model_dir is None:
             item.skip(figure, f"no {name} model: {sources[name].missing}")
             return item
-    build = subprocess.run(
-        ["make", "--no-print-directory", "-s", "runtime-build", f"PY={sys.executable}"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
-    if build.returncode != 0:
-        item.skip(figure, f"`make runtime-build` failed: {build.stderr.strip()[-300:]}")
+    failed = make_failure("runtime-build")
+    if failed:
+        item.skip(figure, failed)
         return item
     bench = _bench_runtime()
     reason = bench.missing()

@@ -7,15 +7,14 @@ from typing import Any
 
 import numpy as np
 
-from .common import ItemResult, Settings, median, ratio, side_by_side, summary
+from .common import ItemResult, Settings, median, side_by_side, summary
 from .dialogue import bench_dialogue
 from .models import (
     ModelSource,
     Skip,
-    best_of,
+    torch_ratio_row,
     torch_shoes,
     torch_thread_variants,
-    weights_note,
 )
 
 
@@ -65,15 +64,8 @@ def bench_shoes(
     details["s_per_call"] = {k: summary(v) for k, v in times.items()}
     item.details["shoes"] = details
     rate = 1 / median(times["onnxruntime"])
-    best = best_of(times, "pytorch")
-    if best is not None:
-        details["torch"]["best"] = best
-        item.row(
-            "shoes icons/s: ONNX Runtime / PyTorch (batch 1)",
-            ratio(times[best], times["onnxruntime"]),
-            "×",
-            note=weights_note(details["torch"]) + f"; PyTorch at its best: {best}",
-        )
+    figure = "shoes icons/s: ONNX Runtime / PyTorch (batch 1)"
+    if torch_ratio_row(item, details["torch"], times, "pytorch", figure) is not None:
         for k in times:
             if k.startswith("pytorch"):
                 item.row(
