@@ -1,6 +1,6 @@
 """One token from a step's logits, the draw both dialogue models share (the character LSTM in
 ``plugin.py`` and the GPT in ``gpt_lines.py``); the C# runtime mirrors it
-(``dotnet_runtime/src/Dialogue.cs``)."""
+(``unity/com.assetgen.runtime/Runtime/Dialogue.cs``)."""
 
 from __future__ import annotations
 
