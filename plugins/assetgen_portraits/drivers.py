@@ -51,6 +51,8 @@ import numpy.typing as npt
 
 from assetgen import InvalidOptionsError, check_int, seeds
 
+from .lipsync.text import MAX_TEXT_CHARS, check_text
+
 __all__ = [
     "FPS_MAX",
     "FPS_MIN",
@@ -79,8 +81,8 @@ FPS_MAX = 60.0
 #: Allowed explicit frame counts (``frames`` arguments), inclusive.
 FRAMES_MIN = 1
 FRAMES_MAX = 240
-#: Longest dialogue line :func:`text_curve` accepts, in characters.
-MAX_TEXT_CHARS = 2000
+# The longest dialogue line text_curve accepts is MAX_TEXT_CHARS, the lip-sync text driver's
+# limit (imported above with check_text, which checks the line for both).
 #: Longest audio clip :func:`audio_curve` accepts, in seconds.
 MAX_AUDIO_SECONDS = 60.0
 
@@ -199,31 +201,6 @@ def _check_frames(frames: Any) -> int:
 
 def _check_seed(seed: Any) -> int:
     return check_int("seed", seed, 0, option=True)
-
-
-def _check_text(text: Any) -> str:
-    if not isinstance(text, str):
-        raise InvalidOptionsError(
-            f"option 'text' must be a string of 1 to {MAX_TEXT_CHARS} characters; "
-            f"got {type(text).__name__}",
-            parameter="text",
-            value=text,
-        )
-    if not text.strip():
-        raise InvalidOptionsError(
-            f"option 'text' must contain something to say (1 to {MAX_TEXT_CHARS} characters); "
-            "got an empty or whitespace-only string",
-            parameter="text",
-            value=text,
-        )
-    if len(text) > MAX_TEXT_CHARS:
-        raise InvalidOptionsError(
-            f"option 'text' is {len(text)} characters long; at most {MAX_TEXT_CHARS} are "
-            "allowed (split the dialogue into shorter lines)",
-            parameter="text",
-            value=text,
-        )
-    return text
 
 
 def _frames_for(seconds: float, fps: float) -> int:
@@ -466,7 +443,7 @@ def text_frames(text: str, fps: float) -> int:
     lines: the text, not a frame limit, sets the length.
     """
     fps = _check_fps(fps)
-    _, total_ms = _text_timeline(_check_text(text))
+    _, total_ms = _text_timeline(check_text(text))
     return _frames_for(total_ms / 1000, fps)
 
 
@@ -479,7 +456,7 @@ def text_curve(text: str, fps: float) -> np.ndarray:
     or over-long ``text`` or an ``fps`` outside [1, 60].
     """
     fps = _check_fps(fps)
-    syllables, total_ms = _text_timeline(_check_text(text))
+    syllables, total_ms = _text_timeline(check_text(text))
     frames = _frames_for(total_ms / 1000, fps)
     pulses = _Pulses(
         starts=np.array([s for s, _ in syllables], dtype=np.float64) / 1000,

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import math
 import os
-import stat
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +27,7 @@ import numpy.typing as npt
 
 from assetgen import InvalidOptionsError
 
-from .shapes import MAX_SECONDS
+from .shapes import MAX_SECONDS, regular_file_size
 
 FloatArray = npt.NDArray[np.float32]
 
@@ -129,21 +128,12 @@ def check_audio(path: str | Path) -> AudioInfo:
             parameter="audio",
             value=path,
         )
-    try:
-        info = file.stat()
-    except FileNotFoundError:
-        raise audio_error(file, "no such file") from None
-    except OSError as exc:
-        raise audio_error(file, f"cannot read it ({exc.strerror or exc})") from None
-    if stat.S_ISDIR(info.st_mode):
-        raise audio_error(file, "it is a directory")
-    if not stat.S_ISREG(info.st_mode):
-        raise audio_error(file, "not a regular file")
-    if info.st_size == 0:
+    size = regular_file_size(file, audio_error)
+    if size == 0:
         raise audio_error(file, "the file is empty")
-    if info.st_size > MAX_AUDIO_BYTES:
+    if size > MAX_AUDIO_BYTES:
         raise audio_error(
-            file, f"the file is {info.st_size / 2**20:.0f} MiB, more than "
+            file, f"the file is {size / 2**20:.0f} MiB, more than "
             f"{MAX_AUDIO_BYTES // 2**20} MiB"
         )
     try:
@@ -155,7 +145,7 @@ def check_audio(path: str | Path) -> AudioInfo:
     if kind is None:
         raise audio_error(file, "not a WAV, OGG or FLAC file (unknown first bytes)")
     if kind == "WAV":
-        _check_wav_chunks(file, head, info.st_size)
+        _check_wav_chunks(file, head, size)
     soundfile = _soundfile()
     try:
         found = soundfile.info(str(file))

@@ -12,13 +12,12 @@ from __future__ import annotations
 import json
 import math
 import os
-import stat
 from pathlib import Path
 from typing import Any
 
 from assetgen import InvalidOptionsError
 
-from .shapes import MAX_SECONDS, SHAPES, Cue, Track, build_cues, ticks
+from .shapes import MAX_SECONDS, SHAPES, Cue, Track, build_cues, regular_file_size, ticks
 
 #: Largest cue file read (a 60 s track at 100 cues a second is ~0.3 MB of JSON).
 MAX_CUE_BYTES = 2 * 1024 * 1024
@@ -45,18 +44,9 @@ def _read_text(path: Any) -> tuple[Path, str]:
             value=path,
         )
     file = Path(path)
-    try:
-        info = file.stat()
-    except FileNotFoundError:
-        raise _error(file, "no such file") from None
-    except OSError as exc:
-        raise _error(file, f"cannot read it ({exc.strerror or exc})") from None
-    if stat.S_ISDIR(info.st_mode):
-        raise _error(file, "it is a directory")
-    if not stat.S_ISREG(info.st_mode):
-        raise _error(file, "not a regular file")
-    if info.st_size > MAX_CUE_BYTES:
-        raise _error(file, f"the file is {info.st_size} bytes, more than {MAX_CUE_BYTES}")
+    size = regular_file_size(file, _error)
+    if size > MAX_CUE_BYTES:
+        raise _error(file, f"the file is {size} bytes, more than {MAX_CUE_BYTES}")
     try:
         text = file.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError:

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Iterable, Sequence
+import stat
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from assetgen import InvalidOptionsError
@@ -232,6 +234,23 @@ def merge_equal(cues: Iterable[Cue]) -> tuple[Cue, ...]:
 # ---------------------------------------------------------------------------------------------
 # Option checks shared by the drivers
 # ---------------------------------------------------------------------------------------------
+
+
+def regular_file_size(file: Path, error: Callable[[Path, str], Exception]) -> int:
+    """The size in bytes of ``file``, a regular file that can be looked at; else
+    ``error(file, reason)`` is raised (no such file, cannot read it, a directory, not a regular
+    file). The audio and cue-file options check their paths with it."""
+    try:
+        info = file.stat()
+    except FileNotFoundError:
+        raise error(file, "no such file") from None
+    except OSError as exc:
+        raise error(file, f"cannot read it ({exc.strerror or exc})") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise error(file, "it is a directory")
+    if not stat.S_ISREG(info.st_mode):
+        raise error(file, "not a regular file")
+    return info.st_size
 
 
 def check_number(
