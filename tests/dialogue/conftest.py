@@ -7,7 +7,7 @@ do not depend on the shipped model: a few training steps, hidden size 16, in a f
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -104,6 +104,17 @@ def tiny_config() -> dict[str, object]:
     return dict(TINY_CONFIG)
 
 
+def trained_and_exported(
+    root: Path, train: Callable[..., Any], export: Callable[[Path, Path], Any], data: Path,
+    config: dict[str, Any],
+) -> Path:
+    """``root/model``: a run trained from ``data`` into ``root/run`` with ``config``, exported
+    (``train`` and ``export``: the LSTM's tools or the GPT's training modules)."""
+    train(root / "run", data, config, resume=False)
+    export(root / "run", root / "model")
+    return root / "model"
+
+
 @pytest.fixture(scope="session")
 def tiny_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_corpus(tmp_path_factory.mktemp("dialogue_corpus"))
@@ -115,11 +126,9 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory, tiny_corpus: Path) -> P
     pytest.importorskip("onnx")
     from assetgen_dialogue import tools
 
-    root = tmp_path_factory.mktemp("dialogue_model")
     config = {**tools.DEFAULT_CONFIG, **TINY_CONFIG, "steps": 30}
-    tools.train(root / "run", tiny_corpus, config, resume=False)
-    tools.export(root / "run", root / "model")
-    return root / "model"
+    root = tmp_path_factory.mktemp("dialogue_model")
+    return trained_and_exported(root, tools.train, tools.export, tiny_corpus, config)
 
 
 # -- dialogue v2 (the GPT): a tiny data set in the builder's format, a tiny trained model ------
@@ -214,7 +223,6 @@ def tiny_gpt(tmp_path_factory: pytest.TempPathFactory, tiny_v2_data: Path) -> Pa
     pytest.importorskip("onnx")
     from assetgen_dialogue.training import export, train
 
+    config = {**train.DEFAULT_CONFIG, **TINY_GPT}
     root = tmp_path_factory.mktemp("dialogue_gpt")
-    train.train(root / "run", tiny_v2_data, {**train.DEFAULT_CONFIG, **TINY_GPT}, resume=False)
-    export.export(root / "run", root / "model")
-    return root / "model"
+    return trained_and_exported(root, train.train, export.export, tiny_v2_data, config)
