@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import json
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,22 +14,18 @@ import numpy as np
 import pytest
 from assetgen_portraits import plugin
 
-from assetgen import Engine, ModelError
-from assetgen.runtime import write_manifest
+from assetgen import ModelError
+
+from .conftest import edited_model, portraits_engine
 
 
 def _broken(source: Path, tmp_path: Path, change: Callable[[dict[str, Any], Path], None]) -> Path:
     folder = tmp_path / "model"
-    shutil.copytree(source, folder)
-    manifest = json.loads((folder / "manifest.json").read_text())
-    change(manifest, folder)
-    write_manifest(folder, manifest, list(manifest["files"]))
-    return folder
+    return edited_model(source, folder, lambda manifest: change(manifest, folder))
 
 
 def _refused(folder: Path, monkeypatch: pytest.MonkeyPatch, pattern: str) -> None:
-    monkeypatch.setattr(plugin, "MODEL_DIR", folder)
-    engine = Engine(device="cpu", plugins=["portraits"])
+    engine = portraits_engine(folder, monkeypatch)
     with pytest.raises(ModelError, match=pattern):
         engine.generate("portraits", seed=1)
 

@@ -6,7 +6,6 @@ evaluation."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +16,8 @@ from assetgen_portraits.labels import LabelModel
 
 from assetgen import Engine, InvalidOptionsError, ModelError
 from assetgen.cli import main as cli_main
+
+from .conftest import edited_model, portraits_engine
 
 
 @pytest.fixture
@@ -239,23 +240,15 @@ def test_a_manifest_with_a_bad_label_field_is_refused_naming_it(
     tiny_label_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     field: str, value: object, named: str,
 ) -> None:
-    broken = tmp_path / "model"
-    shutil.copytree(tiny_label_model, broken)
-    m = _manifest(broken)
-    m[field] = value
-    from assetgen.runtime import write_manifest
-
-    write_manifest(broken, m, list(m["files"]))
-    monkeypatch.setattr(plugin, "MODEL_DIR", broken)
-    engine = Engine(device="cpu", plugins=["portraits"])
+    broken = edited_model(tiny_label_model, tmp_path / "model", lambda m: m.update({field: value}))
+    engine = portraits_engine(broken, monkeypatch)
     with pytest.raises(ModelError, match=rf"manifest.json.*{named}"):
         engine.generate("portraits", seed=1)
 
 
 def test_an_unconditional_model_refuses_label_options(tiny_model: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(plugin, "MODEL_DIR", tiny_model)
-    engine = Engine(device="cpu", plugins=["portraits"])
+    engine = portraits_engine(tiny_model, monkeypatch)
     with pytest.raises(InvalidOptionsError, match="option 'hair'.*takes no labels"):
         engine.generate("portraits", seed=1, hair="long03")
 

@@ -8,7 +8,6 @@ The drivers themselves (text, speech, cue files, smoothing) are tested in test_l
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +19,7 @@ from assetgen import Engine, InvalidOptionsError, ModelError
 from assetgen.cli import main as cli_main
 
 from ..rhubarb import rhubarb_json
+from .conftest import edited_model, portraits_engine
 
 SHIPPED = plugin.MODEL_DIR
 LINE = "Hello there, brave adventurer. Welcome to my shop!"
@@ -206,15 +206,8 @@ def test_a_bad_cue_file_exits_2_and_writes_nothing(tmp_path: Path,
 def test_a_model_without_shapes_refuses_the_mouths_animation(
     tiny_label_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from assetgen.runtime import write_manifest
-
-    folder = tmp_path / "model"
-    shutil.copytree(tiny_label_model, folder)
-    m = json.loads((folder / "manifest.json").read_text())
-    m.pop("mouth_shapes")
-    write_manifest(folder, m, list(m["files"]))
-    monkeypatch.setattr(plugin, "MODEL_DIR", folder)
-    engine = Engine(device="cpu", plugins=["portraits"])
+    folder = edited_model(tiny_label_model, tmp_path / "model", lambda m: m.pop("mouth_shapes"))
+    engine = portraits_engine(folder, monkeypatch)
     with pytest.raises(InvalidOptionsError, match="option 'animation'.*no mouth shapes"):
         engine.animate("portraits", seed=1, animation="mouths")
 
@@ -231,15 +224,8 @@ def test_bad_shape_fields_are_refused_naming_them(
     tiny_label_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     field: str, value: object, named: str,
 ) -> None:
-    from assetgen.runtime import write_manifest
-
-    folder = tmp_path / "model"
-    shutil.copytree(tiny_label_model, folder)
-    m = json.loads((folder / "manifest.json").read_text())
-    m[field] = value
-    write_manifest(folder, m, list(m["files"]))
-    monkeypatch.setattr(plugin, "MODEL_DIR", folder)
-    engine = Engine(device="cpu", plugins=["portraits"])
+    folder = edited_model(tiny_label_model, tmp_path / "model", lambda m: m.update({field: value}))
+    engine = portraits_engine(folder, monkeypatch)
     with pytest.raises(ModelError, match=rf"manifest.json.*{named}"):
         engine.generate("portraits", seed=1)
 
@@ -249,8 +235,7 @@ def test_an_unconditional_model_plays_cues_as_mouth_openness(
 ) -> None:
     path = tmp_path / "line.tsv"
     path.write_text("0.00\tX\n0.20\tD\n0.60\tX\n0.80\tX\n")
-    monkeypatch.setattr(plugin, "MODEL_DIR", tiny_model)
-    engine = Engine(device="cpu", plugins=["portraits"])
+    engine = portraits_engine(tiny_model, monkeypatch)
     anim = engine.animate("portraits", seed=1, animation="talk", cues=str(path), fps=10)
     curve = anim.metadata["curve"]
     assert len(anim.frames) == len(curve) and max(curve) == 1.0 and curve[0] == 0.0
