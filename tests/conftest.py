@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import importlib
 import os
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from .plugin_install import pip_install
 
 ROOT = Path(__file__).resolve().parents[1]
 TESTKIT_SRC = ROOT / "tests" / "fixtures" / "testkit_plugin"
@@ -23,23 +24,7 @@ def testkit_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     touching the virtual environment other tests and users see.
     """
     target = tmp_path_factory.mktemp("testkit")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--no-deps",
-            "--no-build-isolation",
-            "--no-index",
-            "--target",
-            str(target),
-            str(TESTKIT_SRC),
-        ],
-        check=True,
-        capture_output=True,
-    )
+    pip_install(TESTKIT_SRC, target)
     sys.path.insert(0, str(target))
     importlib.invalidate_caches()
     return target

@@ -25,6 +25,8 @@ import assetgen
 from assetgen import Asset, AssetGenError, Engine, ImageAsset, TextAsset
 from assetgen.bridge import Bridge
 
+from ..plugin_install import pip_install
+
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / "dotnet_bridge" / "build"
 TESTS_EXE = BUILD / "AssetGen.Bridge.Tests.exe"
@@ -252,24 +254,7 @@ def npc_standins_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     target = tmp_path_factory.mktemp("npc-standins")
     # Built from a copy, so that setuptools' build/ and egg-info never land in the repository.
     source = shutil.copytree(Path(__file__).parent / "npc_standins", target / "src")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--no-deps",
-            "--no-build-isolation",
-            "--no-index",
-            "--target",
-            str(target / "site"),
-            str(source),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return target / "site"
+    return pip_install(source, target / "site")
 
 
 @pytest.fixture(scope="session")
