@@ -555,9 +555,8 @@ def run_job(
     try:
         for number, run in enumerate(job.runs, start=1):
             bar = Progress(run.count, f"[{number}/{len(job.runs)}] {run.name}", enabled=progress)
-            _run_one(
-                engine, job.out, run, journal, result, bar, results, group_done[number - 1], writer
-            )
+            writing = _RunWriting(engine, job.out, run, journal, result, bar)
+            _run_one(writing, results, group_done[number - 1], writer)
             writer.submit(bar.close)
         writer.finish()
     finally:
@@ -589,19 +588,40 @@ def _tasks(
             yield ChunkTask(run, tuple(chunk_seeds), todo, keep)
 
 
+@dataclass(frozen=True)
+class _RunWriting:
+    """What writing one run of a job works with: the engine that renders, the job's output
+    folder, the run, the journal and the result it adds to, and the run's progress bar."""
+
+    engine: Engine
+    out: Path
+    run: RunSpec
+    journal: Journal
+    result: BatchResult
+    bar: Progress
+
+    def write(
+        self, groups: list[tuple[list[int], list[tuple[str, OutputFile]]]]
+    ) -> list[list[dict[str, Any]]]:
+        """:func:`_write` of the run's groups, on paths no other output of the job has taken."""
+        return _write(self.out, self.run, groups, taken=self.result.paths)
+
+    def collect(self, key: str) -> None:
+        """Add the journaled outputs of ``key`` (``item:SEED``, ``group:FORMAT``) to the result."""
+        entry = self.journal.entries[(self.run.name, self.run.fingerprint, key)]
+        self.result.outputs.extend(entry["outputs"])
+        self.result.paths.update(record["path"].casefold() for record in entry["outputs"])
+
+
 def _run_one(
-    engine: Engine,
-    out: Path,
-    run: RunSpec,
-    journal: Journal,
-    result: BatchResult,
-    bar: Progress,
+    writing: _RunWriting,
     results: Iterator[ChunkResult],
     group_done: dict[str, dict[str, Any] | None],
     writer: _Writer,
 ) -> None:
     """Take the run's chunks from the maker (this thread) and hand each to the writer thread,
     which writes, journals and counts them in order."""
+    run = writing.run
     kept: list[Asset] = []
     for chunk_seeds in _chunks(run.seed, run.count):
         chunk = next(results)
@@ -612,32 +632,18 @@ def _run_one(
             if chunk.assets is None:
                 raise RuntimeError(f"chunk maker dropped the assets of {run.name} {task.seeds}")
             kept.extend(chunk.assets)
-        writer.submit(
-            functools.partial(
-                _write_chunk, engine, out, run, journal, result, bar, chunk, chunk_seeds
-            )
-        )
-    writer.submit(
-        functools.partial(_write_groups, engine, out, run, journal, result, group_done, kept)
-    )
+        writer.submit(functools.partial(_write_chunk, writing, chunk, chunk_seeds))
+    writer.submit(functools.partial(_write_groups, writing, group_done, kept))
 
 
-def _write_chunk(
-    engine: Engine,
-    out: Path,
-    run: RunSpec,
-    journal: Journal,
-    result: BatchResult,
-    bar: Progress,
-    chunk: ChunkResult,
-    chunk_seeds: list[int],
-) -> None:
+def _write_chunk(writing: _RunWriting, chunk: ChunkResult, chunk_seeds: list[int]) -> None:
     """On the writer thread: one chunk's files rendered if need be, written and flushed
     together, then journaled together."""
+    engine, run, result, bar = writing.engine, writing.run, writing.result, writing.bar
     task = chunk.task
     if not task.needs_work:
         for s in chunk_seeds:
-            _collect(result, journal.entries[(run.name, run.fingerprint, f"item:{s}")])
+            writing.collect(f"item:{s}")
         result.skipped += len(chunk_seeds)
         bar.skip(len(chunk_seeds))
         return
@@ -645,39 +651,34 @@ def _write_chunk(
     if chunk.unrendered is not None:
         files = render_items(engine, run_plan(engine, run), chunk.unrendered)
     groups = [([seed], files[seed]) for seed in chunk_seeds if seed in task.todo]
-    records = _write(out, run, groups, taken=result.paths)
-    journal.record(
+    records = writing.write(groups)
+    writing.journal.record(
         run,
         [(f"item:{seeds[0]}", recs) for (seeds, _), recs in zip(groups, records, strict=True)],
     )
     result.written += sum(len(files) for _, files in groups)
     result.skipped += len(chunk_seeds) - len(groups)
     for seed in chunk_seeds:
-        _collect(result, journal.entries[(run.name, run.fingerprint, f"item:{seed}")])
+        writing.collect(f"item:{seed}")
     if len(groups) < len(chunk_seeds):
         bar.skip(len(chunk_seeds) - len(groups))
     bar.advance(len(groups))
 
 
 def _write_groups(
-    engine: Engine,
-    out: Path,
-    run: RunSpec,
-    journal: Journal,
-    result: BatchResult,
-    group_done: dict[str, dict[str, Any] | None],
-    kept: list[Asset],
+    writing: _RunWriting, group_done: dict[str, dict[str, Any] | None], kept: list[Asset]
 ) -> None:
     """On the writer thread, after the run's chunks: its whole-request files (a sprite sheet)."""
+    engine, run = writing.engine, writing.run
     for fmt, entry in group_done.items():
         if entry is None:
             plan = run_plan(engine, run)
             files = [(fmt, f) for f in engine.render(kept, fmt, name=run.name, plan=plan)]
             seeds = list(range(run.seed, run.seed + run.count))
-            (written,) = _write(out, run, [(seeds, files)], taken=result.paths)
-            journal.record(run, [(f"group:{fmt}", written)])
-            result.written += len(files)
-        _collect(result, journal.entries[(run.name, run.fingerprint, f"group:{fmt}")])
+            (written,) = writing.write([(seeds, files)])
+            writing.journal.record(run, [(f"group:{fmt}", written)])
+            writing.result.written += len(files)
+        writing.collect(f"group:{fmt}")
 
 
 def _chunks(seed: int, count: int) -> Iterator[list[int]]:
@@ -722,11 +723,6 @@ def _write(
         ]
         for seeds, files in groups
     ]
-
-
-def _collect(result: BatchResult, entry: dict[str, Any]) -> None:
-    result.outputs.extend(entry["outputs"])
-    result.paths.update(record["path"].casefold() for record in entry["outputs"])
 
 
 def _sha256(data: bytes) -> str:
