@@ -51,6 +51,7 @@ import numpy.typing as npt
 
 from assetgen import InvalidOptionsError, check_int, seeds
 
+from .lipsync.shapes import path_error
 from .lipsync.text import MAX_TEXT_CHARS, check_text
 
 __all__ = [
@@ -585,13 +586,15 @@ class _WavInfo:
         return self.length / self.rate
 
 
+#: what the WAV-only ``audio`` reader takes, for its errors
+_WAV_EXPECTED = (
+    "an uncompressed PCM WAV file (8, 16, 24 or 32-bit integer samples) of at most "
+    f"{MAX_AUDIO_SECONDS:g} s"
+)
+
+
 def _audio_error(path: Path, reason: str) -> InvalidOptionsError:
-    return InvalidOptionsError(
-        f"option 'audio': cannot use {str(path)!r}: {reason}. Expected an uncompressed PCM "
-        f"WAV file (8, 16, 24 or 32-bit integer samples) of at most {MAX_AUDIO_SECONDS:g} s",
-        parameter="audio",
-        value=str(path),
-    )
+    return path_error("audio", path, reason, _WAV_EXPECTED)
 
 
 def _open_wav(path: str | Path) -> tuple[Path, wave.Wave_read, _WavInfo]:

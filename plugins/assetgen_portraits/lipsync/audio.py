@@ -27,7 +27,7 @@ import numpy.typing as npt
 
 from assetgen import InvalidOptionsError
 
-from .shapes import MAX_SECONDS, regular_file_size
+from .shapes import MAX_SECONDS, path_error, regular_file_size
 
 FloatArray = npt.NDArray[np.float32]
 
@@ -59,14 +59,15 @@ class AudioInfo:
         return self.frames / self.rate
 
 
+#: what the ``audio`` option reads, for its errors
+AUDIO_EXPECTED = (
+    f"a WAV, OGG (Vorbis) or FLAC file, mono or stereo, {RATE_MIN // 1000}-{RATE_MAX // 1000} "
+    f"kHz, of at most {MAX_AUDIO_SECONDS:g} s"
+)
+
+
 def audio_error(path: Any, reason: str) -> InvalidOptionsError:
-    return InvalidOptionsError(
-        f"option 'audio': cannot use {str(path)!r}: {reason}. Expected a WAV, OGG (Vorbis) or "
-        f"FLAC file, mono or stereo, {RATE_MIN // 1000}-{RATE_MAX // 1000} kHz, of at most "
-        f"{MAX_AUDIO_SECONDS:g} s",
-        parameter="audio",
-        value=str(path),
-    )
+    return path_error("audio", path, reason, AUDIO_EXPECTED)
 
 
 def _soundfile() -> Any:

@@ -17,7 +17,16 @@ from typing import Any
 
 from assetgen import InvalidOptionsError
 
-from .shapes import MAX_SECONDS, SHAPES, Cue, Track, build_cues, regular_file_size, ticks
+from .shapes import (
+    MAX_SECONDS,
+    SHAPES,
+    Cue,
+    Track,
+    build_cues,
+    path_error,
+    regular_file_size,
+    ticks,
+)
 
 #: Largest cue file read (a 60 s track at 100 cues a second is ~0.3 MB of JSON).
 MAX_CUE_BYTES = 2 * 1024 * 1024
@@ -25,14 +34,15 @@ MAX_CUE_BYTES = 2 * 1024 * 1024
 MAX_CUES = int(MAX_SECONDS * 100)
 
 
+#: what the ``cues`` option reads, for its errors
+CUES_EXPECTED = (
+    'a Rhubarb Lip Sync cue file: JSON ({"mouthCues": [{"start", "end", "value"}]}) or TSV '
+    f"(lines '<seconds>\\t<shape>'), shapes {''.join(SHAPES)}, at most {MAX_SECONDS:g} s"
+)
+
+
 def _error(path: Any, reason: str) -> InvalidOptionsError:
-    return InvalidOptionsError(
-        f"option 'cues': cannot use {str(path)!r}: {reason}. Expected a Rhubarb Lip Sync cue "
-        f"file: JSON ({{\"mouthCues\": [{{\"start\", \"end\", \"value\"}}]}}) or TSV (lines "
-        f"'<seconds>\\t<shape>'), shapes {''.join(SHAPES)}, at most {MAX_SECONDS:g} s",
-        parameter="cues",
-        value=str(path),
-    )
+    return path_error("cues", path, reason, CUES_EXPECTED)
 
 
 def _read_text(path: Any) -> tuple[Path, str]:

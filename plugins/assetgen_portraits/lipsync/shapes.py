@@ -236,6 +236,16 @@ def merge_equal(cues: Iterable[Cue]) -> tuple[Cue, ...]:
 # ---------------------------------------------------------------------------------------------
 
 
+def path_error(option: str, path: Any, reason: str, expected: str) -> InvalidOptionsError:
+    """The error for a file option (``audio``, ``cues``) whose file cannot be used: the option,
+    the path, why not (``reason``) and what the option reads (``expected``)."""
+    return InvalidOptionsError(
+        f"option '{option}': cannot use {str(path)!r}: {reason}. Expected {expected}",
+        parameter=option,
+        value=str(path),
+    )
+
+
 def regular_file_size(file: Path, error: Callable[[Path, str], Exception]) -> int:
     """The size in bytes of ``file``, a regular file that can be looked at; else
     ``error(file, reason)`` is raised (no such file, cannot read it, a directory, not a regular
