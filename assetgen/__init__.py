@@ -8,12 +8,13 @@ The public API::
     talk = engine.animate("portraits", seed=7, frames=8, animation="talk")
 
 Plugin authors use :class:`Generator`, :class:`Options`, :func:`option`, :class:`Exporter`,
-:data:`hookimpl` and :func:`check_int`; model plugins also :class:`ModelGenerator` (with
-:func:`model_option` and :func:`shipped_manifest`: model folder, ``model`` option, caching),
-:class:`Runtime` / :class:`ModelBundle` (verified model folders), :mod:`assetgen.model_store`
-(installed models), :mod:`assetgen.seeds` (portable seed streams), and in their training
-modules :mod:`assetgen.training`. A plugin imports nothing else from the core: these names are the
-contract (``tests/core/test_public_names.py`` checks the built-in plugins keep to it).
+:data:`hookimpl`, :func:`check_int` and :func:`check_choice`; model plugins also
+:class:`ModelGenerator` (with :func:`model_option` and :func:`shipped_manifest`: model folder,
+``model`` option, caching), :class:`Runtime` / :class:`ModelBundle` (verified model folders),
+:mod:`assetgen.model_store` (installed models), :mod:`assetgen.seeds` (portable seed streams),
+and in their training modules :mod:`assetgen.training`. A plugin imports nothing else from the
+core: these names are the contract (``tests/core/test_public_names.py`` checks the built-in
+plugins keep to it).
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from .errors import (  # noqa: E402
 from .exporting import Exporter, OutputFile, write_atomic  # noqa: E402
 from .generator import MAX_SEED, Generator  # noqa: E402
 from .hookspecs import hookimpl  # noqa: E402
-from .limits import MAX_FRAMES, check_int  # noqa: E402
+from .limits import MAX_FRAMES, check_choice, check_int  # noqa: E402
 from .model_generator import ModelGenerator, model_option, shipped_manifest  # noqa: E402
 from .options import Options, OptionSpec, option  # noqa: E402
 from .runtime import ModelBundle, Runtime  # noqa: E402
@@ -75,6 +76,7 @@ __all__ = [
     "TextAsset",
     "UnknownGeneratorError",
     "__version__",
+    "check_choice",
     "check_int",
     "encode_png",
     "hookimpl",

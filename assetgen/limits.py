@@ -4,6 +4,7 @@ any work is done or memory is spent."""
 from __future__ import annotations
 
 import numbers
+from collections.abc import Sequence
 from typing import Any
 
 from .errors import InvalidOptionsError, show_value
@@ -43,6 +44,23 @@ def check_int(
         subject = f"option '{name}'" if option else name
         raise InvalidOptionsError(
             f"{subject} must be an integer {allowed}; got {show_value(value)}",
+            parameter=name,
+            value=value,
+        )
+    return value
+
+
+def check_choice(name: str, value: Any, allowed: Sequence[Any], *, scope: str = "") -> Any:
+    """``value`` if it is one of ``allowed``; otherwise an :class:`InvalidOptionsError`
+    naming the option ``name``, listing ``allowed`` and quoting the value. For an option whose
+    allowed values depend on what a request loads (a model's names), not on its declaration;
+    ``scope`` says so in the message ("... one of 'a', 'b' for this model; got 'c'")."""
+    if value not in allowed:
+        where = f" for {scope}" if scope else ""
+        raise InvalidOptionsError(
+            f"option '{name}' must be one of "
+            + ", ".join(repr(a) for a in allowed)
+            + f"{where}; got {value!r}",
             parameter=name,
             value=value,
         )

@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from assetgen import InvalidOptionsError, ModelBundle, ModelError, TextAsset, seeds
+from assetgen import InvalidOptionsError, ModelBundle, ModelError, TextAsset, check_choice, seeds
 
 from .pieces import PieceTable, WordMask
 from .rerank import Scorer, faults, features
@@ -140,14 +140,7 @@ class GptDecoder:
             ("race", options.race, tags["race"]),
         )
         for name, value, allowed in checks:
-            if value not in allowed:
-                raise InvalidOptionsError(
-                    f"option '{name}' must be one of "
-                    + ", ".join(repr(a) for a in allowed)
-                    + f" for this model; got {value!r}",
-                    parameter=name,
-                    value=value,
-                )
+            check_choice(name, value, allowed, scope="this model")
         if options.top_k > self.table.vocab_size:
             raise InvalidOptionsError(
                 f"option 'top_k' must be an integer from 0 to {self.table.vocab_size} (the "

@@ -26,6 +26,7 @@ from assetgen import (
     ModelGenerator,
     Options,
     TextAsset,
+    check_choice,
     model_option,
     option,
     seeds,
@@ -256,15 +257,9 @@ class DialogueGenerator(ModelGenerator):
             self.gpt(bundle).validate(options)
             return
         vocab = self.model_of(bundle)
-        archetypes = vocab["archetypes"]
-        if options.archetype != "random" and options.archetype not in archetypes:
-            raise InvalidOptionsError(
-                "option 'archetype' must be one of 'random', "
-                + ", ".join(repr(a) for a in archetypes)
-                + f" for this model; got {options.archetype!r}",
-                parameter="archetype",
-                value=options.archetype,
-            )
+        check_choice(
+            "archetype", options.archetype, ("random", *vocab["archetypes"]), scope="this model"
+        )
         if options.top_k > len(vocab["tokens"]):
             raise InvalidOptionsError(
                 f"option 'top_k' must be an integer from 0 to {len(vocab['tokens'])} (the "

@@ -13,11 +13,11 @@ import assetgen
 from assetgen import (
     Generator,
     ImageAsset,
-    InvalidOptionsError,
     ModelBundle,
     ModelGenerator,
     Options,
     OptionSpec,
+    check_choice,
     model_option,
     model_store,
     option,
@@ -96,14 +96,7 @@ class ShoesGenerator(ModelGenerator):
 
     def validate(self, options: ShoeOptions) -> None:
         names = self.bundle(options).manifest["type_names"]
-        if options.type != "random" and options.type not in names:
-            raise InvalidOptionsError(
-                "option 'type' must be one of 'random', "
-                + ", ".join(repr(n) for n in names)
-                + f"; got {options.type!r}",
-                parameter="type",
-                value=options.type,
-            )
+        check_choice("type", options.type, ("random", *names))
 
     def generate(self, seed: int, options: ShoeOptions) -> ImageAsset:
         return self.generate_batch([seed], options)[0]
