@@ -8,13 +8,13 @@ The public API::
     talk = engine.animate("portraits", seed=7, frames=8, animation="talk")
 
 Plugin authors use :class:`Generator`, :class:`Options`, :func:`option`, :class:`Exporter`,
-:data:`hookimpl`, :func:`check_int` and :func:`check_choice`; model plugins also
-:class:`ModelGenerator` (with :func:`model_option` and :func:`shipped_manifest`: model folder,
-``model`` option, caching), :class:`Runtime` / :class:`ModelBundle` (verified model folders),
-:mod:`assetgen.model_store` (installed models), :mod:`assetgen.seeds` (portable seed streams),
-and in their training modules :mod:`assetgen.training`. A plugin imports nothing else from the
-core: these names are the contract (``tests/core/test_public_names.py`` checks the built-in
-plugins keep to it).
+:data:`hookimpl`, :func:`check_int` and :func:`check_choice` (:func:`show_value` quotes a value
+in a message of their own); model plugins also :class:`ModelGenerator` (with
+:func:`model_option` and :func:`shipped_manifest`: model folder, ``model`` option, caching),
+:class:`Runtime` / :class:`ModelBundle` (verified model folders), :mod:`assetgen.model_store`
+(installed models), :mod:`assetgen.seeds` (portable seed streams), and in their training
+modules :mod:`assetgen.training`. A plugin imports nothing else from the core: these names are
+the contract (``tests/core/test_public_names.py`` checks the built-in plugins keep to it).
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from .errors import (  # noqa: E402
     OutputError,
     PluginError,
     UnknownGeneratorError,
+    show_value,
 )
 from .exporting import Exporter, OutputFile, write_atomic  # noqa: E402
 from .generator import MAX_SEED, Generator  # noqa: E402
@@ -83,5 +84,6 @@ __all__ = [
     "model_option",
     "option",
     "shipped_manifest",
+    "show_value",
     "write_atomic",
 ]

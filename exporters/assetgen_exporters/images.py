@@ -23,6 +23,7 @@ from assetgen import (
     OutputFile,
     check_int,
     encode_png,
+    show_value,
 )
 
 
@@ -78,19 +79,10 @@ def check_pivot(pivot: Any) -> tuple[float, float]:
         return float(pivot[0]), float(pivot[1])
     raise InvalidOptionsError(
         "pivot must be one of " + ", ".join(PIVOTS) + " or an (x, y) pair of numbers from 0 "
-        f"to 1 (x from the left, y from the top); got {_shown(pivot)}",
+        f"to 1 (x from the left, y from the top); got {show_value(pivot)}",
         parameter="pivot",
         value=pivot,
     )
-
-
-def _shown(value: Any, limit: int = 60) -> str:
-    """``repr(value)`` cut to ``limit`` characters, for a message."""
-    try:
-        text = repr(value)
-    except Exception:  # a caller's object with a broken __repr__
-        text = f"<{type(value).__name__} object>"
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 class SheetExporter(Exporter):
