@@ -67,6 +67,13 @@ def find(browser: Any, css: str) -> Any:
     return browser.find_element(By.CSS_SELECTOR, css)
 
 
+def retype(browser: Any, css: str, text: str) -> None:
+    """Replace what the field at ``css`` holds with ``text`` and leave it (Tab), as a user does."""
+    field = find(browser, css)
+    field.clear()
+    field.send_keys(text, Keys.TAB)
+
+
 def text_of(browser: Any, css: str) -> str:
     return str(find(browser, css).text)
 
@@ -351,9 +358,7 @@ def test_interpolate_morphs_into_a_second_seed(
     browser: Any, studio: RunningStudio, engine: Engine
 ) -> None:
     open_studio(browser, studio, "generator=portraits&seed=2")
-    to_seed = find(browser, 'input[data-option="to_seed"]')
-    to_seed.clear()
-    to_seed.send_keys("11", Keys.TAB)
+    retype(browser, 'input[data-option="to_seed"]', "11")
     find(browser, "#frames").send_keys("6", Keys.TAB)
     find(browser, '.play[data-animation="interpolate"]').click()
     wait_for(browser, lambda d: "interpolate" in d.find_element(By.ID, "anim-info").text)
@@ -372,9 +377,7 @@ def test_bad_input_shows_the_engines_message_until_it_is_fixed(
     browser: Any, studio: RunningStudio, engine: Engine
 ) -> None:
     open_studio(browser, studio, "generator=portraits&seed=1")
-    mix = find(browser, 'input[data-option="mix_seed"]')
-    mix.clear()
-    mix.send_keys("-5", Keys.TAB)
+    retype(browser, 'input[data-option="mix_seed"]', "-5")
     with pytest.raises(InvalidOptionsError) as caught:
         engine.parse_options("portraits", {"mix_seed": "-5"}, from_text=True)
     # clearing the field sends '' first: wait for the answer to the last value, not the first
