@@ -14,10 +14,10 @@ import pytest
 from assetgen_portraits import plugin
 from assetgen_portraits.labels import LabelModel
 
-from assetgen import Engine, InvalidOptionsError, ModelError
+from assetgen import Engine, InvalidOptionsError
 from assetgen.cli import main as cli_main
 
-from .conftest import edited_model, portraits_engine
+from .conftest import TinyEvaluation, portraits_engine, refused_naming
 
 
 @pytest.fixture
@@ -240,10 +240,7 @@ def test_a_manifest_with_a_bad_label_field_is_refused_naming_it(
     tiny_label_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     field: str, value: object, named: str,
 ) -> None:
-    broken = edited_model(tiny_label_model, tmp_path / "model", lambda m: m.update({field: value}))
-    engine = portraits_engine(broken, monkeypatch)
-    with pytest.raises(ModelError, match=rf"manifest.json.*{named}"):
-        engine.generate("portraits", seed=1)
+    refused_naming(tiny_label_model, tmp_path / "model", monkeypatch, field, value, named)
 
 
 def test_an_unconditional_model_refuses_label_options(tiny_model: Path,
@@ -254,20 +251,18 @@ def test_an_unconditional_model_refuses_label_options(tiny_model: Path,
 
 
 def test_the_evaluation_runs_on_the_tiny_model(
-    tiny_label_model: Path, tiny_label_data: Path, tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    tiny_label_evaluation: TinyEvaluation, tmp_path: Path
 ) -> None:
-    from assetgen_portraits.training import commands as tools
-
-    monkeypatch.setattr(plugin, "MODEL_DIR", tiny_label_model)
+    tools, model, files = (
+        tiny_label_evaluation.tools, tiny_label_evaluation.model, tiny_label_evaluation.files
+    )
     config = {
         **tools.EVAL_CONFIG,
-        "samples": 48, "data": str(tiny_label_data), "eval_data": str(tiny_label_data),
-        "judge": str(tmp_path / "judge.pt"), "judge_steps": 4, "judge_width": 4,
+        "samples": 48, **files, "eval_data": files["data"], "judge_steps": 4, "judge_width": 4,
         "judge_min_accuracy": 0.0, "reconstruction_images": 16, "talk_pairs": 8,
         "interpolation_pairs": 8, "attribute_seeds": 4,
     }
-    report = tools.evaluate(tiny_label_model, tmp_path / "report.json", config)
+    report = tools.evaluate(model, tmp_path / "report.json", config)
     assert json.loads((tmp_path / "report.json").read_text())["samples"] == 48
     for key in ("quality", "quality_real_vs_real_floor", "label_fidelity", "transparency",
                 "reconstruction", "talk", "blink", "interpolation", "attributes"):
@@ -278,4 +273,4 @@ def test_the_evaluation_runs_on_the_tiny_model(
     assert {"morph", "crossfade"} <= set(report["interpolation"])
     # a judge below the floor is refused, naming the setting to raise
     with pytest.raises(InvalidOptionsError, match="judge_steps"):
-        tools.evaluate(tiny_label_model, None, {**config, "judge_min_accuracy": 1.01})
+        tools.evaluate(model, None, {**config, "judge_min_accuracy": 1.01})

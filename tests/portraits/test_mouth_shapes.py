@@ -15,11 +15,11 @@ import pytest
 from assetgen_portraits import lipsync, plugin
 from assetgen_portraits.labels import LabelModel, keep_local
 
-from assetgen import Engine, InvalidOptionsError, ModelError
+from assetgen import Engine, InvalidOptionsError
 from assetgen.cli import main as cli_main
 
 from ..rhubarb import rhubarb_json
-from .conftest import edited_model, portraits_engine
+from .conftest import TinyEvaluation, edited_model, portraits_engine, refused_naming
 
 SHIPPED = plugin.MODEL_DIR
 LINE = "Hello there, brave adventurer. Welcome to my shop!"
@@ -224,10 +224,7 @@ def test_bad_shape_fields_are_refused_naming_them(
     tiny_label_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     field: str, value: object, named: str,
 ) -> None:
-    folder = edited_model(tiny_label_model, tmp_path / "model", lambda m: m.update({field: value}))
-    engine = portraits_engine(folder, monkeypatch)
-    with pytest.raises(ModelError, match=rf"manifest.json.*{named}"):
-        engine.generate("portraits", seed=1)
+    refused_naming(tiny_label_model, tmp_path / "model", monkeypatch, field, value, named)
 
 
 def test_an_unconditional_model_plays_cues_as_mouth_openness(
@@ -244,16 +241,12 @@ def test_an_unconditional_model_plays_cues_as_mouth_openness(
 
 
 def test_the_lipsync_evaluation_runs_on_the_tiny_model(
-    tiny_label_model: Path, tiny_label_data: Path, tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    tiny_label_evaluation: TinyEvaluation, tmp_path: Path
 ) -> None:
-    from assetgen_portraits.training import commands as tools
-
-    monkeypatch.setattr(plugin, "MODEL_DIR", tiny_label_model)
-    function, config = tools.EVALUATIONS["lipsync"]
-    config = {**config, "faces": 3, "sentences": 1, "data": str(tiny_label_data),
-              "judge": str(tmp_path / "judge.pt"), "judge_steps": 2}
-    report = function(tiny_label_model, tmp_path / "lipsync.json", config)
+    function, config = tiny_label_evaluation.tools.EVALUATIONS["lipsync"]
+    config = {**config, "faces": 3, "sentences": 1, **tiny_label_evaluation.files,
+              "judge_steps": 2}
+    report = function(tiny_label_evaluation.model, tmp_path / "lipsync.json", config)
     shapes = report["shapes"]
     assert shapes["faces"] == 3 and set(shapes["per_shape"]) == set(lipsync.SHAPES)
     assert shapes["locality"] >= shapes["drawn_whole"]["locality"] - 1e-9
