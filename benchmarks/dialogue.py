@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from .common import ItemResult, Settings, median, side_by_side, summary
-from .models import ModelSource, Skip, _no_run, torch_ratio_row, torch_thread_variants
+from .common import median, side_by_side, summary
+from .models import ItemPart, ModelSource, Skip, _no_run, torch_ratio_row, torch_thread_variants
 
 
 def dialogue_step_feeds(manifest: dict[str, Any], batch: int, past: int = 0) -> dict[str, Any]:
@@ -53,20 +53,13 @@ def torch_gpt(src: ModelSource, from_manifest: bool) -> tuple[Any, dict[str, Any
     return model, info
 
 
-def bench_dialogue(
-    engine: Any,
-    src: ModelSource,
-    settings: Settings,
-    from_manifest: bool,
-    shared: dict[str, Any],
-    item: ItemResult,
-) -> None:
-    model_dir = src.require_model()
-    bundle = engine.runtime.load_model(model_dir)
+def bench_dialogue(part: ItemPart, src: ModelSource) -> None:
+    engine, settings, item = part.engine, part.settings, part.item
+    bundle = part.bundle(src)
     m = bundle.manifest
     if m.get("architecture") != "gpt":
         raise Skip(
-            f"{model_dir} is not a dialogue GPT folder (architecture 'gpt'); item 3 times the "
+            f"{src.model_dir} is not a dialogue GPT folder (architecture 'gpt'); item 3 times the "
             "default model, the GPT (the v1 LSTM's figures are in benchmarks/README.md)"
         )
     session = bundle.session("dialogue_gpt_step.onnx")
@@ -88,7 +81,7 @@ def bench_dialogue(
         import torch
         from assetgen_dialogue.training.model import DialogueGPTStep
 
-        model, info = torch_gpt(src, from_manifest)
+        model, info = torch_gpt(src, part.from_manifest)
         step = DialogueGPTStep(model.eval()).eval()
         tfeeds = {k: torch.from_numpy(v) for k, v in feeds1.items()}
 
@@ -144,5 +137,5 @@ def bench_dialogue(
         lines / median(times["engine.generate, no reranking"]),
         "lines/s",
     )
-    shared["dialogue_rate"] = rate
-    shared["dialogue_unit"] = "token"
+    part.shared["dialogue_rate"] = rate
+    part.shared["dialogue_unit"] = "token"

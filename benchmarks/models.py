@@ -18,7 +18,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from .common import ItemResult, ratio
+from .common import ItemResult, Settings, ratio
 
 GENERATORS = ("portraits", "shoes", "dialogue")
 #: The ONNX files each generator's benchmarks need from its folder.
@@ -71,6 +71,23 @@ class ModelSource:
     def labels(self) -> bool:
         """A label-conditioned portraits model (see :func:`conditioning`)."""
         return self.model_dir is not None and conditioning(self.manifest) == "labels"
+
+
+@dataclass
+class ItemPart:
+    """What each part of an item that times several models (item 3: shoes, dialogue) runs
+    with: the engine, the settings, whether PyTorch's model is built fresh from the manifest
+    (``--torch-from-manifest``), figures shared with later items, and the item its rows go to."""
+
+    engine: Any
+    settings: Settings
+    from_manifest: bool
+    shared: dict[str, Any]
+    item: ItemResult
+
+    def bundle(self, src: ModelSource) -> Any:
+        """The engine's verified model folder of ``src`` (:class:`Skip` when it has none)."""
+        return self.engine.runtime.load_model(src.require_model())
 
 
 def find_model(name: str, given: Path | None) -> ModelSource:

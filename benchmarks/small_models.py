@@ -10,6 +10,7 @@ import numpy as np
 from .common import ItemResult, Settings, median, side_by_side, summary
 from .dialogue import bench_dialogue
 from .models import (
+    ItemPart,
     ModelSource,
     Skip,
     torch_ratio_row,
@@ -18,16 +19,9 @@ from .models import (
 )
 
 
-def bench_shoes(
-    engine: Any,
-    src: ModelSource,
-    settings: Settings,
-    from_manifest: bool,
-    shared: dict[str, Any],
-    item: ItemResult,
-) -> None:
-    model_dir = src.require_model()
-    bundle = engine.runtime.load_model(model_dir)
+def bench_shoes(part: ItemPart, src: ModelSource) -> None:
+    engine, settings, item = part.engine, part.settings, part.item
+    bundle = part.bundle(src)
     session = bundle.session("shoes.onnx")
     z_dim = int(bundle.manifest["z_dim"])
     rng = np.random.default_rng(0)
@@ -45,7 +39,7 @@ def bench_shoes(
     try:
         import torch
 
-        wrapper, info = torch_shoes(src, from_manifest)
+        wrapper, info = torch_shoes(src, part.from_manifest)
 
         def pt(z: np.ndarray, t: np.ndarray) -> np.ndarray:
             with torch.inference_mode():
@@ -83,7 +77,7 @@ def bench_shoes(
         "icons/s",
         note="model + uint8 + recolour + metadata",
     )
-    shared["shoes_rates"] = {"1": rate, "32": 32 / median(times["onnxruntime batch 32"])}
+    part.shared["shoes_rates"] = {"1": rate, "32": 32 / median(times["onnxruntime batch 32"])}
 
 
 def bench_small(
@@ -94,9 +88,10 @@ def bench_small(
     shared: dict[str, Any],
 ) -> ItemResult:
     item = ItemResult("3", "Shoes icons/s and dialogue lines/s: ONNX Runtime vs PyTorch")
+    part = ItemPart(engine, settings, from_manifest, shared, item)
     for name, fn in (("shoes", bench_shoes), ("dialogue", bench_dialogue)):
         try:
-            fn(engine, sources[name], settings, from_manifest, shared, item)
+            fn(part, sources[name])
         except Skip as exc:
             item.skip(f"{name}: ONNX Runtime / PyTorch", str(exc))
     return item
