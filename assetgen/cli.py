@@ -20,7 +20,7 @@ import click
 
 from . import __version__
 from .cli_state import CliState, cli_state
-from .cli_types import FilePath
+from .cli_types import FilePath, out_folder_option
 from .engine import Engine
 from .errors import AssetGenError, InvalidOptionsError, show_value
 from .exporting import check_out_dir, write_atomic
@@ -155,13 +155,8 @@ def info_command(generator: str, as_json: bool) -> None:
     click.echo(format_info(info, cls.Options, cls.AnimationOptions, width))
 
 
-_out_option = click.option(
-    "--out",
-    "out_dir",
-    type=FilePath(file_okay=False),
-    default="out",
-    show_default=True,
-    help="Folder to write into (created if missing).",
+_out_option = out_folder_option(
+    "Folder to write into (created if missing).", default="out", show_default=True
 )
 _opt_option = click.option(
     "-o",
@@ -384,12 +379,8 @@ def _make_and_export(
 
 @cli.command("batch")
 @click.argument("job", type=FilePath(dir_okay=False))
-@click.option(
-    "--out",
-    "out_dir",
-    type=FilePath(file_okay=False),
-    default=None,
-    help="Output folder (default: the job's 'out', relative to the job file).",
+@out_folder_option(
+    "Output folder (default: the job's 'out', relative to the job file).", default=None
 )
 @click.option("--quiet", is_flag=True, help="No progress output.")
 @click.option(

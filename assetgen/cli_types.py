@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
 from .errors import show_value
 from .exporting import file_in_the_way
+
+_Command = TypeVar("_Command", bound=Callable[..., Any])
 
 
 class FilePath(click.Path):
@@ -47,3 +50,10 @@ class FilePath(click.Path):
                     ctx,
                 )
         return converted
+
+
+def out_folder_option(help: str, **settings: Any) -> Callable[[_Command], _Command]:
+    """A command's ``--out`` folder (passed as ``out_dir``), checked by :class:`FilePath`;
+    ``settings`` are the rest of click's option settings (``default``, ``show_default``,
+    ``required``)."""
+    return click.option("--out", "out_dir", type=FilePath(file_okay=False), help=help, **settings)

@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from .cli_state import cli_state
-from .cli_types import FilePath
+from .cli_types import FilePath, out_folder_option
 from .errors import InvalidOptionsError, UnknownGeneratorError, show_value
 from .training_tools import (
     TrainingTools,
@@ -87,7 +87,7 @@ def _with_config(fn: Any) -> Any:
 @click.option(
     "--data", type=FilePath(), default=None, help="Data set folder (see the plugin docs)."
 )
-@click.option("--out", "out_dir", type=FilePath(file_okay=False), required=True, help="Run folder.")
+@out_folder_option("Run folder.", required=True)
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
 @_with_config
 def train_command(
@@ -129,9 +129,7 @@ def train_command(
 @click.command("export")
 @click.argument("generator")
 @click.argument("run_dir", type=FilePath(file_okay=False, exists=True))
-@click.option(
-    "--out", "out_dir", type=FilePath(file_okay=False), required=True, help="Model folder."
-)
+@out_folder_option("Model folder.", required=True)
 def export_command(generator: str, run_dir: str, out_dir: str) -> None:
     """Export a trained run to ONNX with a manifest (sha256 of each file) and a parity check."""
     path = _tools(generator).export(Path(run_dir), Path(out_dir))

@@ -19,7 +19,7 @@ from pathlib import Path
 import click
 
 from .. import __version__
-from ..cli_types import FilePath
+from ..cli_types import out_folder_option
 from ..errors import InvalidOptionsError, OutputError
 from ..plugin_manager import ENTRY_POINT_GROUP
 from .render import KINDS, render_project
@@ -141,13 +141,8 @@ _NEXT_STEPS = {
     help="image: seeded pixel sprites; animation: a still and looping frames (assetgen "
     "animate); text: seeded item names.",
 )
-@click.option(
-    "--out",
-    "out_dir",
-    type=FilePath(file_okay=False),
-    default=".",
-    show_default=True,
-    help="Folder to create the project folder assetgen-NAME in.",
+@out_folder_option(
+    "Folder to create the project folder assetgen-NAME in.", default=".", show_default=True
 )
 def new_plugin_command(name: str, kind: str, out_dir: str) -> None:
     """Create a generator plugin project NAME: package, entry point, tests and README.
