@@ -1,7 +1,7 @@
 """Speed of candidate label-generator layouts in ONNX Runtime, before training any of them.
 
-    python -m benchmarks.label_layouts            # the shipped layout and the ones it beat
-    python -m benchmarks.label_layouts --batch 1
+    python -m benchmarks.label_layouts            # the shipped layout and the ones before it
+    python -m benchmarks.label_layouts --batch 1  # one sprite a call, as a game asks
 
 Each layout is built with random weights (speed does not depend on the weights), exported as
 the synthesis graph the runtime ships (``assetgen_portraits.training.export``'s wrapper,
@@ -26,7 +26,8 @@ LAYOUTS: dict[str, tuple[list[int], int, str, str]] = {
     "replaced (v2.1)": ([96, 96, 96, 64], 16, "bilinear", "refine"),
     "narrow 40 (tried)": ([96, 96, 96, 40], 12, "bilinear", "refine"),
     "narrow 40, subpixel+shuffle": ([96, 96, 96, 40], 12, "subpixel", "shuffle"),
-    "shipped (v3)": ([96, 96, 96, 32], 12, "subpixel", "shuffle"),
+    "96 at 16 px (v3)": ([96, 96, 96, 32], 12, "subpixel", "shuffle"),
+    "64 at 16 px (v4)": ([96, 96, 64, 32], 12, "subpixel", "shuffle"),
 }
 
 
