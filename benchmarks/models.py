@@ -175,7 +175,7 @@ def torch_portraits(src: ModelSource, from_manifest: bool) -> tuple[Any, dict[st
     if src.labels:
         return torch_label_portraits(src, from_manifest)
     if _no_run(src, from_manifest):
-        from assetgen_portraits.model import PortraitGenerator
+        from assetgen_portraits.training.stylegan import PortraitGenerator
 
         assert src.manifest is not None
         G = PortraitGenerator.from_config(src.manifest["training"]["config"]).eval()

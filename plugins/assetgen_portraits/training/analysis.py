@@ -31,8 +31,8 @@ from assetgen import ModelError
 
 from ..labels import grow_mask
 from ..local_edits import LocalEdit
-from ..model import AttributeClassifier, PortraitGenerator
 from . import classifier as clf_mod
+from .stylegan import AttributeClassifier, PortraitGenerator
 
 
 class DegenerateEditError(ValueError):

@@ -31,7 +31,7 @@ import torch.nn.functional as F
 
 from assetgen import write_atomic
 
-from ..model import AttributeClassifier
+from .stylegan import AttributeClassifier
 
 HAIR_COLOURS = {
     "#0e0e0e": "black",

@@ -46,7 +46,7 @@ import torch.nn.functional as F
 from assetgen import InvalidOptionsError
 from assetgen.training.metrics import frechet, kid, precision_recall
 
-from ..model import AttributeClassifier
+from .stylegan import AttributeClassifier
 from .train import CONDITION_COLUMNS, load_labelled
 
 LABEL_EVAL_CONFIG: dict[str, Any] = {

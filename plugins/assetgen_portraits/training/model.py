@@ -16,8 +16,8 @@ side, each column summing to 1); a blend of two one-hot vectors is an in-between
   details, glasses, earrings) also have a ``map32_channels`` x 32 x 32 map added at 32 x 32.
   The maps start at zero, so a value's map only grows where that value is drawn.
 - **Synthesis**: a learned 4 x 4 constant, modulated / demodulated 3 x 3 convolutions
-  (``assetgen_portraits.model.ModulatedConv``, modulation on activations so the graph is
-  plain convolutions), channels ``channels`` at 4, 8, 16 and 32 px, RGBA skip outputs at 16
+  (``stylegan.ModulatedConv``, modulation on activations so the graph is plain
+  convolutions), channels ``channels`` at 4, 8, 16 and 32 px, RGBA skip outputs at 16
   and 32 px, and a 64 px head: a modulated 3 x 3 convolution to ``head_channels * 4`` at
   32 px, pixel shuffle to ``head_channels`` at 64 px, two plain 3 x 3 convolutions that can
   draw 1-px outlines. Output: **premultiplied** RGBA in about [-1, 1].
@@ -36,7 +36,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..model import SQRT2, EqConv, EqLinear, ModulatedConv, ToRGBA
+from .stylegan import SQRT2, EqConv, EqLinear, ModulatedConv, ToRGBA
 
 W_COLUMNS = ("hair", "hairColor", "skinColor", "eyebrows", "glasses", "earrings", "details")
 MAP_COLUMNS = ("hair", "eyebrows", "eyes", "mouth", "glasses", "earrings", "details")

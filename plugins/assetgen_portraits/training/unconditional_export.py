@@ -16,9 +16,9 @@ import torch
 
 from assetgen import ModelError
 
-from ..model import PortraitGenerator
 from .attributes import write_attributes
 from .data import BUILD_HINT
+from .stylegan import PortraitGenerator
 from .unconditional_train import load_run_generator
 
 # candidate split layers: the 16x16 and 32x32 convolutions and the first 64x64 one (the later

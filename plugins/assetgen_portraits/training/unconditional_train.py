@@ -23,8 +23,8 @@ from assetgen.training.augment import check_policy, diff_augment
 from assetgen.training.loop import StepProgress, ema_update
 from assetgen.training.run import TrainingRun, pick_device, read_checkpoint, to_uint8_rgba
 
-from ..model import PortraitDiscriminator, PortraitGenerator
 from .data import load_images, to_model_range
+from .stylegan import PortraitDiscriminator, PortraitGenerator
 
 
 def _make_models(config: dict[str, Any], device: torch.device) -> tuple[Any, Any, Any]:
