@@ -3,8 +3,8 @@ and whole lines through ``engine.generate``.
 
 The step is timed as the generator runs it: one token with 24 positions already cached, at
 batch 1 (what one token costs) and batch 8 (the generator samples its 8 candidates as one
-batch). ``engine.generate`` is timed with the defaults (8 candidates, word mask, learned
-reranking) and with ``candidates=1`` (no reranking), in lines per second.
+batch). ``engine.generate`` is timed with the defaults (16 candidates, word mask, line
+checks, judged reranking) and with ``candidates=1`` (no reranking), in lines per second.
 """
 
 from __future__ import annotations
@@ -127,7 +127,7 @@ def bench_dialogue(part: ItemPart, src: ModelSource) -> None:
     )
     per_line = median(times["engine.generate"]) / lines
     item.row(
-        "dialogue, engine.generate (8 candidates, reranked)",
+        "dialogue, engine.generate (defaults: 16 candidates, reranked)",
         1 / per_line,
         "lines/s",
         note=f"{chars / lines:.0f} characters a line; model + mask + sampling + reranking",

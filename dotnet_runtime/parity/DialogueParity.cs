@@ -2,7 +2,8 @@
 // folder's manifest says "generator": "dialogue". Requests: {"id", "seeds", "options": {the
 // Python option names: "archetype", "temperature", "top_k", "by_sentence", ...}}; results:
 // each line's text, speaker and metadata (score written with 17 significant digits), or the
-// error (type, message, parameter).
+// error (type, message, parameter). A request with "defaults": true gets the options'
+// defaults instead, by their Python names ({"ms": 0, "defaults": {...}}).
 using System;
 using System.Collections.Generic;
 using System.Globalization;
@@ -48,6 +49,25 @@ static class DialogueParity
         return o;
     }
 
+    /// <summary>The defaults of DialogueOptions by the Python option names.</summary>
+    static string DefaultsJson()
+    {
+        var o = new DialogueOptions();
+        Func<double, string> num = x => x.ToString("R", CultureInfo.InvariantCulture);
+        Func<bool, string> flag = x => x ? "true" : "false";
+        return "{\"archetype\": " + Quote(o.Archetype) + ", \"source\": " + Quote(o.Source)
+            + ", \"race\": " + Quote(o.Race) + ", \"length\": " + Quote(o.Length)
+            + ", \"temperature\": " + num(o.Temperature) + ", \"top_k\": " + o.TopK
+            + ", \"top_p\": " + num(o.TopP) + ", \"max_chars\": " + o.MaxChars
+            + ", \"prompt\": " + Quote(o.Prompt) + ", \"candidates\": " + o.Candidates
+            + ", \"rerank\": " + Quote(o.Rerank) + ", \"min_chars\": " + o.MinChars
+            + ", \"filters\": " + flag(o.Filters) + ", \"slip_checks\": " + flag(o.SlipChecks)
+            + ", \"word_mask\": " + flag(o.WordMask) + ", \"source_words\": " + flag(o.SourceWords)
+            + ", \"by_sentence\": " + flag(o.BySentence) + ", \"sentence_rerank\": " + Quote(o.SentenceRerank)
+            + ", \"sentence_temperature\": " + num(o.SentenceTemperature) + ", \"name\": " + Quote(o.Name)
+            + ", \"place\": " + Quote(o.Place) + ", \"archetype_guidance\": " + num(o.ArchetypeGuidance) + "}";
+    }
+
     public static string LineJson(DialogueLine l)
     {
         return "{\"seed\": " + l.Seed + ", \"text\": " + Quote(l.Text) + ", \"speaker\": " + Quote(l.Speaker)
@@ -71,6 +91,11 @@ static class DialogueParity
             Console.WriteLine("dialogue model loaded in " + watch.ElapsedMilliseconds + " ms");
             foreach (var request in Each(requests))
             {
+                if (request.Fields.ContainsKey("defaults"))
+                {
+                    results.Add(Quote(request.Id) + ": {\"ms\": 0, \"defaults\": " + DefaultsJson() + "}");
+                    continue;
+                }
                 try
                 {
                     var started = watch.ElapsedMilliseconds;

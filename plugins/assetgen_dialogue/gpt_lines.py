@@ -40,7 +40,7 @@ import numpy as np
 from assetgen import InvalidOptionsError, ModelBundle, ModelError, TextAsset, check_choice, seeds
 
 from .pieces import PieceTable, WordMask
-from .rerank import Scorer, faults, features
+from .rerank import Scorer, faults
 from .sampling import sample_token
 
 STEP_GRAPH = "dialogue_gpt_step.onnx"
@@ -55,6 +55,9 @@ LINE_END = ".!?'\")"
 SENTENCE_END = re.compile(r"[.!?][\"')]?\s*$")
 #: Most sentences one line is made of, sentence by sentence.
 MAX_SENTENCES = 8
+#: The model folder's file of each learned reranker (``rerank``); a folder without it ranks
+#: by likelihood.
+SCORER_FILES = {"learned": "scorer.json", "judged": "judged_scorer.json"}
 
 
 @dataclass
@@ -113,10 +116,15 @@ class GptDecoder:
         self.data_lines: frozenset[int] = frozenset()
         if "data_lines.json" in m["files"]:
             self.data_lines = read_data_lines(bundle.path("data_lines.json"))
-        self.scorer: Scorer | None = None
-        if "scorer.json" in m["files"]:
-            doc = json.loads(bundle.path("scorer.json").read_text(encoding="utf-8"))
-            self.scorer = Scorer.from_json(doc)
+        # the rerankers (``rerank``): learned = scorer.json, judged = judged_scorer.json
+        self.scorers: dict[str, Scorer] = {}
+        for how, name in SCORER_FILES.items():
+            if name in m["files"]:
+                try:
+                    doc = json.loads(bundle.path(name).read_text(encoding="utf-8"))
+                except ValueError as exc:
+                    raise ModelError(f"{name}: not JSON ({exc})") from None
+                self.scorers[how] = Scorer.from_json(doc, name)
         self.roles = [r for r in m["tags"]["role"] if r != "any"]
         t = self.table
         self.open_vocab = np.zeros(t.vocab_size, dtype=bool)
@@ -392,19 +400,15 @@ class GptDecoder:
             c.logprobs if before is None else np.concatenate([before, c.logprobs]) for c in found
         ]
         likelihood = np.array([float(lp.mean()) if lp.size else -1e9 for lp in lps])
-        if how == "mixed" and self.scorer is not None:
+        scorer = self.scorers.get("learned" if how == "mixed" else how)
+        if scorer is None:
+            return likelihood
+        x = np.array([scorer.row(c.text, lp, self.words) for c, lp in zip(found, lps, strict=True)])
+        learned = scorer.logit(x)
+        if how == "mixed":
             # the learned scorer, among the likelier half of the candidates only
-            x = np.array(
-                [features(c.text, lp, self.words) for c, lp in zip(found, lps, strict=True)]
-            )
-            learned = self.scorer.logit(x)
             return np.where(likelihood >= np.median(likelihood), learned, learned - 1e6)
-        if how == "learned" and self.scorer is not None:
-            x = np.array(
-                [features(c.text, lp, self.words) for c, lp in zip(found, lps, strict=True)]
-            )
-            return self.scorer.logit(x)
-        return likelihood
+        return learned
 
     def by_sentence(self, options: Any, tags: dict[str, str]) -> bool:
         """Whether a request is decoded sentence by sentence: a line of more than one

@@ -127,11 +127,13 @@ class DialogueOptions(Options):
         le=32,
     )
     rerank: str = option(
-        "likelihood",
-        "How candidates are ranked: likelihood (mean log-probability per piece; plainer, "
-        "fewer broken lines), learned (the model's real-vs-generated scorer; more varied) or "
-        "mixed (the learned scorer among the likelier half).",
-        choices=("learned", "likelihood", "mixed"),
+        "judged",
+        "How candidates are ranked: judged (a scorer trained on the lines readers kept or "
+        "rejected in the blind read-throughs), likelihood (mean log-probability per piece; "
+        "plainer, fewer broken lines), learned (the model's real-vs-generated scorer; more "
+        "varied) or mixed (the learned scorer among the likelier half). A model folder "
+        "without the scorer's file ranks by likelihood.",
+        choices=("judged", "learned", "likelihood", "mixed"),
     )
     min_chars: int = option(
         -1,
@@ -160,15 +162,16 @@ class DialogueOptions(Options):
         "Shakespeare words in a Wesnoth line); false: any word of the whole training text.",
     )
     by_sentence: bool = option(
-        True,
+        False,
         "Make medium and long lines a sentence at a time: each sentence is the best of the "
-        "candidates (line checks, reranker) continuing the sentences chosen before it.",
+        "candidates (line checks, sentence_rerank) continuing the sentences chosen before it "
+        "(off by default since the judged reranker: whole lines ranked by it read better).",
     )
     sentence_rerank: str = option(
         "likelihood",
-        "How by_sentence ranks the candidates of each sentence: likelihood (mean "
-        "log-probability of the line so far) or learned (the reranker).",
-        choices=("learned", "likelihood", "mixed"),
+        "How by_sentence ranks the candidates of each sentence, on the line so far: judged, "
+        "likelihood, learned or mixed (as rerank).",
+        choices=("judged", "learned", "likelihood", "mixed"),
     )
     sentence_temperature: float = option(
         0.0,

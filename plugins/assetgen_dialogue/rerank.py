@@ -1,10 +1,19 @@
-"""Best-of-N reranking: a small learned scorer of candidate lines (numpy only).
+"""Best-of-N reranking: small learned scorers of candidate lines (numpy only).
 
-The scorer is a logistic regression trained at export time to tell held-out real lines from
-lines the model samples itself for the same tags (``training/export.py``); its logit ranks the
-candidates of one request. Its features are cheap and known at the end of sampling: how likely
-the model found the line (mean, lowest and spread of the piece log-probabilities), its length,
-repeated and unknown words, whether it ends a sentence, placeholders and punctuation density.
+Both scorers are logistic regressions whose logit ranks the candidates of one request:
+
+- ``scorer.json`` (``rerank=learned``) is trained at export time to tell held-out real lines
+  from lines the model samples itself for the same tags (``training/export.py``);
+- ``judged_scorer.json`` (``rerank=judged``) is trained on the lines people judged in the
+  committed blind read-throughs (``docs/dialogue_readthrough*.md``: ``[ok]`` a game could ship
+  the line, ``[no]`` it could not; ``training/judged.py``), so it ranks by what a reader keeps.
+
+Their features are cheap and known at the end of sampling: how likely the model found the line
+(mean, lowest and spread of the piece log-probabilities), its length, repeated and unknown
+words, whether it ends a sentence, placeholders and punctuation density; the judged scorer adds
+word n-gram counts (:func:`gram_counts`: the words of each sentence between sentence marks,
+one to three words long, hashed into ``ngram_buckets`` buckets), which is how it learns the
+phrases readers reject ("I'm afraid I'm", "not sure that's not").
 """
 
 from __future__ import annotations
@@ -16,6 +25,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from assetgen.seeds import fnv1a64
 
 FEATURES: tuple[str, ...] = (
     "mean_logprob",
@@ -161,40 +172,118 @@ def features(
     ]
 
 
+#: Sentence marks of the n-gram features: a line's words run between these, sentence by
+#: sentence ("<s> we must hurry </s> <s> the orcs </s>").
+GRAM_START, GRAM_END = "<s>", "</s>"
+#: Longest n-gram the judged scorer counts.
+GRAM_ORDER = 3
+
+
+def gram_words(text: str) -> list[str]:
+    """The words of the n-gram features: each sentence's lower-cased words (letters and
+    apostrophes, ``{name}``, ``{place}``) between sentence marks."""
+    out: list[str] = []
+    for sentence in _SENTENCE_ANY.findall(text):
+        words = _TOKENS.findall(sentence.lower())
+        if words:
+            out += [GRAM_START, *words, GRAM_END]
+    return out
+
+
+def gram_counts(text: str, buckets: int) -> np.ndarray:
+    """How often each hashed bucket's n-grams (one to :data:`GRAM_ORDER` words joined by a
+    space, FNV-1a 64 of their UTF-8 bytes modulo ``buckets``) occur in ``text``."""
+    counts = np.zeros(buckets, dtype=np.float64)
+    words = gram_words(text)
+    for n in range(1, GRAM_ORDER + 1):
+        for i in range(len(words) - n + 1):
+            counts[fnv1a64(" ".join(words[i : i + n])) % buckets] += 1.0
+    return counts
+
+
+def scorer_row(
+    text: str, logprobs: Sequence[float] | np.ndarray, words: frozenset[str], buckets: int
+) -> np.ndarray:
+    """A scorer's input for one line: :func:`features`, then ``buckets`` n-gram counts."""
+    dense = np.asarray(features(text, logprobs, words), dtype=np.float64)
+    return np.concatenate([dense, gram_counts(text, buckets)]) if buckets else dense
+
+
 @dataclass
 class Scorer:
     mean: np.ndarray
     scale: np.ndarray
     weights: np.ndarray
     bias: float
+    #: n-gram buckets after the dense features (0: none); their columns are counts, taken as
+    #: they are (mean 0, scale 1)
+    ngram_buckets: int = 0
 
     def logit(self, x: np.ndarray) -> np.ndarray:
         z = (np.atleast_2d(np.asarray(x, dtype=np.float64)) - self.mean) / self.scale
         return np.asarray(z @ self.weights + self.bias, dtype=np.float64)
 
+    def row(
+        self, text: str, logprobs: Sequence[float] | np.ndarray, words: frozenset[str]
+    ) -> np.ndarray:
+        """The scorer's input for one candidate (:func:`scorer_row`)."""
+        return scorer_row(text, logprobs, words, self.ngram_buckets)
+
     def to_json(self) -> dict[str, Any]:
-        return {
+        doc: dict[str, Any] = {
             "mean": self.mean.tolist(),
             "scale": self.scale.tolist(),
             "weights": self.weights.tolist(),
             "bias": self.bias,
         }
+        if self.ngram_buckets:
+            doc["ngram_buckets"] = self.ngram_buckets
+        return doc
 
     @classmethod
-    def from_json(cls, doc: dict[str, Any]) -> Scorer:
-        return cls(
-            np.asarray(doc["mean"], dtype=np.float64),
-            np.asarray(doc["scale"], dtype=np.float64),
-            np.asarray(doc["weights"], dtype=np.float64),
-            float(doc["bias"]),
-        )
+    def from_json(cls, doc: dict[str, Any], name: str = "scorer.json") -> Scorer:
+        from assetgen import ModelError
+
+        try:
+            scorer = cls(
+                np.asarray(doc["mean"], dtype=np.float64),
+                np.asarray(doc["scale"], dtype=np.float64),
+                np.asarray(doc["weights"], dtype=np.float64),
+                float(doc["bias"]),
+                int(doc.get("ngram_buckets", 0)),
+            )
+        except (KeyError, TypeError, ValueError, OverflowError, AttributeError):
+            raise ModelError(
+                f"{name}: fields 'mean', 'scale', 'weights' (lists of numbers) and 'bias' are "
+                "required"
+            ) from None
+        size = len(FEATURES) + scorer.ngram_buckets
+        shapes = {scorer.mean.shape, scorer.scale.shape, scorer.weights.shape}
+        if scorer.ngram_buckets < 0 or shapes != {(size,)}:
+            raise ModelError(
+                f"{name}: 'mean', 'scale' and 'weights' must each hold {size} numbers "
+                f"({len(FEATURES)} features and {scorer.ngram_buckets} n-gram buckets)"
+            )
+        if not np.all(np.isfinite(scorer.weights)) or not np.isfinite(scorer.bias):
+            raise ModelError(f"{name}: 'weights' and 'bias' must be finite numbers")
+        if not np.all(np.isfinite(scorer.mean)) or not np.all(scorer.scale > 0):
+            raise ModelError(f"{name}: 'mean' must be finite and 'scale' positive")
+        if not np.any(scorer.weights):
+            raise ModelError(f"{name}: 'weights' are all zero (an untrained scorer)")
+        return scorer
 
 
-def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-2, steps: int = 2000) -> Scorer:
-    """L2-regularised logistic regression by gradient descent on standardised features."""
+def fit_logistic(
+    x: np.ndarray, y: np.ndarray, l2: float = 1e-2, steps: int = 2000, ngram_buckets: int = 0
+) -> Scorer:
+    """L2-regularised logistic regression by gradient descent on standardised features (the
+    last ``ngram_buckets`` columns, counts, are taken as they are)."""
     mean = x.mean(0)
     scale = x.std(0)
     scale[scale < 1e-9] = 1.0
+    if ngram_buckets:
+        mean[-ngram_buckets:] = 0.0
+        scale[-ngram_buckets:] = 1.0
     z = (x - mean) / scale
     w = np.zeros(z.shape[1])
     b = 0.0
@@ -204,4 +293,4 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-2, steps: int = 20
         grad = p - y
         w -= lr * (z.T @ grad / len(y) + l2 * w)
         b -= lr * float(grad.mean())
-    return Scorer(mean, scale, w, b)
+    return Scorer(mean, scale, w, b, ngram_buckets)

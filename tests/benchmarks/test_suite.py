@@ -204,7 +204,7 @@ def test_quick_suite_end_to_end(tiny_models, tmp_path, monkeypatch, capsys) -> N
     assert shoes["value"] > 0 and shoes["note"].startswith("same weights")
     step = rows["dialogue token step: ONNX Runtime / PyTorch (same step graph, batch 1)"]
     assert step["value"] > 0 and step["note"].startswith("same weights")
-    assert rows["dialogue, engine.generate (8 candidates, reranked)"]["value"] > 0
+    assert rows["dialogue, engine.generate (defaults: 16 candidates, reranked)"]["value"] > 0
     assert rows["dialogue, engine.generate (candidates=1)"]["value"] > 0
     assert rows["dialogue: FLOPs per token"]["value"] > 0
     # FLOPs from the graphs and shares of the measured peak

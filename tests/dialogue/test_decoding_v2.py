@@ -157,7 +157,7 @@ def test_shipped_model_refuses_shakespeare_words_in_wesnoth_lines() -> None:
 
 def test_by_sentence_on_and_off(engine: Engine) -> None:
     kw = {"length": "long", "candidates": 4, "temperature": 1.0}
-    on = engine.generate("dialogue", seed=3, count=6, **kw)
+    on = engine.generate("dialogue", seed=3, count=6, by_sentence=True, **kw)
     off = engine.generate("dialogue", seed=3, count=6, by_sentence=False, **kw)
     assert all(x.metadata["sentences"] == 1 for x in off)
     assert all(1 <= x.metadata["sentences"] <= 8 for x in on)
@@ -169,17 +169,21 @@ def test_by_sentence_on_and_off(engine: Engine) -> None:
     found, _ = dec.candidates(3, opts)
     assert off[0].text == found[off[0].metadata["chosen"]].text
     # short lines and candidates=1 are never decoded sentence by sentence
-    short = engine.generate("dialogue", seed=3, count=4, length="short", candidates=4)
+    short = engine.generate(
+        "dialogue", seed=3, count=4, length="short", candidates=4, by_sentence=True
+    )
     short_off = engine.generate(
         "dialogue", seed=3, count=4, length="short", candidates=4, by_sentence=False
     )
     assert [x.text for x in short] == [x.text for x in short_off]
-    single = engine.generate("dialogue", seed=3, count=2, length="long", candidates=1)
+    single = engine.generate(
+        "dialogue", seed=3, count=2, length="long", candidates=1, by_sentence=True
+    )
     assert all(x.metadata["sentences"] == 1 for x in single)
 
 
 def test_by_sentence_is_deterministic_per_seed(engine: Engine) -> None:
-    kw = {"length": "medium", "candidates": 4, "temperature": 1.2}
+    kw = {"length": "medium", "candidates": 4, "temperature": 1.2, "by_sentence": True}
     a = engine.generate("dialogue", seed=11, count=5, **kw)
     b = engine.generate("dialogue", seed=11, count=5, **kw)
     assert [x.text for x in a] == [x.text for x in b]
@@ -223,7 +227,9 @@ def test_each_sentence_continues_the_chosen_ones(engine: Engine) -> None:
             "an early end only when no next sentence was clean"
         )
     (line,) = engine.generate(
-        "dialogue", seed=8, **{"length": "long", "candidates": 4, "temperature": 1.0}
+        "dialogue",
+        seed=8,
+        **{"length": "long", "candidates": 4, "temperature": 1.0, "by_sentence": True},
     )
     assert line.text == chosen.text and line.metadata["sentences"] == sentences
 
@@ -303,9 +309,9 @@ def test_slip_checks_on_and_off(engine: Engine) -> None:
 
 def test_new_defaults() -> None:
     opts = plugin.DialogueOptions.parse({})
-    assert (opts.source_words, opts.by_sentence, opts.slip_checks) == (True, True, True)
+    assert (opts.source_words, opts.by_sentence, opts.slip_checks) == (True, False, True)
     assert opts.sentence_temperature == 0.0
-    assert (opts.rerank, opts.sentence_rerank) == ("likelihood", "likelihood")
+    assert (opts.rerank, opts.sentence_rerank) == ("judged", "likelihood")
 
 
 # -- the read-through of two chosen decodings -------------------------------------------------
@@ -353,7 +359,13 @@ def test_mixed_rerank_keeps_to_the_likelier_half(engine: Engine) -> None:
     half = [k for k in range(6) if likelihood[k] >= np.median(likelihood)]
     top = int(np.argmax(mixed))
     assert top in half and learned[top] == max(learned[k] for k in half)
-    kw = {"rerank": "mixed", "sentence_rerank": "mixed", "candidates": 4, "length": "long"}
+    kw = {
+        "rerank": "mixed",
+        "sentence_rerank": "mixed",
+        "candidates": 4,
+        "length": "long",
+        "by_sentence": True,
+    }
     a = engine.generate("dialogue", seed=6, count=3, **kw)
     b = engine.generate("dialogue", seed=6, count=3, **kw)
     assert [x.text for x in a] == [x.text for x in b]
@@ -383,7 +395,13 @@ def test_a_line_stops_when_every_next_sentence_adds_a_fault(
 
     monkeypatch.setattr(dec, "_sample", recording)
     monkeypatch.setattr(gpt_lines, "faults", faults)
-    kw = {"length": "long", "candidates": 4, "temperature": 1.0, "min_chars": 400}
+    kw = {
+        "length": "long",
+        "candidates": 4,
+        "temperature": 1.0,
+        "min_chars": 400,
+        "by_sentence": True,
+    }
     lines = engine.generate("dialogue", seed=2, count=4, **kw)
     assert all(x.metadata["sentences"] == 1 for x in lines)
     loose = engine.generate("dialogue", seed=2, count=4, filters=False, **kw)

@@ -3,8 +3,10 @@
 ``Engine().generate("dialogue", ...)``: for the same seeds and options, the same line (text)
 and the same metadata a game uses (speaker, role, source, race, length bucket, placeholders,
 stop, the chosen candidate and how many there were, faults, sentences), for the defaults and
-with each sampling lever switched; bad options give Python's InvalidOptionsError message and
-parameter.
+with each sampling lever switched, each reranker (likelihood, learned, mixed and judged, whose
+n-gram features hash words with FNV-1a) whole-line and sentence by sentence; bad options give
+Python's InvalidOptionsError message and parameter, and a broken reranker file
+(``judged_scorer.json``, ``scorer.json``) Python's ModelError message.
 
 The reranking score (a float the game does not need) is compared within 1e-12: numpy's
 float64 exp and log (its own AVX-512 code on CPUs that have it, the C library's elsewhere)
@@ -64,7 +66,9 @@ def cases() -> list[tuple[str, list[int], dict[str, Any]]]:
         ("learned", [20, 21, 22], {"rerank": "learned", "by_sentence": False}),
         ("mixed", [23, 24, 25], {"rerank": "mixed", "by_sentence": False, "candidates": 9}),
         ("sentence_learned", [26, 27, 28],
-         {"sentence_rerank": "learned", "sentence_temperature": 0.9, "length": "medium"}),
+         {"sentence_rerank": "learned", "sentence_temperature": 0.9, "length": "medium",
+          "by_sentence": True}),
+        ("by_sentence_on", [29, 39], {"by_sentence": True}),
         ("by_sentence_off", [30, 31, 32], {"by_sentence": False, "length": "long"}),
         ("source_words_off", [33, 34, 35], {"source_words": False}),
         ("slip_checks_off", [36, 37, 38], {"slip_checks": False}),
@@ -82,7 +86,40 @@ def cases() -> list[tuple[str, list[int], dict[str, Any]]]:
           "candidates": 4}),
         ("short_cap", [56, 57], {"min_chars": 0, "length": "medium", "max_chars": 60}),
         ("big_seed", [2**63 - 2], {"candidates": 4}),
+        *judged_cases(),
     ]
+
+
+def judged_cases() -> list[tuple[str, list[int], dict[str, Any]]]:
+    """The judged reranker (judged_scorer.json), whole-line and sentence by sentence, over
+    roles, length buckets, sources and seeds."""
+    m = manifest()
+    sources = m["tags"]["source"]
+    roles = roles_with_lines(sources[0])
+    picked = [roles[0], roles[len(roles) // 2], roles[-1]]
+    plan: list[tuple[str, list[int], dict[str, Any]]] = [
+        ("judged", [60, 61, 62, 63], {"rerank": "judged", "by_sentence": False}),
+        ("judged_mixed_sentences", [64, 65],
+         {"rerank": "mixed", "sentence_rerank": "judged", "by_sentence": True,
+          "length": "long"}),
+        ("sentence_judged_hot", [66, 67],
+         {"rerank": "judged", "sentence_rerank": "judged", "by_sentence": True,
+          "sentence_temperature": 0.9, "length": "medium", "candidates": 8}),
+        ("judged_other_source", [68, 69],
+         {"rerank": "judged", "source": sources[-1], "by_sentence": False,
+          "archetype": roles_with_lines(sources[-1])[0], "name": "Ash"}),
+    ]
+    for r, role in enumerate(picked):
+        for n, length in enumerate(("short", "medium", "long")):
+            seeds = [100 + 10 * r + 3 * n, 101 + 10 * r + 3 * n]
+            plan.append((f"judged_{role}_{length}", seeds,
+                         {"rerank": "judged", "archetype": role, "length": length,
+                          "by_sentence": False}))
+            if length != "short":
+                plan.append((f"sentence_judged_{role}_{length}", seeds,
+                             {"sentence_rerank": "judged", "archetype": role,
+                              "length": length, "by_sentence": True, "candidates": 6}))
+    return plan
 
 
 def test_dialogue_lines_match_the_python_api(parity_exe: Path, tmp_path: Path) -> None:
@@ -108,6 +145,20 @@ def test_dialogue_lines_match_the_python_api(parity_exe: Path, tmp_path: Path) -
             placeholders += bool(ours["placeholders"])
         print(f"{name}: {len(seeds)} lines identical ({result['ms']} ms in C#)")
     print(f"{lines} lines, {exact_scores} scores bit-identical, {placeholders} with placeholders")
+
+
+def test_the_option_defaults_are_pythons(parity_exe: Path, tmp_path: Path) -> None:
+    """Every DialogueOptions default of the C# runtime is plugin.py's (rerank, by_sentence and
+    sentence_rerank among them), so a line made with no options is the same line."""
+    from assetgen_dialogue.plugin import DialogueOptions
+
+    code, log, results = run_csharp(
+        parity_exe, MODEL, [{"id": "defaults", "seeds": [], "defaults": True}], tmp_path
+    )
+    assert code == 0, log
+    ours = results["defaults"]["defaults"]
+    theirs = {k: v for k, v in vars(DialogueOptions.parse({})).items() if k != "model"}
+    assert ours == theirs
 
 
 def test_bad_dialogue_options_give_the_python_messages(parity_exe: Path, tmp_path: Path) -> None:
@@ -241,10 +292,14 @@ def test_a_retrained_model_of_other_sizes_matches_too(
     plan: list[tuple[str, list[int], dict[str, Any]]] = [
         ("defaults", [0, 1, 2, 3, 4, 5], {}),
         ("one_candidate", [6, 7], {"candidates": 1}),
-        ("learned", [8, 9], {"rerank": "mixed", "sentence_rerank": "learned"}),
+        ("learned", [8, 9], {"rerank": "mixed", "sentence_rerank": "learned",
+                             "by_sentence": True}),
+        # no judged_scorer.json in a freshly exported folder: likelihood on both sides
+        ("judged_absent", [15, 16], {"rerank": "judged", "sentence_rerank": "judged",
+                                     "by_sentence": True, "length": "long"}),
         ("no_mask_top_k", [10, 11], {"word_mask": False, "by_sentence": False, "top_k": 10}),
         ("guidance_long", [12, 13], {"archetype_guidance": 1.0, "candidates": 3,
-                                     "length": "long"}),
+                                     "length": "long", "by_sentence": True}),
         ("prompt", [14], {"prompt": "Stand, ho", "source": m["tags"]["source"][1]}),
     ]
     requests = [{"id": n, "seeds": s, "options": o} for n, s, o in plan]
@@ -260,3 +315,125 @@ def test_a_retrained_model_of_other_sizes_matches_too(
             for key in SAME:
                 assert ours[key] == theirs[key], (name, seed, key, ours[key], theirs[key])
             assert abs(ours["score"] - theirs["score"]) <= 1e-12 * max(1.0, abs(theirs["score"]))
+
+
+def copy_model(folder: Path, files: dict[str, Any]) -> Path:
+    """The shipped model folder copied to ``folder``, each of ``files`` (name: a JSON document,
+    or None to drop it from the folder) written over it, the manifest's file table
+    rewritten."""
+    import shutil
+
+    from assetgen.training import read_manifest, write_manifest
+
+    shutil.copytree(MODEL, folder)
+    m = read_manifest(folder)
+    names = set(m["files"])
+    for name, doc in files.items():
+        if doc is None:
+            (folder / name).unlink()
+            names.discard(name)
+        else:
+            (folder / name).write_text(json.dumps(doc), "utf-8")
+            names.add(name)
+    write_manifest(folder, m, sorted(names))
+    return folder
+
+
+def test_judged_without_its_file_ranks_by_likelihood_on_both_sides(
+    parity_exe: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A model folder whose manifest lists no judged_scorer.json: ``rerank=judged`` (and
+    ``sentence_rerank=judged``) rank by likelihood in Python and in C#, the same lines."""
+    from assetgen_dialogue import plugin
+
+    if "judged_scorer.json" not in manifest()["files"]:
+        pytest.skip("the shipped model has no judged_scorer.json")
+    folder = copy_model(tmp_path / "model", {"judged_scorer.json": None})
+    plan: list[tuple[str, list[int], dict[str, Any]]] = [
+        ("judged", [0, 1, 2], {"rerank": "judged", "by_sentence": False}),
+        ("sentence_judged", [3, 4], {"sentence_rerank": "judged", "by_sentence": True,
+                                     "length": "long"}),
+    ]
+    requests = [{"id": n, "seeds": s, "options": o} for n, s, o in plan]
+    code, log, results = run_csharp(parity_exe, folder, requests, tmp_path / "out")
+    assert code == 0, log
+    monkeypatch.setattr(plugin, "MODEL_DIR", folder)
+    monkeypatch.setenv("ASSETGEN_LOAD_PLUGINS", "dialogue,exporters")
+    engine = Engine(device="cpu")
+    for name, seeds, options in plan:
+        plain = dict(options, rerank="likelihood", sentence_rerank="likelihood")
+        for seed, ours in zip(seeds, results[name]["lines"], strict=True):
+            (asset,) = engine.generate("dialogue", seed=seed, **options)
+            (likelier,) = engine.generate("dialogue", seed=seed, **plain)
+            theirs = dict(asset.metadata, text=asset.text, speaker=asset.speaker)
+            for key in SAME:
+                assert ours[key] == theirs[key], (name, seed, key, ours[key], theirs[key])
+            assert (asset.text, asset.metadata["score"]) == (likelier.text,
+                                                             likelier.metadata["score"])
+
+
+REQUIRED = "fields 'mean', 'scale', 'weights' (lists of numbers) and 'bias' are required"
+
+
+def test_a_broken_reranker_file_is_refused_with_pythons_message(
+    parity_exe: Path, tmp_path: Path
+) -> None:
+    """``judged_scorer.json`` (or ``scorer.json``) with a field missing or not numbers, of
+    another length than its features and n-gram buckets, with numbers that are not finite, a
+    scale that is not positive or all-zero weights is refused on both sides with the same
+    message, naming the file."""
+    from assetgen_dialogue import plugin
+    from assetgen_dialogue.rerank import Scorer
+
+    from assetgen import ModelError
+    from assetgen.runtime import Runtime
+
+    if "judged_scorer.json" not in manifest()["files"]:
+        pytest.skip("the shipped model has no judged_scorer.json")
+    judged = json.loads((MODEL / "judged_scorer.json").read_text("utf-8"))
+    learned = json.loads((MODEL / "scorer.json").read_text("utf-8"))
+    buckets = judged["ngram_buckets"]
+    size = len(judged["weights"])
+
+    def changed(doc: dict[str, Any], **fields: Any) -> dict[str, Any]:
+        out = dict(doc, **fields)
+        return {k: v for k, v in out.items() if v is not None}
+
+    lengths = (f"'mean', 'scale' and 'weights' must each hold {size} numbers "
+               f"(10 features and {buckets} n-gram buckets)")
+    cases: list[tuple[str, str, dict[str, Any], str]] = [
+        ("no_bias", "judged_scorer.json", changed(judged, bias=None), REQUIRED),
+        ("text_weight", "judged_scorer.json",
+         changed(judged, weights=["x", *judged["weights"][1:]]), REQUIRED),
+        ("ragged_mean", "judged_scorer.json",
+         changed(judged, mean=[[0.0], *judged["mean"][1:]]), REQUIRED),
+        ("buckets_text", "judged_scorer.json", changed(judged, ngram_buckets="many"), REQUIRED),
+        ("short_weights", "judged_scorer.json",
+         changed(judged, weights=judged["weights"][:-1]), lengths),
+        ("no_buckets", "judged_scorer.json", changed(judged, ngram_buckets=None),
+         "'mean', 'scale' and 'weights' must each hold 10 numbers (10 features and 0 n-gram "
+         "buckets)"),
+        ("null_weight", "judged_scorer.json",
+         changed(judged, weights=[*judged["weights"][:5], None, *judged["weights"][6:]]),
+         "'weights' and 'bias' must be finite numbers"),
+        ("zero_scale", "judged_scorer.json",
+         changed(judged, scale=[*judged["scale"][:-1], 0.0]),
+         "'mean' must be finite and 'scale' positive"),
+        ("zero_weights", "judged_scorer.json", changed(judged, weights=[0.0] * size),
+         "'weights' are all zero (an untrained scorer)"),
+        ("learned_short", "scorer.json", changed(learned, mean=learned["mean"][:-1]),
+         "'mean', 'scale' and 'weights' must each hold 10 numbers (10 features and 0 n-gram "
+         "buckets)"),
+    ]
+    for case, name, doc, expected in cases:
+        with pytest.raises(ModelError) as info:
+            Scorer.from_json(json.loads(json.dumps(doc)), name)
+        assert str(info.value) == f"{name}: {expected}", case
+        folder = copy_model(tmp_path / case, {name: doc})
+        gen = plugin.DialogueGenerator(Runtime("cpu"))
+        with pytest.raises(ModelError) as loaded:
+            gen.gpt(Runtime("cpu").load_model(folder))
+        assert str(loaded.value) == f"{name}: {expected}", case
+        code, log, _ = run_csharp(parity_exe, folder, [], tmp_path / f"{case}-out")
+        assert code == 3, (case, log)
+        assert f"ModelException: {name}: {expected}" in log, (case, log)

@@ -117,22 +117,29 @@ def write_sheet(
     write_atomic(key_path(sheet), (json.dumps(key, indent=0) + "\n").encode("utf-8"))
 
 
-def tally(sheet: Path, source_lines: set[str] | None = None) -> dict[str, Any]:
-    """Shippable share per decoding (and per length bucket and role) of a judged sheet;
-    with ``source_lines`` (the data set's lines), also how many lines, and how many shippable
-    ones, are a source line word for word (a memorised stock line reads well but is no
-    generated line, and one the model favours comes back on many seeds)."""
-    key = {row["item"]: row for row in json.loads(key_path(sheet).read_text(encoding="utf-8"))}
-    marks: dict[int, bool] = {}
-    texts: dict[int, str] = {}
+def read_marks(sheet: Path) -> dict[int, tuple[str, bool]]:
+    """Each item of a judged sheet: its line after the mark ("(role, length) text") and
+    whether it was judged shippable; an item not judged yet is an error."""
+    marks: dict[int, tuple[str, bool]] = {}
     for line in sheet.read_text(encoding="utf-8").splitlines():
         found = _MARK.match(line)
         if not found:
             continue
         if not found.group(2).strip():
             raise ValueError(f"{sheet}: item {found.group(1)} is not judged yet ([ok] or [no])")
-        marks[int(found.group(1))] = found.group(2) == "ok"
-        texts[int(found.group(1))] = _TAGS.sub("", line[found.end() :], count=1)
+        marks[int(found.group(1))] = (line[found.end() :], found.group(2) == "ok")
+    return marks
+
+
+def tally(sheet: Path, source_lines: set[str] | None = None) -> dict[str, Any]:
+    """Shippable share per decoding (and per length bucket and role) of a judged sheet;
+    with ``source_lines`` (the data set's lines), also how many lines, and how many shippable
+    ones, are a source line word for word (a memorised stock line reads well but is no
+    generated line, and one the model favours comes back on many seeds)."""
+    key = {row["item"]: row for row in json.loads(key_path(sheet).read_text(encoding="utf-8"))}
+    judged = read_marks(sheet)
+    marks = {item: ok for item, (_, ok) in judged.items()}
+    texts = {item: _TAGS.sub("", line, count=1) for item, (line, _) in judged.items()}
     missing = sorted(set(key) - set(marks))
     if missing:
         raise ValueError(f"{sheet}: items {missing[:10]} are missing from the sheet")

@@ -36,13 +36,15 @@ namespace AssetGen.Runtime
         public int MaxChars { get; set; } = 200;
         public string Prompt { get; set; } = "";
         public int Candidates { get; set; } = 16;
-        public string Rerank { get; set; } = "likelihood";
+        /// <summary>judged (judged_scorer.json), learned (scorer.json), likelihood or mixed; a
+        /// model folder without the scorer's file ranks by likelihood.</summary>
+        public string Rerank { get; set; } = "judged";
         public int MinChars { get; set; } = -1;
         public bool Filters { get; set; } = true;
         public bool SlipChecks { get; set; } = true;
         public bool WordMask { get; set; } = true;
         public bool SourceWords { get; set; } = true;
-        public bool BySentence { get; set; } = true;
+        public bool BySentence { get; set; } = false;
         public string SentenceRerank { get; set; } = "likelihood";
         public double SentenceTemperature { get; set; } = 0.0;
         public string Name { get; set; } = "";
@@ -95,7 +97,14 @@ namespace AssetGen.Runtime
         const string LineEnd = ".!?'\")";
         static readonly Regex SentenceEnd = new Regex("[.!?][\"')]?\\s*$", RegexOptions.CultureInvariant);
         static readonly string[] LengthChoices = { "random", "short", "medium", "long" };
-        static readonly string[] RerankChoices = { "learned", "likelihood", "mixed" };
+        static readonly string[] RerankChoices = { "judged", "learned", "likelihood", "mixed" };
+        /// <summary>The model folder's file of each learned reranker (Python: SCORER_FILES); a
+        /// folder without it ranks by likelihood.</summary>
+        public static readonly IReadOnlyDictionary<string, string> ScorerFiles = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            { "learned", "scorer.json" },
+            { "judged", "judged_scorer.json" },
+        };
 
         readonly ModelFolder folder;
         readonly Dictionary<string, object> manifest;
@@ -104,7 +113,8 @@ namespace AssetGen.Runtime
         readonly WordMask mask;
         readonly Dictionary<string, List<string>> sourceWordLists = new Dictionary<string, List<string>>(StringComparer.Ordinal);
         readonly Dictionary<string, WordMask> sourceMasks = new Dictionary<string, WordMask>(StringComparer.Ordinal);
-        readonly DialogueScorer scorer;
+        // the rerankers the folder ships (rerank): learned = scorer.json, judged = judged_scorer.json
+        readonly Dictionary<string, DialogueScorer> scorers = new Dictionary<string, DialogueScorer>(StringComparer.Ordinal);
         // the data set's lines, hashed (data_lines.json): with Filters a candidate that would
         // end the line as one of them is refused (a copy, not a generated line)
         readonly HashSet<ulong> dataLines = new HashSet<ulong>();
@@ -162,11 +172,10 @@ namespace AssetGen.Runtime
                     }
                 }
                 if (files.ContainsKey("data_lines.json")) ReadDataLines(folder.ReadFile("data_lines.json"));
-                if (files.ContainsKey("scorer.json"))
+                foreach (string how in new[] { "learned", "judged" })
                 {
-                    var doc = ManifestFields.Object(Json.Parse(Encoding.UTF8.GetString(folder.ReadFile("scorer.json"))), "scorer.json");
-                    scorer = new DialogueScorer(Numbers(doc, "mean"), Numbers(doc, "scale"), Numbers(doc, "weights"),
-                        ManifestFields.Number(ManifestFields.Get(doc, "bias", "scorer.bias"), "scorer.bias"));
+                    string name = ScorerFiles[how];
+                    if (files.ContainsKey(name)) scorers[how] = ReadScorer(name);
                 }
                 var roles = new List<string>();
                 foreach (string r in tags["role"]) if (r != "any") roles.Add(r);
@@ -218,12 +227,19 @@ namespace AssetGen.Runtime
                 throw ManifestFields.Bad(field, "is " + value + "; " + Graph + " has " + fromGraph);
         }
 
-        static double[] Numbers(Dictionary<string, object> doc, string key)
+        /// <summary>A reranker's file, refused with Python's messages (Scorer.from_json).</summary>
+        DialogueScorer ReadScorer(string name)
         {
-            var list = ManifestFields.Array(ManifestFields.Get(doc, key, "scorer." + key), "scorer." + key);
-            var output = new double[list.Count];
-            for (int i = 0; i < list.Count; i++) output[i] = ManifestFields.Number(list[i], "scorer." + key);
-            return output;
+            object doc;
+            try
+            {
+                doc = Json.Parse(Encoding.UTF8.GetString(folder.ReadFile(name)));
+            }
+            catch (FormatException ex)
+            {
+                throw new ModelException(name + ": not JSON (" + ex.Message + ")");
+            }
+            return DialogueScorer.FromJson(doc, name);
         }
 
         static List<string> SplitWhite(string text)
@@ -795,17 +811,16 @@ namespace AssetGen.Runtime
                 lps[k] = before == null ? found[k].Logprobs : NumpyMath.Concat(before, found[k].Logprobs);
                 likelihood[k] = lps[k].Length > 0 ? NumpyMath.Mean(lps[k]) : -1e9;
             }
-            if ((how == "mixed" || how == "learned") && scorer != null)
-            {
-                var learned = new double[found.Count];
-                for (int k = 0; k < found.Count; k++) learned[k] = scorer.Logit(DialogueRerank.Features(found[k].Text, lps[k], words));
-                if (how == "learned") return learned;
-                double median = NumpyMath.Median(likelihood);
-                var mixed = new double[found.Count];
-                for (int k = 0; k < found.Count; k++) mixed[k] = likelihood[k] >= median ? learned[k] : learned[k] - 1e6;
-                return mixed;
-            }
-            return likelihood;
+            DialogueScorer scorer;
+            if (!scorers.TryGetValue(how == "mixed" ? "learned" : how, out scorer)) return likelihood;
+            var learned = new double[found.Count];
+            for (int k = 0; k < found.Count; k++) learned[k] = scorer.Logit(scorer.Row(found[k].Text, lps[k], words));
+            if (how != "mixed") return learned;
+            // the learned scorer, among the likelier half of the candidates only
+            double median = NumpyMath.Median(likelihood);
+            var mixed = new double[found.Count];
+            for (int k = 0; k < found.Count; k++) mixed[k] = likelihood[k] >= median ? learned[k] : learned[k] - 1e6;
+            return mixed;
         }
 
         static int Best(List<int> eligible, double[] scores)

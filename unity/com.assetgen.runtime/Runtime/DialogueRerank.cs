@@ -1,6 +1,7 @@
 // Best-of-N reranking of dialogue candidates in C# (Python: plugins/assetgen_dialogue/
-// rerank.py): the line checks (faults), the learned scorer's features and its logistic
-// logit, and numpy's float64 reductions they use (pairwise sums, mean, std, median).
+// rerank.py): the line checks (faults), the scorers' features (the dense ones and the judged
+// scorer's hashed word n-gram counts) and their logistic logit, and numpy's float64
+// reductions they use (pairwise sums, mean, std, median).
 using System;
 using System.Collections.Generic;
 using System.Globalization;
@@ -214,6 +215,50 @@ namespace AssetGen.Runtime
             };
         }
 
+        /// <summary>Sentence marks of the n-gram features (rerank.GRAM_START, GRAM_END).</summary>
+        public const string GramStart = "<s>", GramEnd = "</s>";
+        /// <summary>Longest n-gram the judged scorer counts (rerank.GRAM_ORDER).</summary>
+        public const int GramOrder = 3;
+
+        /// <summary>The words of the n-gram features: each sentence's lower-cased words
+        /// (letters and apostrophes, {name}, {place}) between sentence marks
+        /// (rerank.gram_words).</summary>
+        public static List<string> GramWords(string text)
+        {
+            var output = new List<string>();
+            foreach (string sentence in FindAll(SentenceAny, text))
+            {
+                var ws = FindAll(Tokens, PyStr.Lower(sentence));
+                if (ws.Count == 0) continue;
+                output.Add(GramStart);
+                output.AddRange(ws);
+                output.Add(GramEnd);
+            }
+            return output;
+        }
+
+        /// <summary>How often each bucket's n-grams (one to GramOrder words joined by a space,
+        /// FNV-1a 64 of their UTF-8 bytes modulo buckets) occur in the text
+        /// (rerank.gram_counts).</summary>
+        public static double[] GramCounts(string text, int buckets)
+        {
+            var counts = new double[buckets];
+            if (buckets <= 0) return counts;
+            var ws = GramWords(text);
+            for (int n = 1; n <= GramOrder; n++)
+                for (int i = 0; i + n <= ws.Count; i++)
+                    counts[(int)(SeedStream.Fnv1a64(string.Join(" ", ws.GetRange(i, n))) % (ulong)buckets)] += 1.0;
+            return counts;
+        }
+
+        /// <summary>A scorer's input for one line: the features, then the buckets' n-gram
+        /// counts (rerank.scorer_row).</summary>
+        public static double[] ScorerRow(string text, double[] logprobs, HashSet<string> known, int buckets)
+        {
+            double[] dense = Features(text, logprobs, known);
+            return buckets > 0 ? NumpyMath.Concat(dense, GramCounts(text, buckets)) : dense;
+        }
+
         // math.log1p(0..400) on CPython 3.11 / glibc x86-64, as IEEE-754 bits
         static readonly long[] Log1pTable = MakeLog1pTable();
 
@@ -279,23 +324,167 @@ namespace AssetGen.Runtime
             + "4017f9d1063f119c";
     }
 
-    /// <summary>The learned reranker of scorer.json: a logistic regression on standardised
-    /// features (Python: rerank.Scorer).</summary>
+    /// <summary>A learned reranker (scorer.json: rerank=learned; judged_scorer.json:
+    /// rerank=judged): a logistic regression on standardised features, the dense features then
+    /// NgramBuckets n-gram counts (Python: rerank.Scorer).</summary>
     public sealed class DialogueScorer
     {
+        /// <summary>The dense features of every scorer (rerank.FEATURES).</summary>
+        public const int FeatureCount = 10;
+
         public double[] Mean { get; }
         public double[] Scale { get; }
         public double[] Weights { get; }
         public double Bias { get; }
+        /// <summary>The n-gram buckets after the dense features (0: none).</summary>
+        public int NgramBuckets { get; }
 
-        public DialogueScorer(double[] mean, double[] scale, double[] weights, double bias)
+        /// <summary>A scorer, checked as Python's Scorer.from_json checks it; name is the
+        /// file the messages name.</summary>
+        public DialogueScorer(double[] mean, double[] scale, double[] weights, double bias, int ngramBuckets = 0,
+            string name = "scorer.json")
         {
-            if (scale.Length != mean.Length || weights.Length != mean.Length)
-                throw new ModelException("scorer.json: 'mean', 'scale' and 'weights' must have one length");
+            if (mean == null || scale == null || weights == null)
+                throw new ModelException(name + ": " + Required);
+            Check(name, new[] { mean.Length }, new[] { scale.Length }, new[] { weights.Length }, ngramBuckets);
             Mean = mean;
             Scale = scale;
             Weights = weights;
             Bias = bias;
+            NgramBuckets = ngramBuckets;
+            Check(name);
+        }
+
+        const string Required = "fields 'mean', 'scale', 'weights' (lists of numbers) and 'bias' are required";
+
+        static void Check(string name, int[] mean, int[] scale, int[] weights, long buckets)
+        {
+            long size = FeatureCount + buckets;
+            bool one = mean.Length == 1 && scale.Length == 1 && weights.Length == 1
+                && mean[0] == size && scale[0] == size && weights[0] == size;
+            if (buckets < 0 || !one)
+                throw new ModelException(name + ": 'mean', 'scale' and 'weights' must each hold " + size + " numbers ("
+                    + FeatureCount + " features and " + buckets + " n-gram buckets)");
+        }
+
+        void Check(string name)
+        {
+            bool finite = !double.IsNaN(Bias) && !double.IsInfinity(Bias);
+            foreach (double w in Weights) finite &= !double.IsNaN(w) && !double.IsInfinity(w);
+            if (!finite) throw new ModelException(name + ": 'weights' and 'bias' must be finite numbers");
+            bool ok = true;
+            foreach (double m in Mean) ok &= !double.IsNaN(m) && !double.IsInfinity(m);
+            foreach (double s in Scale) ok &= s > 0;
+            if (!ok) throw new ModelException(name + ": 'mean' must be finite and 'scale' positive");
+            bool any = false;
+            foreach (double w in Weights) any |= w != 0.0;
+            if (!any) throw new ModelException(name + ": 'weights' are all zero (an untrained scorer)");
+        }
+
+        /// <summary>The scorer of a parsed JSON document (Python: Scorer.from_json(doc, name)),
+        /// refused with Python's messages: the fields missing or not numbers, lengths other than
+        /// the features and buckets, numbers not finite, a scale not positive, all-zero weights.
+        /// Fields are read as numpy reads them (np.asarray(x, float64), float(bias),
+        /// int(ngram_buckets)): null in a list is NaN, true and false are 1 and 0, text that
+        /// spells a number is that number.</summary>
+        public static DialogueScorer FromJson(object doc, string name)
+        {
+            var d = doc as Dictionary<string, object>;
+            object meanField, scaleField, weightsField, biasField, bucketsField;
+            List<double> mean = new List<double>(), scale = new List<double>(), weights = new List<double>();
+            List<int> meanShape, scaleShape, weightsShape;
+            double bias;
+            long buckets = 0;
+            if (d == null
+                || !d.TryGetValue("mean", out meanField) || !AsArray(meanField, mean, out meanShape)
+                || !d.TryGetValue("scale", out scaleField) || !AsArray(scaleField, scale, out scaleShape)
+                || !d.TryGetValue("weights", out weightsField) || !AsArray(weightsField, weights, out weightsShape)
+                || !d.TryGetValue("bias", out biasField) || !PyFloat(biasField, false, out bias)
+                || (d.TryGetValue("ngram_buckets", out bucketsField) && !PyInt(bucketsField, out buckets)))
+                throw new ModelException(name + ": " + Required);
+            Check(name, meanShape.ToArray(), scaleShape.ToArray(), weightsShape.ToArray(), buckets);
+            return new DialogueScorer(mean.ToArray(), scale.ToArray(), weights.ToArray(), bias, (int)buckets, name);
+        }
+
+        /// <summary>np.asarray(value, dtype=float64): its numbers and shape; false where numpy
+        /// raises (a ragged list, an object, text that is no number).</summary>
+        static bool AsArray(object value, List<double> leaves, out List<int> shape)
+        {
+            shape = new List<int>();
+            var list = value as List<object>;
+            if (list == null)
+            {
+                if (value is Dictionary<string, object>) return false;
+                double x;
+                if (!PyFloat(value, true, out x)) return false;
+                leaves.Add(x);
+                return true;
+            }
+            shape.Add(list.Count);
+            List<int> inner = null;
+            foreach (object item in list)
+            {
+                List<int> s;
+                if (!AsArray(item, leaves, out s)) return false;
+                if (inner == null) inner = s;
+                else if (!SameShape(inner, s)) return false;
+            }
+            if (inner != null) shape.AddRange(inner);
+            return true;
+        }
+
+        static bool SameShape(List<int> a, List<int> b)
+        {
+            if (a.Count != b.Count) return false;
+            for (int i = 0; i < a.Count; i++) if (a[i] != b[i]) return false;
+            return true;
+        }
+
+        /// <summary>Python's float(value) of a JSON value (noneIsNaN: numpy's float64 of
+        /// None).</summary>
+        static bool PyFloat(object value, bool noneIsNaN, out double x)
+        {
+            x = double.NaN;
+            if (value == null) return noneIsNaN;
+            if (value is long l) { x = l; return true; }
+            if (value is double v) { x = v; return true; }
+            if (value is bool b) { x = b ? 1.0 : 0.0; return true; }
+            var s = value as string;
+            if (s == null) return false;
+            string t = PyStr.Strip(s).ToLowerInvariant();
+            string unsigned = t.StartsWith("-", StringComparison.Ordinal) || t.StartsWith("+", StringComparison.Ordinal) ? t.Substring(1) : t;
+            bool negative = t.StartsWith("-", StringComparison.Ordinal);
+            if (unsigned == "nan") { x = double.NaN; return true; }
+            if (unsigned == "inf" || unsigned == "infinity") { x = negative ? double.NegativeInfinity : double.PositiveInfinity; return true; }
+            foreach (char c in unsigned)
+                if (!((c >= '0' && c <= '9') || c == '.' || c == 'e' || c == '+' || c == '-')) return false;
+            return double.TryParse(t, NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint | NumberStyles.AllowExponent,
+                CultureInfo.InvariantCulture, out x);
+        }
+
+        /// <summary>Python's int(value) of a JSON value (a float truncated).</summary>
+        static bool PyInt(object value, out long n)
+        {
+            n = 0;
+            if (value is long l) { n = l; return true; }
+            if (value is bool b) { n = b ? 1 : 0; return true; }
+            if (value is double v)
+            {
+                if (double.IsNaN(v) || double.IsInfinity(v) || Math.Abs(v) >= 9.2e18) return false;
+                n = (long)Math.Truncate(v);
+                return true;
+            }
+            var s = value as string;
+            if (s == null) return false;
+            string t = PyStr.Strip(s);
+            foreach (char c in t.TrimStart('+', '-')) if (c < '0' || c > '9') return false;
+            return long.TryParse(t, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out n);
+        }
+
+        /// <summary>The scorer's input for one candidate (rerank.Scorer.row).</summary>
+        public double[] Row(string text, double[] logprobs, HashSet<string> known)
+        {
+            return DialogueRerank.ScorerRow(text, logprobs, known, NgramBuckets);
         }
 
         /// <summary>(x - mean) / scale @ weights + bias, the dot product summed left to right
@@ -304,7 +493,7 @@ namespace AssetGen.Runtime
         public double Logit(double[] x)
         {
             if (x.Length != Mean.Length)
-                throw new ModelException("scorer.json has " + Mean.Length + " features; the runtime computes " + x.Length);
+                throw new ModelException("the scorer has " + Mean.Length + " features; the runtime computes " + x.Length);
             double acc = 0.0;
             for (int i = 0; i < x.Length; i++)
             {
