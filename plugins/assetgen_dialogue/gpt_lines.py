@@ -14,9 +14,10 @@ One request line (one seed) is made like this:
 4. the candidates shorter than the length floor are passed over (unless all are), then with
    ``filters`` those that fail a line check (:func:`assetgen_dialogue.rerank.faults`: an
    unfinished sentence, a repeated phrase, piled-up placeholders, with ``slip_checks`` the
-   model's recurring grammar slips and piled-up marks; unless all do), the rest ranked by
-   their mean log-probability (or the learned scorer, or both: ``rerank``), and the best is
-   returned;
+   model's recurring grammar slips and piled-up marks; unless all do), the rest ranked
+   (``rerank``: by the judged scorer trained on the read-throughs' marks, the default; by
+   their mean log-probability; by the real-vs-generated scorer, or by it among the likelier
+   half; :mod:`.rerank`), and the best is returned;
 5. with ``by_sentence``, medium and long lines are made a sentence at a time: steps 3-4 pick
    each sentence from N candidates that continue the sentences chosen before
    (:meth:`GptDecoder._sentences`).
