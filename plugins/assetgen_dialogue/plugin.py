@@ -96,8 +96,9 @@ class DialogueOptions(Options):
     )
     length: str = option(
         "random",
-        "Length of the line: short (12-50 characters), medium (51-120), long (121-240), or "
-        "random (as often as the role's real lines are that long).",
+        "Length of the line: short (12-50 characters), medium (51-120), long (121-240; "
+        "almost never shippable as it is: see the model card), or random (as often as the "
+        "role's real lines are that long).",
         choices=("random", "short", "medium", "long"),
     )
     temperature: float = option(
