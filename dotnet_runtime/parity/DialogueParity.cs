@@ -3,7 +3,10 @@
 // Python option names: "archetype", "temperature", "top_k", "by_sentence", ...}}; results:
 // each line's text, speaker and metadata (score written with 17 significant digits), or the
 // error (type, message, parameter). A request with "defaults": true gets the options'
-// defaults instead, by their Python names ({"ms": 0, "defaults": {...}}).
+// defaults instead, by their Python names ({"ms": 0, "defaults": {...}}). The folder may hold
+// either dialogue model (DialogueGenerator.Open): the GPT or the character LSTM, whose lines
+// leave source, race and length null and the score NaN. A "model" option is ignored (Python's
+// model by name; here the folder path chose it).
 using System;
 using System.Collections.Generic;
 using System.Globalization;
@@ -43,6 +46,7 @@ static class DialogueParity
                 case "name": o.Name = (string)v; break;
                 case "place": o.Place = (string)v; break;
                 case "archetype_guidance": o.ArchetypeGuidance = Convert.ToDouble(v, CultureInfo.InvariantCulture); break;
+                case "model": break;   // Python's model by name: here the folder path chose it
                 default: throw new ArgumentException("unknown dialogue option " + kv.Key);
             }
         }
@@ -83,8 +87,9 @@ static class DialogueParity
         var results = new List<string>();
         var requests = Requests(requestsPath);
         var watch = System.Diagnostics.Stopwatch.StartNew();
-        DialogueGenerator loaded;
-        int refused = Load(() => new DialogueGenerator(model, settings), out loaded);
+        // the GPT or the character LSTM, by the manifest's "architecture" (as Python chooses)
+        IDialogueGenerator loaded;
+        int refused = Load(() => DialogueGenerator.Open(model, settings), out loaded);
         if (refused != 0) return refused;
         using (var generator = loaded)
         {

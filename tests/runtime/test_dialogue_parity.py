@@ -437,3 +437,148 @@ def test_a_broken_reranker_file_is_refused_with_pythons_message(
         code, log, _ = run_csharp(parity_exe, folder, [], tmp_path / f"{case}-out")
         assert code == 3, (case, log)
         assert f"ModelException: {name}: {expected}" in log, (case, log)
+
+
+# -- the character LSTM (shakespeare_model: dialogue_step.onnx, vocab.json) ------------------
+
+LSTM = ROOT / "plugins" / "assetgen_dialogue" / "shakespeare_model"
+#: what Python's LSTM line carries (text, speaker, metadata archetype and stop)
+LSTM_SAME = ("text", "speaker", "archetype", "stop")
+#: GPT metadata an LSTM line does not have in Python (null, or the fixed values, in C#)
+GPT_ONLY_METADATA = ("source", "race", "length", "candidates", "chosen", "score",
+                     "placeholders", "faults", "sentences")
+
+
+def lstm_vocab() -> dict[str, Any]:
+    return json.loads((LSTM / "vocab.json").read_text("utf-8"))
+
+
+def lstm_cases() -> list[tuple[str, list[int], dict[str, Any]]]:
+    """Seeds, archetypes (random, first, last, named), prompts, each sampling lever, guidance
+    and max_chars cuts; the archetypes and prompts come from vocab.json."""
+    vocab = lstm_vocab()
+    roles = vocab["archetypes"]
+    return [
+        ("defaults", [0, 1, 2, 3, 4, 5, 6, 7], {}),
+        ("first_archetype", [10, 11, 12], {"archetype": roles[0]}),
+        ("last_archetype", [13, 14], {"archetype": roles[-1]}),
+        ("middle_archetype", [15, 16], {"archetype": roles[len(roles) // 2]}),
+        ("hot_top_k", [20, 21, 22], {"temperature": 1.3, "top_k": 12, "top_p": 1.0}),
+        ("cold_top_p", [23, 24], {"temperature": 0.2, "top_p": 0.5}),
+        ("top_k_vocab", [25], {"top_k": len(vocab["tokens"]), "top_p": 1.0}),
+        ("top_k_one", [26], {"top_k": 1}),
+        ("max_temperature", [27, 28], {"temperature": 2.0, "top_p": 1.0}),
+        ("prompt", [30, 31], {"prompt": "My lord, I ", "archetype": roles[1]}),
+        ("prompt_space_end", [32], {"prompt": "Go ", "temperature": 0.9}),
+        ("prompt_fills_max_chars", [33], {"prompt": "Ay.", "max_chars": 3}),
+        ("guidance", [40, 41, 42], {"archetype_guidance": 1.5, "archetype": roles[3]}),
+        ("guidance_random_hot", [43, 44],
+         {"archetype_guidance": 4.0, "temperature": 1.1, "top_k": 20}),
+        ("guidance_prompt", [45], {"archetype_guidance": 0.5, "prompt": "Why, ",
+                                   "max_chars": 60}),
+        ("max_chars_cut", [50, 51, 52], {"max_chars": 25}),
+        ("max_chars_one", [53, 54], {"max_chars": 1}),
+        ("max_chars_long", [55], {"max_chars": 400, "temperature": 1.5, "top_p": 1.0}),
+        # the GPT-only options: checked, then ignored (the same line as without them)
+        ("gpt_only_options", [0, 1],
+         {"source": "crawl", "race": "any", "length": "long", "candidates": 1,
+          "rerank": "likelihood", "min_chars": 0, "filters": False, "slip_checks": False,
+          "word_mask": False, "source_words": False, "by_sentence": True,
+          "sentence_rerank": "learned", "sentence_temperature": 1.0, "name": "Ash",
+          "place": "Weldon"}),
+        ("big_seed", [2**63 - 2, 2**63 - 1], {}),
+    ]
+
+
+def test_lstm_lines_match_the_python_api(parity_exe: Path, tmp_path: Path) -> None:
+    """The character LSTM (``-o model=shakespeare``), one line per seed as in Python: the same
+    text, speaker, archetype and stop (eos, newline, max_chars)."""
+    plan = lstm_cases()
+    requests = [{"id": n, "seeds": s, "options": o} for n, s, o in plan]
+    code, log, results = run_csharp(parity_exe, LSTM, requests, tmp_path)
+    assert code == 0, log
+    engine = Engine()
+    lines = 0
+    stops: dict[str, int] = {}
+    texts: dict[tuple[str, int], str] = {}
+    for name, seeds, options in plan:
+        result = results[name]
+        assert "error" not in result, (name, result)
+        assert len(result["lines"]) == len(seeds), name
+        for seed, ours in zip(seeds, result["lines"], strict=True):
+            (asset,) = engine.generate("dialogue", seed=seed, model="shakespeare", **options)
+            theirs = dict(asset.metadata, text=asset.text, speaker=asset.speaker)
+            for key in LSTM_SAME:
+                assert ours[key] == theirs[key], (name, seed, key, ours[key], theirs[key])
+            for key in GPT_ONLY_METADATA:
+                assert key not in asset.metadata, (name, key)
+            assert (ours["source"], ours["race"], ours["length"]) == (None, None, None)
+            assert ours["license"] == json.loads((LSTM / "manifest.json").read_text())["license"]
+            assert len(asset.text) <= options.get("max_chars", 200)
+            lines += 1
+            stops[ours["stop"]] = stops.get(ours["stop"], 0) + 1
+            texts[name, seed] = ours["text"]
+        print(f"lstm {name}: {len(seeds)} lines identical ({result['ms']} ms in C#)")
+    # the GPT-only options change nothing; naming the drawn archetype keeps the line
+    assert texts["gpt_only_options", 0] == texts["defaults", 0]
+    assert texts["gpt_only_options", 1] == texts["defaults", 1]
+    assert results["gpt_only_options"]["lines"][0]["speaker"] != "Ash"
+    print(f"lstm: {lines} lines identical, stops {dict(sorted(stops.items()))}")
+
+
+def test_lstm_named_archetype_keeps_the_seeds_stream(parity_exe: Path, tmp_path: Path) -> None:
+    """The archetype draw is always made: naming the archetype a seed would draw gives the
+    seed's random line, on both sides."""
+    requests = [{"id": "random", "seeds": [7], "options": {}}]
+    code, log, results = run_csharp(parity_exe, LSTM, requests, tmp_path / "a")
+    assert code == 0, log
+    drawn = results["random"]["lines"][0]
+    requests = [{"id": "named", "seeds": [7], "options": {"archetype": drawn["archetype"]}}]
+    code, log, results = run_csharp(parity_exe, LSTM, requests, tmp_path / "b")
+    assert code == 0, log
+    assert results["named"]["lines"][0]["text"] == drawn["text"]
+    (asset,) = Engine().generate("dialogue", seed=7, model="shakespeare",
+                                 archetype=drawn["archetype"])
+    assert asset.text == drawn["text"]
+
+
+def test_bad_lstm_options_give_the_python_messages(parity_exe: Path, tmp_path: Path) -> None:
+    """The LSTM branch of ``validate`` (archetype of this model, top_k up to the vocabulary,
+    unknown prompt characters) and the checks before it, and the GPT-only options' own
+    declarations, which Python checks for this model too."""
+    from assetgen_dialogue.plugin import DialogueOptions
+
+    vocab = lstm_vocab()
+    gpt_roles = [r for r in manifest()["tags"]["role"] if r not in vocab["archetypes"]]
+    specs = {s.name: s for s in DialogueOptions.specs()}
+    cases: dict[str, dict[str, Any]] = {
+        "negative_seed": {"seed": -1},
+        "archetype_any": {"archetype": "any"},
+        "top_k_vocab": {"top_k": len(vocab["tokens"]) + 1},
+        "top_k_range": {"top_k": 5000},
+        "top_p_zero": {"top_p": 0.0},
+        "top_p_range": {"top_p": 1.5},
+        "cold": {"temperature": 0.05},
+        "max_chars_zero": {"max_chars": 0},
+        "max_chars_big": {"max_chars": 401},
+        "prompt_long": {"prompt": "We shall see. " * 3, "max_chars": 20},
+        "prompt_unknown": {"prompt": "Hail \u2603 and \u00e9 friend \u00e9"},
+        "prompt_newline": {"prompt": "Stay.\nGo"},
+        "prompt_nul": {"prompt": "b\x00"},
+        "prompt_astral": {"prompt": "Ho \U0001f600 ho"},
+        "guidance": {"archetype_guidance": 9.0},
+        # GPT-only options: ignored by the LSTM, but their declarations are checked
+        "candidates_zero": {"candidates": 0},
+        "rerank": {"rerank": "best"},
+        "length": {"length": "huge"},
+        "race_long": {"race": "x" * 41},
+        "name_long": {"name": "N" * 101},
+        "min_chars": {"min_chars": -2},
+    }
+    if gpt_roles and gpt_roles[0] in (specs["archetype"].choices or ()):
+        # a role of the GPT: refused by this model's own check ("... for this model")
+        cases["archetype_gpt_role"] = {"archetype": gpt_roles[0]}
+    for case in cases.values():
+        case["model"] = "shakespeare"
+    check_python_errors(parity_exe, LSTM, "dialogue", cases, tmp_path)
+

@@ -87,7 +87,23 @@ namespace AssetGen.Runtime
         public List<int> Pieces;
     }
 
-    public sealed class DialogueGenerator : IDisposable
+    /// <summary>A dialogue model of either architecture: <see cref="DialogueGenerator"/>
+    /// (the subword GPT, "architecture": "gpt") or <see cref="DialogueLstmGenerator"/> (the
+    /// character LSTM, e.g. the public-domain Shakespeare model). <see
+    /// cref="DialogueGenerator.Open(string, SessionSettings)"/> picks the one the folder's
+    /// manifest names, as the Python API does.</summary>
+    public interface IDialogueGenerator : IDisposable
+    {
+        ModelFolder Folder { get; }
+        /// <summary>The roles (archetypes) a line can be made for.</summary>
+        IReadOnlyList<string> Roles { get; }
+        string License { get; }
+        void Validate(DialogueOptions options);
+        DialogueLine Generate(long seed, DialogueOptions options = null);
+        List<DialogueLine> GenerateBatch(IList<long> seeds, DialogueOptions options = null);
+    }
+
+    public sealed class DialogueGenerator : IDialogueGenerator
     {
         public const string Graph = "dialogue_gpt_step.onnx";
         public const int MinRoleLines = 40;
@@ -139,6 +155,32 @@ namespace AssetGen.Runtime
         {
         }
 
+        /// <summary>Whether a dialogue manifest describes the GPT (Python:
+        /// DialogueGenerator.is_gpt: "architecture" is "gpt"; anything else is a character
+        /// LSTM).</summary>
+        public static bool IsGpt(Dictionary<string, object> manifest)
+        {
+            object a;
+            return manifest != null && manifest.TryGetValue("architecture", out a) && "gpt".Equals(a);
+        }
+
+        /// <summary>The generator of a dialogue model folder, by its manifest's "architecture"
+        /// (Python's choice): the GPT's <see cref="DialogueGenerator"/>, else the character
+        /// LSTM's <see cref="DialogueLstmGenerator"/> (the Shakespeare model).</summary>
+        public static IDialogueGenerator Open(string modelDirectory, SessionSettings settings = null)
+        {
+            return Open(new ModelFolder(modelDirectory, settings));
+        }
+
+        /// <summary><see cref="Open(string, SessionSettings)"/> on an already verified folder
+        /// (e.g. read through a callback); the generator disposes it.</summary>
+        public static IDialogueGenerator Open(ModelFolder model)
+        {
+            if (model == null) throw new ArgumentNullException(nameof(model));
+            if (IsGpt(model.Manifest)) return new DialogueGenerator(model);
+            return new DialogueLstmGenerator(model);
+        }
+
         /// <summary>A generator on an already verified model folder; it disposes the folder.</summary>
         public DialogueGenerator(ModelFolder model)
         {
@@ -146,6 +188,13 @@ namespace AssetGen.Runtime
             try
             {
                 manifest = folder.Manifest;
+                if (!IsGpt(manifest))
+                {
+                    object a;
+                    manifest.TryGetValue("architecture", out a);
+                    throw ManifestFields.Bad("architecture", (a == null ? "is missing" : "is " + ManifestFields.Describe(a))
+                        + ", not 'gpt': this is a character LSTM; open it with DialogueLstmGenerator or DialogueGenerator.Open");
+                }
                 var tagsField = ManifestFields.Object(ManifestFields.Get(manifest, "tags", "tags"), "tags");
                 var tags = new Dictionary<string, List<string>>(StringComparer.Ordinal);
                 foreach (string kind in PieceTable.TagKinds)
@@ -278,7 +327,7 @@ namespace AssetGen.Runtime
             return new InvalidOptionsException("option '" + option + "' must be " + allowed + "; got " + shown + (why == null ? "" : " (" + why + ")"), option, shown);
         }
 
-        static string OneOf(IEnumerable<string> choices)
+        internal static string OneOf(IEnumerable<string> choices)
         {
             var quoted = new List<string>();
             foreach (string c in choices) quoted.Add(PyText.Repr(c));
@@ -301,7 +350,7 @@ namespace AssetGen.Runtime
         }
 
         // Python's len(): code points (a surrogate pair is one)
-        static int StringInfoLength(string s)
+        internal static int StringInfoLength(string s)
         {
             int n = 0;
             for (int i = 0; i < s.Length; i++)
@@ -324,15 +373,14 @@ namespace AssetGen.Runtime
                 throw Fail(option, "an integer from " + low + " to " + high, value.ToString(CultureInfo.InvariantCulture));
         }
 
-        /// <summary>Checks options as the Python API does, in its order and with its messages
-        /// (the option declarations, then DialogueGenerator.validate and GptDecoder.validate).
-        /// An archetype is checked against this model's roles only (Python first checks the
-        /// roles of every shipped model).</summary>
-        public void Validate(DialogueOptions o)
+        /// <summary>The checks of the option declarations (Python: DialogueOptions), the same
+        /// for both architectures (the LSTM ignores the GPT-only options but Python checks them
+        /// all the same). <paramref name="sources"/>: the source choices (null: any text; the
+        /// LSTM has no source tags).</summary>
+        internal static void CheckDeclared(DialogueOptions o, IList<string> sources)
         {
-            if (o == null) throw new ArgumentNullException(nameof(o));
             Text("archetype", o.Archetype, 1000);
-            Text("source", o.Source, 1000, table.Tags["source"]);
+            Text("source", o.Source, 1000, sources);
             Text("race", o.Race, 40);
             Text("length", o.Length, 1000, LengthChoices);
             Number("temperature", o.Temperature, 0.1, 2.0);
@@ -348,11 +396,27 @@ namespace AssetGen.Runtime
             Text("name", o.Name, 100);
             Text("place", o.Place, 100);
             Number("archetype_guidance", o.ArchetypeGuidance, 0.0, 8.0);
-            // DialogueGenerator.validate
+        }
+
+        /// <summary>DialogueGenerator.validate's checks before the model's own (both
+        /// architectures): top_p above 0, a prompt no longer than max_chars.</summary>
+        internal static void CheckRequest(DialogueOptions o)
+        {
             if (o.TopP <= 0.0)
                 throw new InvalidOptionsException("option 'top_p' must be a number greater than 0 and at most 1 (1 = off); got " + PyText.Repr(o.TopP), "top_p", o.TopP);
             if (StringInfoLength(o.Prompt) > o.MaxChars)
                 throw new InvalidOptionsException("option 'prompt' is " + StringInfoLength(o.Prompt) + " characters long, more than max_chars=" + o.MaxChars + "; shorten it or raise max_chars", "prompt", o.Prompt);
+        }
+
+        /// <summary>Checks options as the Python API does, in its order and with its messages
+        /// (the option declarations, then DialogueGenerator.validate and GptDecoder.validate).
+        /// An archetype is checked against this model's roles only (Python first checks the
+        /// roles of every shipped model).</summary>
+        public void Validate(DialogueOptions o)
+        {
+            if (o == null) throw new ArgumentNullException(nameof(o));
+            CheckDeclared(o, table.Tags["source"]);
+            CheckRequest(o);
             // GptDecoder.validate
             var roles = new List<string> { "random", "any" };
             roles.AddRange(Roles);
@@ -475,7 +539,7 @@ namespace AssetGen.Runtime
         /// <summary>log-softmax of one row, as numpy: z - max, then z - log(sum(exp(z)))
         /// (the sum pairwise), into <paramref name="z"/> (returned); <paramref name="e"/> is
         /// scratch. Both are <paramref name="width"/> long.</summary>
-        static double[] LogSoftmax(float[] logits, int row, int width, double[] z, double[] e)
+        internal static double[] LogSoftmax(float[] logits, int row, int width, double[] z, double[] e)
         {
             int at = row * width;
             double max = double.NegativeInfinity;
@@ -506,7 +570,7 @@ namespace AssetGen.Runtime
         /// <summary>The arrays one sampling fills, made once per batch of candidates and reused
         /// for every piece (in Mono, arrays of a vocabulary's doubles are large objects, slow to
         /// allocate and only freed by a full collection).</summary>
-        sealed class SamplingScratch
+        internal sealed class SamplingScratch
         {
             public readonly double[] Z, P, Sorted, Cdf;
             public readonly int[] Heap;
@@ -523,7 +587,7 @@ namespace AssetGen.Runtime
             }
         }
 
-        static int SampleToken(double[] logits, SeedStream rng, double temperature, int topK, double topP, SamplingScratch scratch)
+        internal static int SampleToken(double[] logits, SeedStream rng, double temperature, int topK, double topP, SamplingScratch scratch)
         {
             int n = logits.Length;
             double[] z = scratch.Z;
