@@ -1,8 +1,9 @@
 """Item 9: the C# runtime (dotnet_runtime/, no Python) vs the Python API on the same work.
 
 The measurement is ``dotnet_runtime/tools/bench_runtime.py``'s ``measure`` (also ``make
-runtime-bench``): one portrait sprite, one 8-frame talk, one shoe icon and one dialogue line
-with the default options, each the median of N runs after a warm-up, models loaded, one
+runtime-bench``): one portrait sprite, one 8-frame talk, one shoe icon, one dialogue line
+with the default options and one line of the Shakespeare character LSTM (``model=shakespeare``,
+the plugin's own folder), each the median of N runs after a warm-up, models loaded, one
 intra-op thread on both sides; the Python API in this process, the C# runtime under Mono.
 The figure is C# time / Python time (below 1: C# faster). Skipped with the reason when Mono
 or a model folder is missing or the runtime does not build.
@@ -20,6 +21,7 @@ from .models import ModelSource
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "dotnet_runtime" / "tools" / "bench_runtime.py"
+# the same title as benchmarks/suite.py's ITEMS["9"] (the rows add the Shakespeare LSTM line)
 TITLE = "C# runtime vs Python API: sprite, 8-frame talk, shoe icon, dialogue line"
 
 

@@ -2,11 +2,12 @@
 // API on the same work in the same run and prints the ratios.
 //
 //   mono AssetGen.Runtime.Bench.exe PORTRAITS_MODEL SHOES_MODEL REPEATS THREADS
-//        [DIALOGUE_MODEL DIALOGUE_REPEATS]
+//        [DIALOGUE_MODEL DIALOGUE_REPEATS [LSTM_MODEL LSTM_REPEATS]]
 //
 // Prints one JSON object: the median milliseconds of one portrait sprite, one 8-frame talk
-// loop and one shoe icon (models loaded and one warm-up run of each first, seeds varied), and
-// with a dialogue model one dialogue line with the default options.
+// loop and one shoe icon (models loaded and one warm-up run of each first, seeds varied), with
+// a dialogue model one dialogue line with the default options, and with a character-LSTM
+// dialogue model (the Shakespeare model) one of its lines with the default options.
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
@@ -37,9 +38,9 @@ static class RuntimeBench
 
     static int Main(string[] args)
     {
-        if (args.Length != 4 && args.Length != 6)
+        if (args.Length != 4 && args.Length != 6 && args.Length != 8)
         {
-            Console.Error.WriteLine("usage: AssetGen.Runtime.Bench.exe PORTRAITS_MODEL SHOES_MODEL REPEATS THREADS [DIALOGUE_MODEL DIALOGUE_REPEATS]");
+            Console.Error.WriteLine("usage: AssetGen.Runtime.Bench.exe PORTRAITS_MODEL SHOES_MODEL REPEATS THREADS [DIALOGUE_MODEL DIALOGUE_REPEATS [LSTM_MODEL LSTM_REPEATS]]");
             return 2;
         }
         int repeats = int.Parse(args[2], CultureInfo.InvariantCulture);
@@ -51,11 +52,17 @@ static class RuntimeBench
             double talk = Time(repeats, i => portraits.Animate(2000 + i, 8));
             double shoe = Time(repeats, i => shoes.Generate(3000 + i));
             string line = "";
-            if (args.Length == 6)
+            if (args.Length >= 6)
                 using (var dialogue = new DialogueGenerator(args[4], settings))
                 {
                     int lineRepeats = int.Parse(args[5], CultureInfo.InvariantCulture);
                     line = string.Format(CultureInfo.InvariantCulture, ", \"line_ms\": {0:F3}", Time(lineRepeats, i => dialogue.Generate(4000 + i)));
+                }
+            if (args.Length == 8)
+                using (var lstm = new DialogueLstmGenerator(args[6], settings))
+                {
+                    int lstmRepeats = int.Parse(args[7], CultureInfo.InvariantCulture);
+                    line += string.Format(CultureInfo.InvariantCulture, ", \"lstm_line_ms\": {0:F3}", Time(lstmRepeats, i => lstm.Generate(5000 + i)));
                 }
             Console.WriteLine(string.Format(CultureInfo.InvariantCulture,
                 "{{\"sprite_ms\": {0:F3}, \"talk8_ms\": {1:F3}, \"shoe_ms\": {2:F3}{3}, \"onnxruntime\": \"{4}\"}}",

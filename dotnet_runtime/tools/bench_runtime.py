@@ -2,9 +2,10 @@
 
     python dotnet_runtime/tools/bench_runtime.py [--repeats N] [--threads T]   (make runtime-bench)
 
-Times one portrait sprite, one 8-frame talk loop, one shoe icon (each the median of N runs)
-and one dialogue line with the default options (the median of --line-repeats runs; a line
-is about a hundred graph steps of 16 candidates), after one warm-up each, with models loaded
+Times one portrait sprite, one 8-frame talk loop, one shoe icon, one line of the Shakespeare
+character LSTM (``model=shakespeare``; each the median of N runs) and one dialogue line of the
+default GPT with the default options (the median of --line-repeats runs; a line is about a
+hundred graph steps of 16 candidates), after one warm-up each, with models loaded
 beforehand and the same intra-op thread count on both sides (default 1, so a busy machine
 disturbs both alike): the Python API in this process, the C# runtime under Mono
 (dotnet_runtime/build/AssetGen.Runtime.Bench.exe, built by ``make runtime-build``). Prints a
@@ -32,6 +33,8 @@ BUILD = ROOT / "dotnet_runtime" / "build"
 PORTRAITS = ROOT / "plugins" / "assetgen_portraits" / "model"
 SHOES = ROOT / "plugins" / "assetgen_shoes" / "model"
 DIALOGUE = ROOT / "plugins" / "assetgen_dialogue" / "model"
+#: the character LSTM Python's ``model=shakespeare`` loads (the plugin's BUILTIN_MODELS)
+LSTM = ROOT / "plugins" / "assetgen_dialogue" / "shakespeare_model"
 
 
 def median_ms(repeats: int, work: Callable[[int], object]) -> float:
@@ -46,7 +49,8 @@ def median_ms(repeats: int, work: Callable[[int], object]) -> float:
 
 #: The rows, in order: key of the timings, label.
 ROWS = (("sprite_ms", "portrait sprite"), ("talk8_ms", "portrait talk, 8 fr"),
-        ("shoe_ms", "shoe icon"), ("line_ms", "dialogue line"))
+        ("shoe_ms", "shoe icon"), ("line_ms", "dialogue line"),
+        ("lstm_line_ms", "Shakespeare LSTM line"))
 
 
 def missing() -> str | None:
@@ -73,11 +77,13 @@ def measure(portraits: Path = PORTRAITS, shoes: Path = SHOES, dialogue: Path = D
         "shoe_ms": median_ms(repeats, lambda i: engine.generate("shoes", seed=3000 + i)),
         "line_ms": median_ms(line_repeats,
                              lambda i: engine.generate("dialogue", seed=4000 + i)),
+        "lstm_line_ms": median_ms(
+            repeats, lambda i: engine.generate("dialogue", seed=5000 + i, model="shakespeare")),
     }
     env = dict(os.environ, LD_LIBRARY_PATH=str(BUILD / "native"))
     run = subprocess.run(
         ["mono", str(BUILD / "AssetGen.Runtime.Bench.exe"), str(portraits), str(shoes),
-         str(repeats), str(threads), str(dialogue), str(line_repeats)],
+         str(repeats), str(threads), str(dialogue), str(line_repeats), str(LSTM), str(repeats)],
         capture_output=True, text=True, check=True, env=env,
     )
     csharp = json.loads(run.stdout.strip().splitlines()[-1])
