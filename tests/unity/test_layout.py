@@ -191,3 +191,29 @@ def test_no_model_binary_is_in_the_package_in_git() -> None:
         cwd=ROOT,
     )
     assert ignored.returncode == 0, ".gitignore must cover the package's Models~ folder"
+
+
+def test_make_unity_package_copies_every_model_the_runtime_runs(
+    tool: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Models~ gets the three default models and the dialogue generator's public-domain LSTM
+    (for games that cannot ship the GPT's GPL lines), each folder file for file, and the
+    notices name the LSTM's Models~ folder and its public-domain text."""
+    monkeypatch.setattr(tool, "MODELS", tmp_path / "Models~")
+    copied = tool.copy_models()
+    sources = {
+        "portraits": ROOT / "plugins" / "assetgen_portraits" / "model",
+        "shoes": ROOT / "plugins" / "assetgen_shoes" / "model",
+        "dialogue": ROOT / "plugins" / "assetgen_dialogue" / "model",
+        "dialogue_shakespeare": ROOT / "plugins" / "assetgen_dialogue" / "shakespeare_model",
+    }
+    assert sorted(p.name for p in (tmp_path / "Models~").iterdir()) == sorted(sources)
+    for name, source in sources.items():
+        files = sorted(p.name for p in source.iterdir() if p.is_file())
+        assert sorted(p.name for p in (tmp_path / "Models~" / name).iterdir()) == files
+        assert "manifest.json" in files
+    assert len(copied) == sum(
+        1 for source in sources.values() for p in source.iterdir() if p.is_file()
+    )
+    notices = " ".join((PACKAGE / "Third Party Notices.md").read_text("utf-8").split())
+    assert "`Models~/dialogue_shakespeare`" in notices and "public domain" in notices

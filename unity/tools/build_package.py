@@ -6,7 +6,8 @@
    the path (the first 32 hex digits of sha256 of ``com.assetgen.runtime/<path>``), so the same
    package always has the same GUIDs, and removes ``.meta`` files left by deleted files;
 2. copies the shipped models the C# runtime runs (``plugins/assetgen_<name>/model/``) into
-   ``Models~/<name>/`` (ignored by Unity and by git; ``--no-models`` skips it).
+   ``Models~/<name>/``, and the dialogue generator's Shakespeare LSTM into
+   ``Models~/dialogue_shakespeare/`` (ignored by Unity and by git; ``--no-models`` skips it).
 
 The C# runtime's sources live in the package's ``Runtime/`` folder and nowhere else (issue
 25): the Makefile's ``runtime-build`` (the library the test, parity and bench programs link)
@@ -30,6 +31,9 @@ PACKAGE = ROOT / "unity" / PACKAGE_NAME
 MODELS = PACKAGE / "Models~"
 #: the generators the C# runtime runs, whose shipped models the package gets
 RUNTIME_MODELS = ("portraits", "shoes", "dialogue")
+#: other shipped models the C# runtime runs, by their Models~ folder name: the dialogue
+#: generator's public-domain character LSTM, for games that cannot ship the GPT's GPL lines
+EXTRA_MODELS = {"dialogue_shakespeare": ("dialogue", "shakespeare_model")}
 
 _TEXT_IMPORTER = "TextScriptImporter"
 _IMPORTERS = {
@@ -95,8 +99,10 @@ def _in_unmanaged_folder(path: Path) -> bool:
 
 def copy_models() -> list[Path]:
     copied = []
-    for name in RUNTIME_MODELS:
-        source = ROOT / "plugins" / f"assetgen_{name}" / "model"
+    folders = {name: (name, "model") for name in RUNTIME_MODELS}
+    folders.update(EXTRA_MODELS)
+    for name, (generator, folder) in folders.items():
+        source = ROOT / "plugins" / f"assetgen_{generator}" / folder
         target = MODELS / name
         if target.exists():
             shutil.rmtree(target)
