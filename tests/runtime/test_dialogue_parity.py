@@ -180,6 +180,7 @@ def test_bad_dialogue_options_give_the_python_messages(parity_exe: Path, tmp_pat
         "max_chars_big": {"max_chars": 401},
         "prompt_long": {"prompt": "We shall see. " * 3, "max_chars": 20},
         "prompt_unknown": {"prompt": "Hail \u2603 and \u00e9 friend"},
+        "prompt_astral": {"prompt": "Ho \U0001f600 ho"},
         "prompt_nul": {"prompt": "a\x00b"},
         "prompt_pieces": {"prompt": "a, " * 130, "max_chars": 400},
         "race_unknown": {"race": "martian"},

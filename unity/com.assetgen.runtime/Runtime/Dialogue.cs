@@ -436,11 +436,13 @@ namespace AssetGen.Runtime
                 var ids = table.Encode(o.Prompt);
                 if (ids.Contains(0))
                 {
-                    var known = new HashSet<char>(string.Concat(table.Pieces));
-                    var unknown = new SortedSet<string>(StringComparer.Ordinal);
-                    foreach (char ch in o.Prompt) if (!known.Contains(ch) && ch != ' ') unknown.Add(ch.ToString());
+                    var known = new HashSet<string>(PyText.CodePoints(string.Concat(table.Pieces)));
+                    // sorted by code point, as Python sorts a set of characters
+                    var unknown = new SortedDictionary<int, string>();
+                    foreach (string ch in PyText.CodePoints(o.Prompt))
+                        if (!known.Contains(ch) && ch != " ") unknown[char.ConvertToUtf32(ch, 0)] = ch;
                     var shown = new List<string>();
-                    foreach (string ch in unknown) shown.Add(PyText.Repr(ch));
+                    foreach (string ch in unknown.Values) shown.Add(PyText.Repr(ch));
                     throw new InvalidOptionsException("option 'prompt' contains characters the model does not know: " + string.Join(", ", shown)
                         + "; it knows letters, digits and common punctuation (see pieces.json)", "prompt", o.Prompt);
                 }

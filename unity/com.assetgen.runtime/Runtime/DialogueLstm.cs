@@ -138,21 +138,6 @@ namespace AssetGen.Runtime
             throw new ModelException(Graph + " has no output '" + name + "' (it needs 'logits', 'h_out' and 'c_out')");
         }
 
-        /// <summary>The text's code points, each as a string (Python iterates a str so).</summary>
-        static List<string> CodePoints(string text)
-        {
-            var output = new List<string>(text.Length);
-            for (int i = 0; i < text.Length; i++)
-            {
-                if (char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
-                {
-                    output.Add(text.Substring(i, 2));
-                    i++;
-                }
-                else output.Add(text[i].ToString());
-            }
-            return output;
-        }
 
         /// <summary>Checks options as the Python API does, in its order and with its messages
         /// (the option declarations, then DialogueGenerator.validate's LSTM branch). An
@@ -172,7 +157,7 @@ namespace AssetGen.Runtime
                 throw new InvalidOptionsException("option 'top_k' must be an integer from 0 to " + tokens.Length + " (the model's vocabulary size); got " + o.TopK, "top_k", o.TopK);
             // characters that are no token, or a special one; sorted by code point as Python sorts
             var unknown = new SortedDictionary<int, string>();
-            foreach (string ch in CodePoints(o.Prompt))
+            foreach (string ch in PyText.CodePoints(o.Prompt))
             {
                 int id;
                 if (!index.TryGetValue(ch, out id) || id == Pad || id == Bos || id == Eos)
@@ -251,7 +236,7 @@ namespace AssetGen.Runtime
                     return z;
                 };
                 double[] next = step(Bos);
-                foreach (string ch in CodePoints(o.Prompt)) next = step(index[ch]);
+                foreach (string ch in PyText.CodePoints(o.Prompt)) next = step(index[ch]);
                 var output = new List<string>();
                 string stop = "max_chars";
                 int room = o.MaxChars - DialogueGenerator.StringInfoLength(o.Prompt);

@@ -67,6 +67,22 @@ namespace AssetGen.Runtime
     /// <summary>Python's text forms, for messages that must read the same in both runtimes.</summary>
     public static class PyText
     {
+        /// <summary>The text's code points, each as a string (Python iterates a str so).</summary>
+        public static List<string> CodePoints(string text)
+        {
+            var output = new List<string>(text.Length);
+            for (int i = 0; i < text.Length; i++)
+            {
+                if (char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+                {
+                    output.Add(text.Substring(i, 2));
+                    i++;
+                }
+                else output.Add(text[i].ToString());
+            }
+            return output;
+        }
+
         /// <summary>repr() of a str: single quotes unless the text holds a ' and no ".</summary>
         public static string Repr(string text)
         {
