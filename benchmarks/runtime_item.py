@@ -21,8 +21,8 @@ from .models import ModelSource
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "dotnet_runtime" / "tools" / "bench_runtime.py"
-# the same title as benchmarks/suite.py's ITEMS["9"] (the rows add the Shakespeare LSTM line)
-TITLE = "C# runtime vs Python API: sprite, 8-frame talk, shoe icon, dialogue line"
+# the same title as benchmarks/suite.py's ITEMS["9"]
+TITLE = "C# runtime vs Python API: sprite, 8-frame talk, shoe icon, dialogue lines"
 
 
 def _bench_runtime() -> ModuleType:

@@ -32,7 +32,7 @@ ITEM_NAMES = {
     "5": "share of the machine's peak FLOP/s",
     "6": ".NET bridge overhead",
     "7": "portraits: neural model vs DiceBear + resvg, same labels, one thread each",
-    "9": "C# runtime vs Python API: sprite, 8-frame talk, shoe icon, dialogue line",
+    "9": "C# runtime vs Python API: sprite, 8-frame talk, shoe icon, dialogue lines",
 }
 
 
