@@ -127,7 +127,7 @@ def train_judged(
 ) -> dict[str, Any]:
     """Fit the judged scorer on ``sheets`` and write it into ``model_dir``."""
     from assetgen import Runtime
-    from assetgen.runtime import MANIFEST_NAME, write_manifest
+    from assetgen.training import MANIFEST_NAME, write_manifest
 
     from ..plugin import DialogueGenerator
 
