@@ -103,6 +103,23 @@ namespace AssetGen.Runtime
         List<DialogueLine> GenerateBatch(IList<long> seeds, DialogueOptions options = null);
     }
 
+    /// <summary>The batch rule both dialogue generators share: the seeds and options are
+    /// checked first, then each seed's line is made alone, so it does not depend on the batch
+    /// (Python: DialogueGenerator._generate_lines).</summary>
+    static class DialogueBatch
+    {
+        internal static List<DialogueLine> Lines(IList<long> seeds, DialogueOptions options,
+            Action<DialogueOptions> validate, Func<long, DialogueOptions, DialogueLine> line)
+        {
+            options = options ?? new DialogueOptions();
+            foreach (long seed in seeds) RequestChecks.Seed(seed);
+            validate(options);
+            var lines = new List<DialogueLine>();
+            foreach (long seed in seeds) lines.Add(line(seed, options));
+            return lines;
+        }
+    }
+
     public sealed class DialogueGenerator : IDialogueGenerator
     {
         public const string Graph = "dialogue_gpt_step.onnx";
@@ -1019,12 +1036,7 @@ namespace AssetGen.Runtime
         /// batch).</summary>
         public List<DialogueLine> GenerateBatch(IList<long> seeds, DialogueOptions options = null)
         {
-            options = options ?? new DialogueOptions();
-            foreach (long seed in seeds) RequestChecks.Seed(seed);
-            Validate(options);
-            var lines = new List<DialogueLine>();
-            foreach (long seed in seeds) lines.Add(Line(seed, options));
-            return lines;
+            return DialogueBatch.Lines(seeds, options, Validate, Line);
         }
 
         DialogueLine Line(long seed, DialogueOptions o)

@@ -183,12 +183,7 @@ namespace AssetGen.Runtime
         /// Python, so a seed's line does not depend on the batch).</summary>
         public List<DialogueLine> GenerateBatch(IList<long> seeds, DialogueOptions options = null)
         {
-            options = options ?? new DialogueOptions();
-            foreach (long seed in seeds) RequestChecks.Seed(seed);
-            Validate(options);
-            var lines = new List<DialogueLine>();
-            foreach (long seed in seeds) lines.Add(Line(seed, options));
-            return lines;
+            return DialogueBatch.Lines(seeds, options, Validate, Line);
         }
 
         DialogueLine Line(long seed, DialogueOptions o)
