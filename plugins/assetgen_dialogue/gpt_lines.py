@@ -17,7 +17,12 @@ One request line (one seed) is made like this:
    model's recurring grammar slips and piled-up marks; unless all do), the rest ranked
    (``rerank``: by the judged scorer trained on the read-throughs' marks, the default; by
    their mean log-probability; by the real-vs-generated scorer, or by it among the likelier
-   half; :mod:`.rerank`), and the best is returned;
+   half; :mod:`.rerank`), and the best is kept;
+4b. with a scorer that gives a probability (judged, learned): while the best candidate that
+   passes the floor and the checks scores below ``accept`` and not below ``give_up``, N more
+   candidates are sampled
+   (streams N * r + k of round r), up to ``rounds`` rounds, and the best of all is returned
+   (:meth:`GptDecoder._whole_lines`);
 5. with ``by_sentence``, medium and long lines are made a sentence at a time: steps 3-4 pick
    each sentence from N candidates that continue the sentences chosen before
    (:meth:`GptDecoder._sentences`).
@@ -32,6 +37,7 @@ and the batch of a request never depends on other requests.
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -219,16 +225,20 @@ class GptDecoder:
             self.source_masks[source] = mask
         return mask
 
-    def candidates(self, seed: int, options: Any) -> tuple[list[Candidate], dict[str, str]]:
-        """N whole-line candidates of one request (the one-pass decoding)."""
+    def candidates(
+        self, seed: int, options: Any, round_: int = 0
+    ) -> tuple[list[Candidate], dict[str, str]]:
+        """N whole-line candidates of one request (the one-pass decoding); round r of
+        ``rounds`` samples the streams N * r to N * r + N - 1."""
         tags = self.resolve(seed, options)
         prompt_ids = self.table.encode(options.prompt) if options.prompt else []
+        n = options.candidates
         found = self._sample(
             seed,
             options,
             tags,
             prompt_ids,
-            streams=[("dialogue.candidate", k) for k in range(options.candidates)],
+            streams=[("dialogue.candidate", n * round_ + k) for k in range(n)],
             keep=len(options.prompt),
             state=self._prompt_state(options.prompt),
             until_sentence=False,
@@ -487,6 +497,57 @@ class GptDecoder:
                 return chosen, *last, r + 1
         return chosen, *last, MAX_SENTENCES
 
+    @staticmethod
+    def logit(p: float) -> float:
+        """A probability option as a scorer logit (-inf for 0, +inf for 1), so the search
+        compares logits and never rounds a probability."""
+        if p <= 0.0:
+            return -math.inf
+        if p >= 1.0:
+            return math.inf
+        return math.log(p / (1.0 - p))
+
+    def _whole_lines(
+        self, seed: int, options: Any
+    ) -> tuple[Candidate, list[Candidate], int, np.ndarray, dict[str, str], int]:
+        """The one-pass decoding: rounds of N candidates until the best one that passes the
+        length floor and the line checks scores at least ``accept`` (only with a scorer that
+        gives a probability: judged, learned), the best scores below ``give_up`` (a request
+        that far from a kept line gains little from more), or ``rounds`` rounds were
+        sampled. The best
+        of all candidates so far is kept, so one round gives the same line as before rounds
+        existed, and every round's batch has the same N rows whatever came before."""
+        floor: int | None = None
+        found: list[Candidate] = []
+        scores = np.zeros(0)
+        probability = options.rerank in SCORER_FILES and options.rerank in self.scorers
+        rounds = options.rounds if options.candidates > 1 and probability else 1
+        accept, give_up = self.logit(options.accept), self.logit(options.give_up)
+        tags: dict[str, str] = {}
+        best, r = 0, 0
+        for r in range(rounds):
+            more, tags = self.candidates(seed, options, r)
+            found.extend(more)
+            ranked = self.scores(more, options.rerank) if options.candidates > 1 else None
+            scores = np.concatenate([scores, np.zeros(len(more)) if ranked is None else ranked])
+            if floor is None:
+                floor = self.floor(options, tags["length"])
+            long_enough = [k for k, c in enumerate(found) if len(c.text) >= floor]
+            eligible = long_enough or list(range(len(found)))
+            clean = bool(long_enough)
+            if options.filters:
+                passing = [
+                    k for k in eligible
+                    if not faults(found[k].text, options.slip_checks)
+                    and not self.copied(found[k].text)
+                ]
+                clean = clean and bool(passing)
+                eligible = passing or eligible
+            best = max(eligible, key=lambda k: (scores[k], -k))
+            if (clean and scores[best] >= accept) or scores[best] < give_up:
+                break
+        return found[best], found, best, scores, tags, r + 1
+
     def copied(self, text: str) -> bool:
         """Whether ``text`` is a line of the model's data set word for word."""
         return bool(self.data_lines) and seeds.fnv1a64(text) in self.data_lines
@@ -498,24 +559,11 @@ class GptDecoder:
 
     def line(self, seed: int, options: Any) -> TextAsset:
         tags = self.resolve(seed, options)
-        sentences = 1
+        sentences, rounds = 1, 1
         if self.by_sentence(options, tags):
             chosen, found, best, scores, sentences = self._sentences(seed, options, tags)
         else:
-            found, tags = self.candidates(seed, options)
-            scores = self.scores(found, options.rerank) if len(found) > 1 else np.zeros(1)
-            floor = self.floor(options, tags["length"])
-            eligible = [k for k, c in enumerate(found) if len(c.text) >= floor] or list(
-                range(len(found))
-            )
-            if options.filters:
-                eligible = [
-                    k for k in eligible
-                    if not faults(found[k].text, options.slip_checks)
-                    and not self.copied(found[k].text)
-                ] or eligible
-            best = max(eligible, key=lambda k: (scores[k], -k))
-            chosen = found[best]
+            chosen, found, best, scores, tags, rounds = self._whole_lines(seed, options)
         text = chosen.text
         placeholders = [p for p in ("{NAME}", "{PLACE}") if p in text]
         if options.name:
@@ -537,6 +585,7 @@ class GptDecoder:
                 "placeholders": placeholders,
                 "faults": faults(chosen.text, options.slip_checks),
                 "sentences": sentences,
+                "rounds": rounds,
                 "license": self.manifest["license"],
             },
         )

@@ -127,6 +127,30 @@ class DialogueOptions(Options):
         ge=1,
         le=32,
     )
+    rounds: int = option(
+        4,
+        "With judged or learned reranking: while the best candidate's chance of being kept "
+        "(the scorer's probability) is below 'accept' (and not below 'give_up'), sample "
+        "'candidates' more, up to this many rounds in all (1 = one round; see "
+        "docs/dialogue.md).",
+        ge=1,
+        le=16,
+    )
+    accept: float = option(
+        0.5,
+        "The scorer's probability of a line being kept at which no more rounds are sampled "
+        "(0 = stop after the first round, 1 = always sample every round).",
+        ge=0.0,
+        le=1.0,
+    )
+    give_up: float = option(
+        0.15,
+        "No more rounds are sampled when the best candidate's probability is below this: a "
+        "request that far from a line readers keep (most long lines) gains little from more "
+        "(0 = never give up).",
+        ge=0.0,
+        le=1.0,
+    )
     rerank: str = option(
         "judged",
         "How candidates are ranked: judged (a scorer trained on the lines readers kept or "

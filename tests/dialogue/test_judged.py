@@ -234,11 +234,11 @@ def test_judged_chooses_other_candidates_than_likelihood_on_the_shipped_model() 
     engine = Engine()
     dec = decoder(engine)
     assert set(dec.scorers) >= {"judged"}
-    opts = plugin.DialogueOptions.parse({"by_sentence": False})
+    opts = plugin.DialogueOptions.parse({"by_sentence": False, "rounds": 1})
     differ = 0
     for seed in range(6):
-        (judged,) = engine.generate("dialogue", seed=seed, rerank="judged", by_sentence=False)
-        (plain,) = engine.generate("dialogue", seed=seed, rerank="likelihood", by_sentence=False)
+        (judged,) = engine.generate("dialogue", seed=seed, rerank="judged", rounds=1)
+        (plain,) = engine.generate("dialogue", seed=seed, rerank="likelihood", rounds=1)
         found, _ = dec.candidates(seed, opts)
         scores = dec.scores(found, "judged")
         # the judged line is the candidate the judged scores rank first among the eligible
