@@ -67,6 +67,19 @@ MAX_SENTENCES = 8
 SCORER_FILES = {"learned": "scorer.json", "judged": "judged_scorer.json"}
 
 
+def length_counts(manifest: dict[str, Any], source: str, role: str) -> dict[str, int]:
+    """The training lines of each length bucket that ``length=random`` draws from for a
+    source and role (in the manifest's bucket order; buckets without lines left out): the
+    role's own, or the source's over all roles for a role the source never has."""
+    per_source = manifest.get("length_counts", {}).get(source, {})
+    counts = dict(per_source.get(role) or {})
+    if not counts:
+        for c in per_source.values():
+            for k, v in c.items():
+                counts[k] = counts.get(k, 0) + v
+    return {b: counts[b] for b in manifest["length_buckets"] if counts.get(b, 0) > 0}
+
+
 @dataclass
 class Candidate:
     text: str
@@ -194,14 +207,8 @@ class GptDecoder:
             role = pool[min(int(role_draw * len(pool)), len(pool) - 1)]
         length = options.length
         if length == "random":
-            per_source = self.manifest.get("length_counts", {}).get(source, {})
-            counts = per_source.get(role) or {}
-            if not counts:  # a role this source never has: the source's overall shares
-                counts = {}
-                for c in per_source.values():
-                    for k, v in c.items():
-                        counts[k] = counts.get(k, 0) + v
-            buckets = [b for b in self.manifest["length_buckets"] if counts.get(b, 0) > 0]
+            counts = length_counts(self.manifest, source, role)
+            buckets = list(counts)
             if not buckets:
                 length = "any"
             else:

@@ -74,6 +74,49 @@ def test_lines_said_word_for_word_in_the_data_are_counted_as_copies(tmp_path: Pa
     assert "copied" not in readthrough.tally(sheet)["current"]
 
 
+MANIFEST = {
+    "length_buckets": {"short": [12, 50], "medium": [51, 120], "long": [121, 240]},
+    "length_counts": {
+        "wesnoth": {"soldier": {"short": 30, "long": 10}, "mage": {"short": 1, "medium": 3}},
+        "crawl": {"soldier": {"medium": 5}},
+    },
+}
+
+
+def test_drawn_weights_follow_what_random_length_draws() -> None:
+    """Each role's own bucket shares, averaged over the roles; a role the source has no
+    lines of takes the source's shares over all roles (as ``length=random`` does)."""
+    w = readthrough.drawn_weights(MANIFEST, "wesnoth", ["soldier"])
+    assert w == pytest.approx({"short": 0.75, "long": 0.25})
+    w = readthrough.drawn_weights(MANIFEST, "wesnoth", ["soldier", "mage"])
+    assert w == pytest.approx({"short": (0.75 + 0.25) / 2, "medium": 0.375, "long": 0.125})
+    assert readthrough.drawn_weights(MANIFEST, "wesnoth", ["god"]) == pytest.approx(
+        {"short": 31 / 44, "medium": 3 / 44, "long": 10 / 44}
+    )
+
+
+def test_drawn_share_weighs_the_sheet_s_bucket_rates(tmp_path: Path) -> None:
+    """The sheet of lines(): "current" ships both short lines and not the long one, so its
+    drawn share for soldiers (75% short, 25% long) is 0.75 whatever the sheet drew; without
+    the manifest the count does not give one."""
+    sheet = tmp_path / "sheet.md"
+    readthrough.write_sheet(sheet, lines(), seed=3, command="x")
+    key = json.loads(readthrough.key_path(sheet).read_text(encoding="utf-8"))
+    judged = []
+    for line in sheet.read_text(encoding="utf-8").splitlines():
+        if line[:1].isdigit():
+            row = key[int(line.split(".")[0]) - 1]
+            ok = row["arm"] == "current" and row["length"] == "short"
+            line = line.replace("[  ]", "[ok]" if ok else "[no]", 1)
+        judged.append(line)
+    sheet.write_text("\n".join(judged), encoding="utf-8")
+    report = readthrough.tally(sheet, None, MANIFEST)
+    assert report["current"]["shippable_share"] == pytest.approx(2 / 3)
+    assert report["current"]["drawn_share"] == pytest.approx(0.75)
+    assert report["baseline"]["drawn_share"] == 0.0
+    assert "drawn_share" not in readthrough.tally(sheet)["current"]
+
+
 def test_same_seed_gives_the_same_shuffle(tmp_path: Path) -> None:
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()

@@ -370,7 +370,7 @@ def _readthrough(
     if config["judged"]:
         path = data_dir(config["data"])
         source = {r["text"] for split in SPLITS for r in read_records(path, split)}
-        out["judged"] = readthrough.tally(Path(config["judged"]), source)
+        out["judged"] = readthrough.tally(Path(config["judged"]), source, m)
     return out
 
 

@@ -46,6 +46,8 @@ BASELINE: dict[str, Any] = {
     "filters": False,
     **V1_LEVERS_OFF,
 }
+#: The source of every read-through request (the generator's default).
+SOURCE = "wesnoth"
 ARMS = ("baseline", "current")
 _SENTENCE = re.compile(r"[^.!?]+[.!?]+")
 _TAGS = re.compile(r"^\([^)]*\) ")
@@ -131,11 +133,33 @@ def read_marks(sheet: Path) -> dict[int, tuple[str, bool]]:
     return marks
 
 
-def tally(sheet: Path, source_lines: set[str] | None = None) -> dict[str, Any]:
+def drawn_weights(manifest: dict[str, Any], source: str, roles: Sequence[str]) -> dict[str, float]:
+    """How often ``length=random`` draws each length bucket for a sheet of as many requests
+    per role (``roles``) of a source: each role's own bucket shares, averaged."""
+    from ..gpt_lines import length_counts
+
+    weights: dict[str, float] = {}
+    for role in roles:
+        counts = length_counts(manifest, source, role)
+        total = sum(counts.values())
+        for bucket, n in counts.items():
+            weights[bucket] = weights.get(bucket, 0.0) + n / total / len(roles)
+    return weights
+
+
+def tally(
+    sheet: Path,
+    source_lines: set[str] | None = None,
+    manifest: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Shippable share per decoding (and per length bucket and role) of a judged sheet;
     with ``source_lines`` (the data set's lines), also how many lines, and how many shippable
     ones, are a source line word for word (a memorised stock line reads well but is no
-    generated line, and one the model favours comes back on many seeds)."""
+    generated line, and one the model favours comes back on many seeds). With the model's
+    ``manifest``, also ``drawn_share``: the sheet's shippable share per length bucket
+    weighted by how often ``length=random`` draws each bucket for the sheet's roles (Wesnoth
+    requests), so a sheet that happened to draw many short lines does not flatter a
+    decoding."""
     key = {row["item"]: row for row in json.loads(key_path(sheet).read_text(encoding="utf-8"))}
     judged = read_marks(sheet)
     marks = {item: ok for item, (_, ok) in judged.items()}
@@ -162,6 +186,12 @@ def tally(sheet: Path, source_lines: set[str] | None = None) -> dict[str, Any]:
             "by_length": {k: f"{sum(v)}/{len(v)}" for k, v in sorted(by_length.items())},
             "by_role": {k: f"{sum(v)}/{len(v)}" for k, v in by_role.items()},
         }
+        if manifest is not None:
+            weights = drawn_weights(manifest, SOURCE, sorted(by_role))
+            if set(weights) <= set(by_length):
+                report[arm]["drawn_share"] = float(
+                    sum(w * np.mean(by_length[b]) for b, w in weights.items())
+                )
         if source_lines is not None:
             copied = [(row, ok) for row, ok in rows if texts.get(row["item"]) in source_lines]
             report[arm]["copied"] = len(copied)
