@@ -96,7 +96,7 @@ def bench_dialogue(part: ItemPart, src: ModelSource) -> None:
     except Skip as exc:
         torch_skip = str(exc)
         details["torch"] = {"skipped": torch_skip}
-    lines = 4 if settings.quick else 8
+    lines = 8 if settings.quick else 16
     produced = {"chars": 0}
 
     def generate(**options: Any) -> Callable[[], None]:
@@ -107,6 +107,7 @@ def bench_dialogue(part: ItemPart, src: ModelSource) -> None:
         return run
 
     fns["engine.generate"] = generate()
+    fns["engine.generate, one round"] = generate(rounds=1)
     fns["engine.generate, no reranking"] = generate(candidates=1)
     times = side_by_side(fns, settings.reps, settings.batch_s)
     generate()()
@@ -127,10 +128,20 @@ def bench_dialogue(part: ItemPart, src: ModelSource) -> None:
     )
     per_line = median(times["engine.generate"]) / lines
     item.row(
-        "dialogue, engine.generate (defaults: 16 candidates, reranked)",
+        "dialogue, engine.generate (defaults: 16 candidates a round, up to 4 rounds, judged)",
         1 / per_line,
         "lines/s",
         note=f"{chars / lines:.0f} characters a line; model + mask + sampling + reranking",
+    )
+    item.row(
+        "dialogue, engine.generate (rounds=1: one round of 16)",
+        lines / median(times["engine.generate, one round"]),
+        "lines/s",
+    )
+    item.row(
+        "dialogue, engine.generate: defaults / one round (time per line)",
+        median(times["engine.generate"]) / median(times["engine.generate, one round"]),
+        "x",
     )
     item.row(
         "dialogue, engine.generate (candidates=1)",

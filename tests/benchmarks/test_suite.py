@@ -204,7 +204,10 @@ def test_quick_suite_end_to_end(tiny_models, tmp_path, monkeypatch, capsys) -> N
     assert shoes["value"] > 0 and shoes["note"].startswith("same weights")
     step = rows["dialogue token step: ONNX Runtime / PyTorch (same step graph, batch 1)"]
     assert step["value"] > 0 and step["note"].startswith("same weights")
-    assert rows["dialogue, engine.generate (defaults: 16 candidates, reranked)"]["value"] > 0
+    defaults = "dialogue, engine.generate (defaults: 16 candidates a round, up to 4 rounds, judged)"
+    assert rows[defaults]["value"] > 0
+    assert rows["dialogue, engine.generate (rounds=1: one round of 16)"]["value"] > 0
+    assert rows["dialogue, engine.generate: defaults / one round (time per line)"]["value"] > 0
     assert rows["dialogue, engine.generate (candidates=1)"]["value"] > 0
     assert rows["dialogue: FLOPs per token"]["value"] > 0
     # FLOPs from the graphs and shares of the measured peak
