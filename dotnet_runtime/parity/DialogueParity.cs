@@ -34,6 +34,9 @@ static class DialogueParity
                 case "max_chars": o.MaxChars = (int)(long)v; break;
                 case "prompt": o.Prompt = (string)v; break;
                 case "candidates": o.Candidates = (int)(long)v; break;
+                case "rounds": o.Rounds = (int)(long)v; break;
+                case "accept": o.Accept = Convert.ToDouble(v, CultureInfo.InvariantCulture); break;
+                case "give_up": o.GiveUp = Convert.ToDouble(v, CultureInfo.InvariantCulture); break;
                 case "rerank": o.Rerank = (string)v; break;
                 case "min_chars": o.MinChars = (int)(long)v; break;
                 case "filters": o.Filters = (bool)v; break;
@@ -64,6 +67,7 @@ static class DialogueParity
             + ", \"temperature\": " + num(o.Temperature) + ", \"top_k\": " + o.TopK
             + ", \"top_p\": " + num(o.TopP) + ", \"max_chars\": " + o.MaxChars
             + ", \"prompt\": " + Quote(o.Prompt) + ", \"candidates\": " + o.Candidates
+            + ", \"rounds\": " + o.Rounds + ", \"accept\": " + num(o.Accept) + ", \"give_up\": " + num(o.GiveUp)
             + ", \"rerank\": " + Quote(o.Rerank) + ", \"min_chars\": " + o.MinChars
             + ", \"filters\": " + flag(o.Filters) + ", \"slip_checks\": " + flag(o.SlipChecks)
             + ", \"word_mask\": " + flag(o.WordMask) + ", \"source_words\": " + flag(o.SourceWords)
@@ -79,7 +83,8 @@ static class DialogueParity
             + ", \"race\": " + Quote(l.Race) + ", \"length\": " + Quote(l.Length)
             + ", \"stop\": " + Quote(l.Stop) + ", \"candidates\": " + l.Candidates + ", \"chosen\": " + l.Chosen
             + ", \"score\": " + l.Score.ToString("G17", CultureInfo.InvariantCulture) + ", \"placeholders\": " + QuoteAll(l.Placeholders)
-            + ", \"faults\": " + QuoteAll(l.Faults) + ", \"sentences\": " + l.Sentences + ", \"license\": " + Quote(l.License) + "}";
+            + ", \"faults\": " + QuoteAll(l.Faults) + ", \"sentences\": " + l.Sentences
+            + ", \"rounds\": " + l.Rounds + ", \"license\": " + Quote(l.License) + "}";
     }
 
     public static int Run(string model, string requestsPath, string outDir, SessionSettings settings)

@@ -2,9 +2,10 @@
 (``unity/com.assetgen.runtime/Runtime/Dialogue.cs``, no Python) with
 ``Engine().generate("dialogue", ...)``: for the same seeds and options, the same line (text)
 and the same metadata a game uses (speaker, role, source, race, length bucket, placeholders,
-stop, the chosen candidate and how many there were, faults, sentences), for the defaults and
-with each sampling lever switched, each reranker (likelihood, learned, mixed and judged, whose
-n-gram features hash words with FNV-1a) whole-line and sentence by sentence; bad options give
+stop, the chosen candidate and how many there were, faults, sentences, rounds), for the
+defaults and with each sampling lever switched, each reranker (likelihood, learned, mixed and
+judged, whose n-gram features hash words with FNV-1a) whole-line and sentence by sentence,
+rounds of candidates (``rounds``, ``accept``, ``give_up``); bad options give
 Python's InvalidOptionsError message and parameter, and a broken reranker file
 (``judged_scorer.json``, ``scorer.json``) Python's ModelError message.
 
@@ -34,7 +35,7 @@ from .conftest import check_python_errors, run_csharp
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = ROOT / "plugins" / "assetgen_dialogue" / "model"
 SAME = ("text", "speaker", "archetype", "source", "race", "length", "stop", "candidates",
-        "chosen", "placeholders", "faults", "sentences", "license")
+        "chosen", "placeholders", "faults", "sentences", "rounds", "license")
 
 
 def manifest() -> dict[str, Any]:
@@ -87,6 +88,7 @@ def cases() -> list[tuple[str, list[int], dict[str, Any]]]:
         ("short_cap", [56, 57], {"min_chars": 0, "length": "medium", "max_chars": 60}),
         ("big_seed", [2**63 - 2], {"candidates": 4}),
         *judged_cases(),
+        *rounds_cases(),
     ]
 
 
@@ -122,6 +124,52 @@ def judged_cases() -> list[tuple[str, list[int], dict[str, Any]]]:
     return plan
 
 
+def rounds_cases() -> list[tuple[str, list[int], dict[str, Any]]]:
+    """Rounds of candidates (whole-line decoding with judged or learned reranking): the
+    defaults (rounds 4, accept 0.5, give_up 0.15) over three roles and the three length
+    buckets, so some requests stop after one round (accepted, or given up: most long lines),
+    some sample more; each of rounds, accept and give_up at its ends; learned reranking; and
+    the decodings that always sample one round (likelihood, mixed, one candidate)."""
+    m = manifest()
+    sources = m["tags"]["source"]
+    roles = roles_with_lines(sources[0])
+    picked = [roles[0], roles[len(roles) // 2], roles[-1]]
+    plan: list[tuple[str, list[int], dict[str, Any]]] = []
+    for r, role in enumerate(picked):
+        for n, length in enumerate(("short", "medium", "long")):
+            seeds = [200 + 10 * r + 3 * n, 201 + 10 * r + 3 * n]
+            plan.append((f"rounds_{role}_{length}", seeds, {"archetype": role, "length": length}))
+    plan += [
+        ("rounds_one", [230, 231], {"rounds": 1, "length": "medium"}),
+        ("rounds_two", [232, 233], {"rounds": 2, "length": "medium", "archetype": picked[1]}),
+        ("rounds_sixteen", [234, 235],
+         {"rounds": 16, "length": "medium", "candidates": 6, "accept": 0.8}),
+        ("rounds_accept_zero", [236, 237, 238], {"accept": 0.0}),
+        ("rounds_every_round", [239], {"accept": 1.0, "give_up": 0.0, "rounds": 3,
+                                        "candidates": 8, "length": "medium"}),
+        ("rounds_accept_one", [240, 241], {"accept": 1.0, "rounds": 3, "candidates": 8}),
+        ("rounds_never_give_up", [242, 243],
+         {"give_up": 0.0, "rounds": 3, "length": "long", "candidates": 8}),
+        ("rounds_learned", [244, 245, 246],
+         {"rerank": "learned", "rounds": 3, "accept": 0.9, "length": "medium"}),
+        ("rounds_likelihood", [247, 248], {"rerank": "likelihood", "rounds": 16, "accept": 1.0}),
+        ("rounds_mixed", [249], {"rerank": "mixed", "rounds": 16, "accept": 1.0,
+                                 "candidates": 6}),
+        ("rounds_one_candidate", [250, 251], {"candidates": 1, "rounds": 16, "accept": 1.0}),
+        ("rounds_prompt_filters_off", [252, 253],
+         {"prompt": "We must", "filters": False, "rounds": 3, "accept": 0.9,
+          "candidates": 5, "length": "medium"}),
+        ("rounds_by_sentence", [254], {"by_sentence": True, "length": "medium",
+                                       "rounds": 16, "accept": 1.0, "candidates": 4}),
+    ]
+    return plan
+
+
+#: rounds cases whose round count the options fix: (case, rounds of every line)
+FIXED_ROUNDS = {"rounds_one": 1, "rounds_every_round": 3, "rounds_likelihood": 1,
+                "rounds_mixed": 1, "rounds_one_candidate": 1, "rounds_by_sentence": 1}
+
+
 def test_dialogue_lines_match_the_python_api(parity_exe: Path, tmp_path: Path) -> None:
     plan = cases()
     requests = [{"id": n, "seeds": s, "options": o} for n, s, o in plan]
@@ -129,6 +177,7 @@ def test_dialogue_lines_match_the_python_api(parity_exe: Path, tmp_path: Path) -
     assert code == 0, log
     engine = Engine()
     lines = exact_scores = placeholders = 0
+    rounds: dict[int, int] = {}
     for name, seeds, options in plan:
         result = results[name]
         assert "error" not in result, (name, result)
@@ -143,8 +192,13 @@ def test_dialogue_lines_match_the_python_api(parity_exe: Path, tmp_path: Path) -
             lines += 1
             exact_scores += score == expected
             placeholders += bool(ours["placeholders"])
+            rounds[ours["rounds"]] = rounds.get(ours["rounds"], 0) + 1
+            if name in FIXED_ROUNDS:
+                assert ours["rounds"] == FIXED_ROUNDS[name], (name, seed, ours["rounds"])
+            assert ours["candidates"] == ours["rounds"] * options.get("candidates", 16), name
         print(f"{name}: {len(seeds)} lines identical ({result['ms']} ms in C#)")
-    print(f"{lines} lines, {exact_scores} scores bit-identical, {placeholders} with placeholders")
+    print(f"{lines} lines, {exact_scores} scores bit-identical, {placeholders} with placeholders,"
+          f" rounds {dict(sorted(rounds.items()))}")
 
 
 def test_the_option_defaults_are_pythons(parity_exe: Path, tmp_path: Path) -> None:
@@ -190,6 +244,11 @@ def test_bad_dialogue_options_give_the_python_messages(parity_exe: Path, tmp_pat
         "sentence_rerank": {"sentence_rerank": "worst"},
         "candidates_zero": {"candidates": 0},
         "candidates_many": {"candidates": 33},
+        "rounds_zero": {"rounds": 0},
+        "rounds_many": {"rounds": 17},
+        "accept_negative": {"accept": -0.1},
+        "accept_big": {"accept": 1.5},
+        "give_up_big": {"give_up": 2},
         "min_chars": {"min_chars": -2},
         "sentence_temperature": {"sentence_temperature": 2.5},
         "guidance": {"archetype_guidance": 9.0},
@@ -447,7 +506,7 @@ LSTM = ROOT / "plugins" / "assetgen_dialogue" / "shakespeare_model"
 LSTM_SAME = ("text", "speaker", "archetype", "stop")
 #: GPT metadata an LSTM line does not have in Python (null, or the fixed values, in C#)
 GPT_ONLY_METADATA = ("source", "race", "length", "candidates", "chosen", "score",
-                     "placeholders", "faults", "sentences")
+                     "placeholders", "faults", "sentences", "rounds")
 
 
 def lstm_vocab() -> dict[str, Any]:
@@ -486,7 +545,7 @@ def lstm_cases() -> list[tuple[str, list[int], dict[str, Any]]]:
           "rerank": "likelihood", "min_chars": 0, "filters": False, "slip_checks": False,
           "word_mask": False, "source_words": False, "by_sentence": True,
           "sentence_rerank": "learned", "sentence_temperature": 1.0, "name": "Ash",
-          "place": "Weldon"}),
+          "place": "Weldon", "rounds": 16, "accept": 1.0, "give_up": 0.0}),
         ("big_seed", [2**63 - 2, 2**63 - 1], {}),
     ]
 
@@ -514,6 +573,7 @@ def test_lstm_lines_match_the_python_api(parity_exe: Path, tmp_path: Path) -> No
             for key in GPT_ONLY_METADATA:
                 assert key not in asset.metadata, (name, key)
             assert (ours["source"], ours["race"], ours["length"]) == (None, None, None)
+            assert (ours["sentences"], ours["rounds"]) == (1, 1)
             assert ours["license"] == json.loads((LSTM / "manifest.json").read_text())["license"]
             assert len(asset.text) <= options.get("max_chars", 200)
             lines += 1
@@ -576,6 +636,8 @@ def test_bad_lstm_options_give_the_python_messages(parity_exe: Path, tmp_path: P
         "race_long": {"race": "x" * 41},
         "name_long": {"name": "N" * 101},
         "min_chars": {"min_chars": -2},
+        "rounds_many": {"rounds": 17},
+        "accept_big": {"accept": 1.5},
     }
     if gpt_roles and gpt_roles[0] in (specs["archetype"].choices or ()):
         # a role of the GPT: refused by this model's own check ("... for this model")

@@ -10,7 +10,11 @@
 // 3. candidate k samples from SeedStream(seed, "dialogue.candidate", k) (by_sentence:
 //    "dialogue.sentence", 64 r + k): log-softmax, guidance, the word mask and line rules,
 //    temperature / top-k / top-p, one uniform per piece;
-// 4. the length floor, the line checks and the reranker choose (by_sentence: per sentence).
+// 4. the length floor, the line checks and the reranker choose (by_sentence: per sentence);
+// 4b. whole-line, with a scorer that gives a probability (judged, learned): while the best
+//    candidate that passes the floor and the checks scores below accept and not below
+//    give_up, N more are sampled (round r: "dialogue.candidate", N r + k), up to rounds
+//    rounds, and the best of all is kept.
 //
 // Every sampling decision is float64 in numpy's order of operations (pairwise sums, running
 // sums for cumsum, stable sorts). Sizes (layers, heads, head size, vocabulary, tags, context)
@@ -36,6 +40,17 @@ namespace AssetGen.Runtime
         public int MaxChars { get; set; } = 200;
         public string Prompt { get; set; } = "";
         public int Candidates { get; set; } = 16;
+        /// <summary>With judged or learned reranking (its file present) and more than one
+        /// candidate: while the best candidate's probability is below <see cref="Accept"/>
+        /// (and not below <see cref="GiveUp"/>), sample Candidates more, up to this many rounds
+        /// in all (1 to 16; 1 = one round).</summary>
+        public int Rounds { get; set; } = 4;
+        /// <summary>The scorer's probability at which no more rounds are sampled (0 to 1; 0 =
+        /// stop after the first round, 1 = always sample every round).</summary>
+        public double Accept { get; set; } = 0.5;
+        /// <summary>No more rounds when the best candidate's probability is below this (0 to
+        /// 1; 0 = never give up).</summary>
+        public double GiveUp { get; set; } = 0.15;
         /// <summary>judged (judged_scorer.json), learned (scorer.json), likelihood or mixed; a
         /// model folder without the scorer's file ranks by likelihood.</summary>
         public string Rerank { get; set; } = "judged";
@@ -76,6 +91,9 @@ namespace AssetGen.Runtime
         public List<string> Placeholders { get; internal set; }
         public List<string> Faults { get; internal set; }
         public int Sentences { get; internal set; }
+        /// <summary>How many rounds of candidates were sampled (1 sentence by sentence, with
+        /// one candidate, without a scorer that gives a probability, and for the LSTM).</summary>
+        public int Rounds { get; internal set; } = 1;
         public string License { get; internal set; }
     }
 
@@ -406,6 +424,9 @@ namespace AssetGen.Runtime
             Integer("max_chars", o.MaxChars, 1, MaxCharsLimit);
             Text("prompt", o.Prompt, MaxCharsLimit);
             Integer("candidates", o.Candidates, 1, 32);
+            Integer("rounds", o.Rounds, 1, 16);
+            Number("accept", o.Accept, 0.0, 1.0);
+            Number("give_up", o.GiveUp, 0.0, 1.0);
             Text("rerank", o.Rerank, 1000, RerankChoices);
             Integer("min_chars", o.MinChars, -1, MaxCharsLimit);
             Text("sentence_rerank", o.SentenceRerank, 1000, RerankChoices);
@@ -927,6 +948,61 @@ namespace AssetGen.Runtime
             public int Best;
             public double[] Scores;
             public int Sentences;
+            public int Rounds = 1;
+        }
+
+        /// <summary>A probability option as a scorer logit (Python: GptDecoder.logit): -inf for
+        /// 0, +inf for 1, so the search compares logits and never rounds a probability.</summary>
+        static double Logit(double p)
+        {
+            if (p <= 0.0) return double.NegativeInfinity;
+            if (p >= 1.0) return double.PositiveInfinity;
+            return Math.Log(p / (1.0 - p));
+        }
+
+        /// <summary>The one-pass decoding (Python: GptDecoder._whole_lines): rounds of N
+        /// candidates (round r: streams "dialogue.candidate", N r + k, a batch of its own N
+        /// rows) until the best one that passes the length floor and the line checks scores at
+        /// least Accept (only with a scorer that gives a probability: judged or learned, its
+        /// file present, and N above 1), the best scores below GiveUp, or Rounds rounds were
+        /// sampled. The best of all candidates so far is kept (ties to the lowest
+        /// index).</summary>
+        Choice WholeLines(long seed, DialogueOptions o, Dictionary<string, string> tags)
+        {
+            int n = o.Candidates;
+            bool probability = ScorerFiles.ContainsKey(o.Rerank) && scorers.ContainsKey(o.Rerank);
+            int rounds = n > 1 && probability ? o.Rounds : 1;
+            double accept = Logit(o.Accept), giveUp = Logit(o.GiveUp);
+            var prefix = o.Prompt.Length > 0 ? table.Encode(o.Prompt) : new List<int>();
+            string state = PromptState(o.Prompt);
+            int floor = Floor(o, tags["length"]);
+            var found = new List<DialogueCandidate>();
+            double[] scores = new double[0];
+            int best = 0, sampled = 0;
+            for (int r = 0; r < rounds; r++)
+            {
+                sampled = r + 1;
+                var indices = new int[n];
+                for (int k = 0; k < n; k++) indices[k] = n * r + k;
+                var more = Sample(seed, o, tags, prefix, "dialogue.candidate", indices, o.Prompt.Length, state, false, o.Temperature);
+                found.AddRange(more);
+                scores = NumpyMath.Concat(scores, n > 1 ? Scores(more, o.Rerank, null) : new double[more.Count]);
+                var all = new List<int>();
+                for (int k = 0; k < found.Count; k++) all.Add(k);
+                var longEnough = all.FindAll(k => found[k].Text.Length >= floor);
+                var eligible = longEnough.Count > 0 ? longEnough : all;
+                bool clean = longEnough.Count > 0;
+                if (o.Filters)
+                {
+                    var passing = eligible.FindAll(k => DialogueRerank.Faults(found[k].Text, o.SlipChecks).Count == 0
+                        && !Copied(found[k].Text));
+                    clean = clean && passing.Count > 0;
+                    if (passing.Count > 0) eligible = passing;
+                }
+                best = Best(eligible, scores);
+                if ((clean && scores[best] >= accept) || scores[best] < giveUp) break;
+            }
+            return new Choice { Chosen = found[best], Found = found, Best = best, Scores = scores, Rounds = sampled };
         }
 
         Choice BySentences(long seed, DialogueOptions o, Dictionary<string, string> tags)
@@ -1049,27 +1125,7 @@ namespace AssetGen.Runtime
                 c = BySentences(seed, o, tags);
                 sentences = c.Sentences;
             }
-            else
-            {
-                var prefix = o.Prompt.Length > 0 ? table.Encode(o.Prompt) : new List<int>();
-                var indices = new int[o.Candidates];
-                for (int k = 0; k < indices.Length; k++) indices[k] = k;
-                var found = Sample(seed, o, tags, prefix, "dialogue.candidate", indices, o.Prompt.Length, PromptState(o.Prompt), false, o.Temperature);
-                double[] scores = found.Count > 1 ? Scores(found, o.Rerank, null) : new double[1];
-                int floor = Floor(o, tags["length"]);
-                var all = new List<int>();
-                for (int k = 0; k < found.Count; k++) all.Add(k);
-                var eligible = all.FindAll(k => found[k].Text.Length >= floor);
-                if (eligible.Count == 0) eligible = all;
-                if (o.Filters)
-                {
-                    var clean = eligible.FindAll(k => DialogueRerank.Faults(found[k].Text, o.SlipChecks).Count == 0
-                        && !Copied(found[k].Text));
-                    if (clean.Count > 0) eligible = clean;
-                }
-                int best = Best(eligible, scores);
-                c = new Choice { Chosen = found[best], Found = found, Best = best, Scores = scores };
-            }
+            else c = WholeLines(seed, o, tags);
             string text = c.Chosen.Text;
             var placeholders = new List<string>();
             foreach (string p in new[] { "{NAME}", "{PLACE}" }) if (text.Contains(p)) placeholders.Add(p);
@@ -1091,6 +1147,7 @@ namespace AssetGen.Runtime
                 Placeholders = placeholders,
                 Faults = DialogueRerank.Faults(c.Chosen.Text, o.SlipChecks),
                 Sentences = sentences,
+                Rounds = c.Rounds,
                 License = License,
             };
         }
