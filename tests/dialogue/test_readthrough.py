@@ -50,6 +50,11 @@ def test_sheet_is_blind_and_the_count_follows_the_key(tmp_path: Path) -> None:
     assert report["current"]["by_length"] == {"long": "0/1", "short": "2/2"}
     # the two short "current" lines differ; a line made twice counts once as distinct
     assert report["current"]["shippable_distinct"] == 2
+    # every line opens "current line N." / "baseline line N.": the commonest three-word
+    # openings with their counts
+    assert report["current"]["top_openings"] == {
+        "current line 0.": 1, "current line 1.": 1, "current line 2.": 1
+    }
     twice = text_of = sheet.read_text(encoding="utf-8").replace(
         "current line 1.", "current line 0."
     )

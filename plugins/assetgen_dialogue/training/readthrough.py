@@ -46,6 +46,8 @@ BASELINE: dict[str, Any] = {
     "filters": False,
     **V1_LEVERS_OFF,
 }
+#: Words of a line's opening in the count's ``top_openings``.
+OPENING_WORDS = 3
 #: The source of every read-through request (the generator's default).
 SOURCE = "wesnoth"
 ARMS = ("baseline", "current")
@@ -186,6 +188,16 @@ def tally(
             "by_length": {k: f"{sum(v)}/{len(v)}" for k, v in sorted(by_length.items())},
             "by_role": {k: f"{sum(v)}/{len(v)}" for k, v in by_role.items()},
         }
+        # variety: the arm's commonest line openings (stock phrasing shows here first)
+        openings: dict[str, int] = {}
+        for row, _ in rows:
+            words = texts.get(row["item"], "").lower().split()[:OPENING_WORDS]
+            if words:
+                opening = " ".join(words)
+                openings[opening] = openings.get(opening, 0) + 1
+        report[arm]["top_openings"] = dict(
+            sorted(openings.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+        )
         if manifest is not None:
             weights = drawn_weights(manifest, SOURCE, sorted(by_role))
             if set(weights) <= set(by_length):
