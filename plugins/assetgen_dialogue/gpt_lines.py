@@ -20,9 +20,8 @@ One request line (one seed) is made like this:
    half; :mod:`.rerank`), and the best is kept;
 4b. with a scorer that gives a probability (judged, learned): while the best candidate that
    passes the floor and the checks scores below ``accept`` and not below ``give_up``, N more
-   candidates are sampled
-   (streams N * r + k of round r), up to ``rounds`` rounds, and the best of all is returned
-   (:meth:`GptDecoder._whole_lines`);
+   candidates are sampled (streams N * r + k of round r), up to ``rounds`` rounds, and the
+   best of all is returned (:meth:`GptDecoder._whole_lines`);
 5. with ``by_sentence``, medium and long lines are made a sentence at a time: steps 3-4 pick
    each sentence from N candidates that continue the sentences chosen before
    (:meth:`GptDecoder._sentences`).
@@ -521,9 +520,9 @@ class GptDecoder:
         length floor and the line checks scores at least ``accept`` (only with a scorer that
         gives a probability: judged, learned), the best scores below ``give_up`` (a request
         that far from a kept line gains little from more), or ``rounds`` rounds were
-        sampled. The best
-        of all candidates so far is kept, so one round gives the same line as before rounds
-        existed, and every round's batch has the same N rows whatever came before."""
+        sampled. The best of all candidates so far is kept, so one round gives the same line
+        as before rounds existed, and every round's batch has the same N rows whatever came
+        before."""
         floor: int | None = None
         found: list[Candidate] = []
         scores = np.zeros(0)
