@@ -531,6 +531,7 @@ class GptDecoder:
         accept, give_up = self.logit(options.accept), self.logit(options.give_up)
         tags: dict[str, str] = {}
         best, r = 0, 0
+        passes: list[bool] = []  # each candidate's line checks, made once
         for r in range(rounds):
             more, tags = self.candidates(seed, options, r)
             found.extend(more)
@@ -538,15 +539,16 @@ class GptDecoder:
             scores = np.concatenate([scores, np.zeros(len(more)) if ranked is None else ranked])
             if floor is None:
                 floor = self.floor(options, tags["length"])
+            if options.filters:
+                passes += [
+                    not faults(c.text, options.slip_checks) and not self.copied(c.text)
+                    for c in more
+                ]
             long_enough = [k for k, c in enumerate(found) if len(c.text) >= floor]
             eligible = long_enough or list(range(len(found)))
             clean = bool(long_enough)
             if options.filters:
-                passing = [
-                    k for k in eligible
-                    if not faults(found[k].text, options.slip_checks)
-                    and not self.copied(found[k].text)
-                ]
+                passing = [k for k in eligible if passes[k]]
                 clean = clean and bool(passing)
                 eligible = passing or eligible
             best = max(eligible, key=lambda k: (scores[k], -k))

@@ -977,6 +977,7 @@ namespace AssetGen.Runtime
             string state = PromptState(o.Prompt);
             int floor = Floor(o, tags["length"]);
             var found = new List<DialogueCandidate>();
+            var passes = new List<bool>(); // each candidate's line checks, made once
             double[] scores = new double[0];
             int best = 0, sampled = 0;
             for (int r = 0; r < rounds; r++)
@@ -986,6 +987,9 @@ namespace AssetGen.Runtime
                 for (int k = 0; k < n; k++) indices[k] = n * r + k;
                 var more = Sample(seed, o, tags, prefix, "dialogue.candidate", indices, o.Prompt.Length, state, false, o.Temperature);
                 found.AddRange(more);
+                if (o.Filters)
+                    foreach (var c in more)
+                        passes.Add(DialogueRerank.Faults(c.Text, o.SlipChecks).Count == 0 && !Copied(c.Text));
                 scores = NumpyMath.Concat(scores, n > 1 ? Scores(more, o.Rerank, null) : new double[more.Count]);
                 var all = new List<int>();
                 for (int k = 0; k < found.Count; k++) all.Add(k);
@@ -994,8 +998,7 @@ namespace AssetGen.Runtime
                 bool clean = longEnough.Count > 0;
                 if (o.Filters)
                 {
-                    var passing = eligible.FindAll(k => DialogueRerank.Faults(found[k].Text, o.SlipChecks).Count == 0
-                        && !Copied(found[k].Text));
+                    var passing = eligible.FindAll(k => passes[k]);
                     clean = clean && passing.Count > 0;
                     if (passing.Count > 0) eligible = passing;
                 }
